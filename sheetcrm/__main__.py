@@ -1,0 +1,3 @@
+from sheetcrm.cli import main
+
+main()

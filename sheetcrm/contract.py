@@ -1,0 +1,277 @@
+"""THE workbook contract: sheets, columns, types, vocabularies, keys and references.
+
+Everything that needs to know what a sheetcrm workbook looks like reads it from
+here: the reader (which headers mean which column), validation (every rule),
+``init`` (tables, drop-downs, widths, defaults), the writers and the README's
+contract table (``sheetcrm contract --format md`` prints it). Nothing else
+spells out a sheet or a column by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["text", "date", "datetime", "number", "whole", "yesno", "email"]
+
+VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "channel": ("email", "phone", "sms", "social", "in_person", "letter", "web"),
+    "type": (
+        "enquiry", "sale", "support", "follow_up", "complaint",
+        "praise", "feedback", "survey", "other",
+    ),
+    "outcome": ("resolved", "follow_up_needed", "escalated", "no_answer", "info_sent"),
+    "stage": ("prospect", "customer", "client", "supporter", "advocate", "partner"),
+    "severity": ("low", "normal", "high", "critical"),
+    "status": ("open", "in_progress", "waiting_on_customer", "resolved", "closed"),
+    "direction": ("inbound", "outbound"),
+}
+
+OPEN_STATUSES = ("open", "in_progress", "waiting_on_customer")
+CLOSED_STATUSES = ("resolved", "closed")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of a contract sheet."""
+
+    name: str
+    kind: Kind = "text"
+    required: bool = False
+    vocabulary: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    references: tuple[str, str] | None = None  # (sheet, column) that must hold the value
+    width: int = 14
+    description: str = ""
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return VOCABULARIES[self.vocabulary] if self.vocabulary else ()
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """One contract sheet: a header row, then one record per row."""
+
+    name: str
+    key: str
+    columns: tuple[Column, ...]
+    id_prefix: str | None = None  # new ids look like C-0001 unless the sheet shows otherwise
+    description: str = ""
+    unique_key: bool = True
+    column_by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "column_by_name", {c.name: c for c in self.columns})
+
+    def column(self, name: str) -> Column:
+        return self.column_by_name[name]
+
+    @property
+    def required(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.required)
+
+
+def _c(name: str, kind: Kind = "text", **kw: object) -> Column:
+    return Column(name, kind, **kw)  # type: ignore[arg-type]
+
+
+def _customer_ref() -> tuple[str, str]:
+    return ("Customers", "customer_id")
+
+
+def _staff_ref() -> tuple[str, str]:
+    return ("Staff", "name")
+
+
+SHEETS: tuple[Sheet, ...] = (
+    Sheet(
+        "Customers", "customer_id", id_prefix="C-",
+        description="One row per customer or prospect.",
+        columns=(
+            _c("customer_id", required=True, width=12, description="unique id, e.g. C-0001"),
+            _c("name", required=True, width=24, description="the person's name"),
+            _c("company", width=22),
+            _c("email", "email", width=28),
+            _c("phone", width=16),
+            _c("preferred_channel", vocabulary="channel", width=18,
+               description="how they like to be contacted"),
+            _c("owner", required=True, references=_staff_ref(), width=14,
+               description="the staff member who owns the relationship"),
+            _c("stage", required=True, vocabulary="stage", width=12,
+               description="loyalty stage"),
+            _c("segment", width=14),
+            _c("since", "date", width=12, description="customer since"),
+            _c("do_not_contact", "yesno", width=15, description="yes: never contact them"),
+            _c("notes", width=40),
+        ),
+    ),
+    Sheet(
+        "Interactions", "interaction_id", id_prefix="I-",
+        description="Every contact with a customer or prospect.",
+        columns=(
+            _c("interaction_id", required=True, width=12),
+            _c("date", "datetime", required=True, width=17, description="date or date and time"),
+            _c("customer_id", required=True, references=_customer_ref(), width=12),
+            _c("staff", required=True, references=_staff_ref(), width=14),
+            _c("channel", required=True, vocabulary="channel", width=11),
+            _c("direction", vocabulary="direction", width=11),
+            _c("type", required=True, vocabulary="type", width=12),
+            _c("summary", required=True, width=48),
+            _c("outcome", vocabulary="outcome", width=17),
+            _c("satisfaction", "whole", minimum=1, maximum=5, width=12,
+               description="score 1 to 5 after service"),
+            _c("follow_up_on", "date", width=13),
+            _c("complaint_id", references=("Complaints", "complaint_id"), width=13),
+        ),
+    ),
+    Sheet(
+        "Complaints", "complaint_id", id_prefix="K-",
+        description="Complaints and their service-level clock.",
+        columns=(
+            _c("complaint_id", required=True, width=13),
+            _c("opened", "datetime", required=True, width=17),
+            _c("customer_id", required=True, references=_customer_ref(), width=12),
+            _c("channel", vocabulary="channel", width=11),
+            _c("category", width=16),
+            _c("severity", required=True, vocabulary="severity", width=10),
+            _c("summary", required=True, width=44),
+            _c("owner", required=True, references=_staff_ref(), width=14),
+            _c("status", required=True, vocabulary="status", width=20),
+            _c("first_response", "datetime", width=17),
+            _c("resolved", "datetime", width=17),
+            _c("resolution", width=40),
+            _c("notify_department", width=18),
+        ),
+    ),
+    Sheet(
+        "Sales", "order_id", id_prefix="S-",
+        description="Orders, for revenue and repeat purchases.",
+        columns=(
+            _c("order_id", required=True, width=12),
+            _c("date", "date", required=True, width=12),
+            _c("customer_id", required=True, references=_customer_ref(), width=12),
+            _c("amount", "number", required=True, minimum=0, width=12),
+            _c("product", width=28),
+            _c("staff", references=_staff_ref(), width=14),
+        ),
+    ),
+    Sheet(
+        "Staff", "name",
+        description="Who works here; owners and agents are named as here.",
+        columns=(
+            _c("name", required=True, width=16),
+            _c("email", "email", width=28),
+            _c("department", width=16),
+            _c("active", "yesno", width=9),
+        ),
+    ),
+    Sheet(
+        "SLA", "severity",
+        description="Service-level targets per complaint severity.",
+        columns=(
+            _c("severity", required=True, vocabulary="severity", width=12),
+            _c("first_response_hours", "number", required=True, minimum=0, width=21),
+            _c("resolution_hours", "number", required=True, minimum=0, width=17),
+            _c("business_hours_only", "yesno", width=20),
+        ),
+    ),
+    Sheet(
+        "Holidays", "date",
+        description="Days the business is closed; not counted in business hours.",
+        columns=(
+            _c("date", "date", required=True, width=12),
+            _c("name", width=28),
+        ),
+    ),
+    Sheet(
+        "Settings", "key",
+        description="One setting per row.",
+        columns=(
+            _c("key", required=True, width=24),
+            _c("value", required=True, width=36),
+        ),
+    ),
+)
+
+SHEET_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    key: str
+    default: str
+    description: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("company_name", "My Business", "shown on reports and emails"),
+    Setting("locale", "en", "language of reports: en or nb"),
+    Setting("timezone", "Europe/Oslo", "the time zone of every time in the workbook"),
+    Setting("currency", "NOK", "currency of Sales amounts"),
+    Setting("week_start", "monday", "first day of the reporting week"),
+    Setting("business_hours", "09:00-17:00", "opening hours on business days"),
+    Setting("business_days", "mon-fri", "days the business is open, e.g. mon-fri or mon-sat"),
+    Setting("due_soon_hours", "24", "a complaint target due within this many hours is due soon"),
+    Setting("followup_cooldown_days", "7", "no outbound contact this soon after the last one"),
+    Setting("at_risk_after_days", "90", "a customer with no contact this long is at risk"),
+    Setting("report_recipients", "", "email addresses for the weekly report, comma separated"),
+    Setting("backups_to_keep", "10", "how many previous versions of the workbook to keep"),
+    Setting("templates_dir", "", "a folder of your own report templates (optional)"),
+)
+
+SETTING_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
+
+# Sane service levels for a small shop: critical complaints run on the clock.
+DEFAULT_SLA: tuple[tuple[str, float, float, bool], ...] = (
+    ("low", 24, 120, True),
+    ("normal", 8, 72, True),
+    ("high", 4, 24, True),
+    ("critical", 1, 8, False),
+)
+
+_NORMALIZE = re.compile(r"[\s_\-.]+")
+
+
+def normalize_header(text: object) -> str:
+    """The loose form used to match headers: ``'E-mail'`` and ``'Customer ID'`` match.
+
+    >>> normalize_header(" Customer ID"), normalize_header("E-mail"), normalize_header("follow_up_on")
+    ('customerid', 'email', 'followupon')
+    """
+    return _NORMALIZE.sub("", str(text)).casefold()
+
+
+def normalize_choice(text: object) -> str:
+    """The loose form of a vocabulary value: ``'In person '`` -> ``'in_person'``."""
+    return _NORMALIZE.sub("_", str(text).strip()).strip("_").casefold()
+
+
+def find_sheet(name: str) -> Sheet | None:
+    """The contract sheet an owner's sheet name means, matched loosely."""
+    wanted = normalize_header(name)
+    for sheet in SHEETS:
+        if normalize_header(sheet.name) == wanted:
+            return sheet
+    return None
+
+
+def to_markdown() -> str:
+    """The contract as the Markdown table the README carries."""
+    lines = ["| sheet | column | type | required | allowed values / rule |", "|---|---|---|---|---|"]
+    for sheet in SHEETS:
+        for col in sheet.columns:
+            rule = ", ".join(col.choices)
+            if col.minimum is not None or col.maximum is not None:
+                lo = "" if col.minimum is None else f"{col.minimum:g}"
+                hi = "" if col.maximum is None else f"{col.maximum:g}"
+                rule = f"{lo} to {hi}" if hi else f"at least {lo}"
+            if col.references:
+                rule = f"must exist in {col.references[0]}.{col.references[1]}"
+            if col.name == sheet.key and sheet.unique_key:
+                rule = (rule + "; " if rule else "") + "unique"
+            req = "yes" if col.required else ""
+            lines.append(f"| {sheet.name} | {col.name} | {col.kind} | {req} | {rule} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,181 @@
+"""Problems found in a workbook, and the one exception sheetcrm raises on purpose.
+
+Bad *data* is never an exception: validation returns a :class:`Report` of
+:class:`Problem` records, each located by sheet and cell so the owner can fix it
+in Excel. :class:`SheetCRMError` is for "cannot go on" (the file is not a
+workbook, it is open in Excel, an import was refused) and carries problems too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+
+# Problem codes: stable, documented in the README, used by tests and --format json.
+CODES: dict[str, str] = {
+    "missing_sheet": "a sheet the contract needs is not in the workbook",
+    "missing_column": "a required column is not on its sheet",
+    "missing_value": "a required cell is empty",
+    "invalid_date": "not a date (or date and time) sheetcrm can read",
+    "ambiguous_date": "a text date that could be read two ways, such as 03/04/2026",
+    "invalid_number": "not a number, or not a whole number where one is needed",
+    "invalid_email": "not an email address",
+    "invalid_yes_no": "not yes or no",
+    "not_in_list": "a value outside the column's drop-down list",
+    "out_of_range": "a number outside the allowed range",
+    "duplicate_id": "an id used by an earlier row",
+    "duplicate_email": "two customers share one email address",
+    "unknown_reference": "refers to a customer, staff member or complaint that does not exist",
+    "date_order": "a date before the date it must follow",
+    "future_date": "a date in the future",
+    "inactive_owner": "customers or complaints owned by a staff member marked inactive",
+    "invalid_setting": "a Settings value sheetcrm cannot use",
+    "not_a_workbook": "the file is not an Excel workbook sheetcrm can open",
+    "encrypted": "the workbook is protected with a password",
+    "unsafe_workbook": "the workbook holds XML that could exhaust memory",
+    "workbook_open": "the workbook is open in Excel",
+}
+
+_PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+def quote_sheet(sheet: str) -> str:
+    """The sheet name as Excel writes it in a reference: quoted when it needs to be.
+
+    >>> quote_sheet("Customers"), quote_sheet("Customer list"), quote_sheet("O'Brien")
+    ('Customers', "'Customer list'", "'O''Brien'")
+    """
+    if _PLAIN_SHEET_NAME.match(sheet) and not re.match(r"^[A-Za-z]{1,3}[0-9]+$", sheet):
+        return sheet
+    return "'" + sheet.replace("'", "''") + "'"
+
+
+def cell_ref(sheet: str | None, cell: str | None) -> str:
+    """``Interactions!C14``, ``'Customer list'!B2``, ``Interactions`` or ``''``."""
+    if sheet is None:
+        return ""
+    return f"{quote_sheet(sheet)}!{cell}" if cell else quote_sheet(sheet)
+
+
+def column_letter(index: int) -> str:
+    """Excel's letter for a 0-based column index: 0 -> A, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in the workbook, located precisely enough to fix it in Excel."""
+
+    code: str
+    message: str
+    sheet: str | None = None
+    cell: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: Any = None
+    hint: str | None = None
+    severity: Severity = "error"
+
+    @property
+    def where(self) -> str:
+        return cell_ref(self.sheet, self.cell)
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["value"] = _jsonable(self.value)
+        return data
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass(slots=True)
+class Report:
+    """Every problem found in one workbook, in sheet and row order."""
+
+    workbook: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, problem: Problem) -> None:
+        self.problems.append(problem)
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        self.problems.extend(problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def __iter__(self) -> Iterator[Problem]:
+        return iter(self.problems)
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+    def flatten(self, *fields: str) -> list[tuple[Any, ...]]:
+        """The problems as tuples of the named fields, so tests read like tables."""
+        return [tuple(getattr(p, f) for f in fields) for p in self.problems]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "workbook": self.workbook,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "problems": [
+                {
+                    k: v
+                    for k, v in p.to_dict().items()
+                    if k in ("severity", "sheet", "cell", "row", "column", "code", "message", "hint")
+                }
+                for p in self.problems
+            ],
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), ensure_ascii=False, indent=2)
+
+
+class SheetCRMError(Exception):
+    """The one exception sheetcrm raises on purpose: it cannot go on."""
+
+    exit_code = 2
+
+    def __init__(self, problem: Problem | str, *, problems: Sequence[Problem] = ()) -> None:
+        if isinstance(problem, str):
+            problem = Problem("error", problem)
+        super().__init__(str(problem))
+        self.problem = problem
+        self.problems = tuple(problems) or (problem,)
+
+
+class WorkbookOpenError(SheetCRMError):
+    """The workbook is open in Excel: not now, try again after it is closed."""
+
+    exit_code = 3
