@@ -18,8 +18,15 @@ Kind = Literal["text", "date", "datetime", "number", "whole", "yesno", "email"]
 VOCABULARIES: dict[str, tuple[str, ...]] = {
     "channel": ("email", "phone", "sms", "social", "in_person", "letter", "web"),
     "type": (
-        "enquiry", "sale", "support", "follow_up", "complaint",
-        "praise", "feedback", "survey", "other",
+        "enquiry",
+        "sale",
+        "support",
+        "follow_up",
+        "complaint",
+        "praise",
+        "feedback",
+        "survey",
+        "other",
     ),
     "outcome": ("resolved", "follow_up_needed", "escalated", "no_answer", "info_sent"),
     "stage": ("prospect", "customer", "client", "supporter", "advocate", "partner"),
@@ -61,6 +68,8 @@ class Sheet:
     id_prefix: str | None = None  # new ids look like C-0001 unless the sheet shows otherwise
     description: str = ""
     unique_key: bool = True
+    # Set for sheets a working CRM can do without: what happens when it is missing.
+    if_missing: str | None = None
     column_by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -88,7 +97,9 @@ def _staff_ref() -> tuple[str, str]:
 
 SHEETS: tuple[Sheet, ...] = (
     Sheet(
-        "Customers", "customer_id", id_prefix="C-",
+        "Customers",
+        "customer_id",
+        id_prefix="C-",
         description="One row per customer or prospect.",
         columns=(
             _c("customer_id", required=True, width=12, description="unique id, e.g. C-0001"),
@@ -96,12 +107,20 @@ SHEETS: tuple[Sheet, ...] = (
             _c("company", width=22),
             _c("email", "email", width=28),
             _c("phone", width=16),
-            _c("preferred_channel", vocabulary="channel", width=18,
-               description="how they like to be contacted"),
-            _c("owner", required=True, references=_staff_ref(), width=14,
-               description="the staff member who owns the relationship"),
-            _c("stage", required=True, vocabulary="stage", width=12,
-               description="loyalty stage"),
+            _c(
+                "preferred_channel",
+                vocabulary="channel",
+                width=18,
+                description="how they like to be contacted",
+            ),
+            _c(
+                "owner",
+                required=True,
+                references=_staff_ref(),
+                width=14,
+                description="the staff member who owns the relationship",
+            ),
+            _c("stage", required=True, vocabulary="stage", width=12, description="loyalty stage"),
             _c("segment", width=14),
             _c("since", "date", width=12, description="customer since"),
             _c("do_not_contact", "yesno", width=15, description="yes: never contact them"),
@@ -109,7 +128,9 @@ SHEETS: tuple[Sheet, ...] = (
         ),
     ),
     Sheet(
-        "Interactions", "interaction_id", id_prefix="I-",
+        "Interactions",
+        "interaction_id",
+        id_prefix="I-",
         description="Every contact with a customer or prospect.",
         columns=(
             _c("interaction_id", required=True, width=12),
@@ -121,14 +142,22 @@ SHEETS: tuple[Sheet, ...] = (
             _c("type", required=True, vocabulary="type", width=12),
             _c("summary", required=True, width=48),
             _c("outcome", vocabulary="outcome", width=17),
-            _c("satisfaction", "whole", minimum=1, maximum=5, width=12,
-               description="score 1 to 5 after service"),
+            _c(
+                "satisfaction",
+                "whole",
+                minimum=1,
+                maximum=5,
+                width=12,
+                description="score 1 to 5 after service",
+            ),
             _c("follow_up_on", "date", width=13),
             _c("complaint_id", references=("Complaints", "complaint_id"), width=13),
         ),
     ),
     Sheet(
-        "Complaints", "complaint_id", id_prefix="K-",
+        "Complaints",
+        "complaint_id",
+        id_prefix="K-",
         description="Complaints and their service-level clock.",
         columns=(
             _c("complaint_id", required=True, width=13),
@@ -147,7 +176,10 @@ SHEETS: tuple[Sheet, ...] = (
         ),
     ),
     Sheet(
-        "Sales", "order_id", id_prefix="S-",
+        "Sales",
+        "order_id",
+        id_prefix="S-",
+        if_missing="so sales figures are left out of reports",
         description="Orders, for revenue and repeat purchases.",
         columns=(
             _c("order_id", required=True, width=12),
@@ -159,7 +191,8 @@ SHEETS: tuple[Sheet, ...] = (
         ),
     ),
     Sheet(
-        "Staff", "name",
+        "Staff",
+        "name",
         description="Who works here; owners and agents are named as here.",
         columns=(
             _c("name", required=True, width=16),
@@ -169,7 +202,9 @@ SHEETS: tuple[Sheet, ...] = (
         ),
     ),
     Sheet(
-        "SLA", "severity",
+        "SLA",
+        "severity",
+        if_missing="so the default service levels are used",
         description="Service-level targets per complaint severity.",
         columns=(
             _c("severity", required=True, vocabulary="severity", width=12),
@@ -179,7 +214,10 @@ SHEETS: tuple[Sheet, ...] = (
         ),
     ),
     Sheet(
-        "Holidays", "date",
+        "Holidays",
+        "date",
+        unique_key=False,  # one day may carry two names
+        if_missing="so no holidays are taken off business hours",
         description="Days the business is closed; not counted in business hours.",
         columns=(
             _c("date", "date", required=True, width=12),
@@ -187,7 +225,9 @@ SHEETS: tuple[Sheet, ...] = (
         ),
     ),
     Sheet(
-        "Settings", "key",
+        "Settings",
+        "key",
+        if_missing="so the default settings are used",
         description="One setting per row.",
         columns=(
             _c("key", required=True, width=24),
@@ -238,8 +278,8 @@ _NORMALIZE = re.compile(r"[\s_\-.]+")
 def normalize_header(text: object) -> str:
     """The loose form used to match headers: ``'E-mail'`` and ``'Customer ID'`` match.
 
-    >>> normalize_header(" Customer ID"), normalize_header("E-mail"), normalize_header("follow_up_on")
-    ('customerid', 'email', 'followupon')
+    >>> normalize_header(" Customer ID"), normalize_header("E-mail")
+    ('customerid', 'email')
     """
     return _NORMALIZE.sub("", str(text)).casefold()
 
@@ -260,7 +300,10 @@ def find_sheet(name: str) -> Sheet | None:
 
 def to_markdown() -> str:
     """The contract as the Markdown table the README carries."""
-    lines = ["| sheet | column | type | required | allowed values / rule |", "|---|---|---|---|---|"]
+    lines = [
+        "| sheet | column | type | required | allowed values / rule |",
+        "|---|---|---|---|---|",
+    ]
     for sheet in SHEETS:
         for col in sheet.columns:
             rule = ", ".join(col.choices)

@@ -33,6 +33,8 @@ CODES: dict[str, str] = {
     "unknown_reference": "refers to a customer, staff member or complaint that does not exist",
     "date_order": "a date before the date it must follow",
     "future_date": "a date in the future",
+    "status_mismatch": "a complaint still open that has a resolved date",
+    "missing_sla": "no SLA row for a severity, so the default target is used",
     "inactive_owner": "customers or complaints owned by a staff member marked inactive",
     "invalid_setting": "a Settings value sheetcrm cannot use",
     "not_a_workbook": "the file is not an Excel workbook sheetcrm can open",
@@ -108,6 +110,9 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+_JSON_FIELDS = ("severity", "sheet", "cell", "row", "column", "code", "message", "hint")
+
+
 @dataclass(slots=True)
 class Report:
     """Every problem found in one workbook, in sheet and row order."""
@@ -149,12 +154,7 @@ class Report:
             "errors": len(self.errors),
             "warnings": len(self.warnings),
             "problems": [
-                {
-                    k: v
-                    for k, v in p.to_dict().items()
-                    if k in ("severity", "sheet", "cell", "row", "column", "code", "message", "hint")
-                }
-                for p in self.problems
+                {k: v for k, v in p.to_dict().items() if k in _JSON_FIELDS} for p in self.problems
             ],
         }
 

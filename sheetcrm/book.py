@@ -1,0 +1,60 @@
+"""Book: the validated, typed tables of one workbook, plus the lookups every command needs.
+
+Everything after validation takes a Book and never a path, so a computation
+can be tested on frames built in memory. Each frame has the contract's column
+names and an ``excel_row`` column, so even a figure late in the flow can cite
+the cell it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from sheetcrm.errors import cell_ref
+from sheetcrm.settings import Settings, SlaTarget, default_sla
+
+
+@dataclass(slots=True)
+class Book:
+    """Typed frames keyed by contract sheet name (``Customers``, ``Interactions``, ...)."""
+
+    frames: dict[str, pd.DataFrame]
+    path: Path | None = None
+    sheet_names: dict[str, str] = field(default_factory=dict)  # contract name -> owner's name
+    letters: dict[str, dict[str, str]] = field(default_factory=dict)  # sheet -> column -> letter
+    settings: Settings = field(default_factory=Settings)
+    sla: dict[str, SlaTarget] = field(default_factory=default_sla)
+    holidays: frozenset[date] = frozenset()
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        return self.frames["Customers"]
+
+    @property
+    def interactions(self) -> pd.DataFrame:
+        return self.frames["Interactions"]
+
+    @property
+    def complaints(self) -> pd.DataFrame:
+        return self.frames["Complaints"]
+
+    @property
+    def sales(self) -> pd.DataFrame:
+        return self.frames["Sales"]
+
+    @property
+    def staff(self) -> pd.DataFrame:
+        return self.frames["Staff"]
+
+    def cell(self, sheet: str, column: str, excel_row: int) -> str:
+        """``Interactions!C14`` for a value of ``column`` in ``excel_row``."""
+        letter = self.letters.get(sheet, {}).get(column)
+        name = self.sheet_names.get(sheet, sheet)
+        return cell_ref(name, f"{letter}{excel_row}" if letter else None)
+
+    def record_count(self) -> int:
+        return sum(len(f) for f in self.frames.values())

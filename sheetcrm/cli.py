@@ -1,0 +1,262 @@
+"""The ``sheetcrm`` command: Click only. Parse, call the library, print, choose the exit code.
+
+Exit codes (documented in the README): 0 done, 1 findings need attention
+(errors in the workbook, breached complaints), 2 could not do it (usage, bad
+file, refused write), 3 the workbook is open in Excel (try again later).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from sheetcrm import __version__
+from sheetcrm.errors import Problem, Report, SheetCRMError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT, EXIT_OPEN = 0, 1, 2, 3
+
+
+class SheetCRMGroup(click.Group):
+    """Turns the library's one exception into one clear message on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SheetCRMError as e:
+            if _debug(ctx):
+                raise
+            _print_error(e)
+            ctx.exit(e.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted; nothing was written.", err=True)
+            ctx.exit(130)
+        except Exception as e:  # promise: no tracebacks for users
+            if _debug(ctx):
+                raise
+            click.echo(
+                f"Error: sheetcrm hit an unexpected problem ({type(e).__name__}: {e}). "
+                "Nothing was written.\n  hint: run the command again with --debug and "
+                "send the output to whoever looks after sheetcrm",
+                err=True,
+            )
+            ctx.exit(EXIT_CANNOT)
+
+
+def _debug(ctx: click.Context) -> bool:
+    return bool(ctx.find_root().params.get("debug")) or bool(os.environ.get("SHEETCRM_DEBUG"))
+
+
+def _print_error(e: SheetCRMError) -> None:
+    problems = e.problems
+    click.echo(f"Error: {problems[0]}", err=True)
+    for p in problems[1:]:
+        click.echo(f"  {p}", err=True)
+
+
+@click.group(cls=SheetCRMGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-w",
+    "--workbook",
+    "workbook",
+    envvar="SHEETCRM_WORKBOOK",
+    type=click.Path(dir_okay=True, path_type=Path),
+    help="The CRM workbook (.xlsx). Also SHEETCRM_WORKBOOK.",
+)
+@click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks.")
+@click.version_option(__version__, "--version", prog_name="sheetcrm")
+@click.pass_context
+def cli(ctx: click.Context, workbook: Path | None, debug: bool) -> None:
+    """sheetcrm: a CRM whose record store is one Excel workbook.
+
+    \b
+    Example:
+        sheetcrm init crm.xlsx --sample
+        sheetcrm -w crm.xlsx validate
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["workbook"] = workbook
+
+
+def workbook_option(f: F) -> F:
+    """``-w/--workbook`` on a command too: ``sheetcrm validate -w crm.xlsx`` works."""
+    return click.option(
+        "-w",
+        "--workbook",
+        "workbook",
+        type=click.Path(dir_okay=True, path_type=Path),
+        default=None,
+        help="The CRM workbook (.xlsx). Also SHEETCRM_WORKBOOK.",
+    )(f)
+
+
+def resolve_workbook(ctx: click.Context, workbook: Path | None) -> Path:
+    path = workbook or (ctx.obj or {}).get("workbook")
+    if path is None:
+        raise click.UsageError(
+            "which workbook? Give -w crm.xlsx (or set SHEETCRM_WORKBOOK=crm.xlsx)", ctx
+        )
+    return Path(path)
+
+
+def as_of_option(f: F) -> F:
+    return click.option(
+        "--as-of",
+        "as_of",
+        type=click.DateTime(["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"]),
+        default=None,
+        help="Pretend it is this local date-time (default: now).",
+    )(f)
+
+
+def now_or(as_of: datetime | None) -> datetime:
+    """The one place sheetcrm reads the clock."""
+    return as_of if as_of is not None else datetime.now().replace(microsecond=0)
+
+
+# ---------------------------------------------------------------------------- init
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@click.option("--sample", is_flag=True, help="Fill it with a realistic bicycle shop.")
+@click.option(
+    "--into",
+    "into",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Add the missing CRM sheets to a workbook you already have.",
+)
+def init(path: Path | None, sample: bool, into: Path | None) -> None:
+    """Create a new CRM workbook with every sheet, drop-down and table.
+
+    \b
+    Example:
+        sheetcrm init crm.xlsx --sample
+    """
+    from sheetcrm import newbook
+    from sheetcrm import sample as sample_data
+
+    if into is not None:
+        raise click.UsageError("--into is not available in this version yet")
+    if path is None:
+        raise click.UsageError("give the path of the new workbook, e.g. sheetcrm init crm.xlsx")
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise click.BadParameter("the workbook name must end in .xlsx", param_hint="PATH")
+    records = sample_data.sample_records() if sample else None
+    newbook.create_workbook(path, records)
+    what = "with a sample bicycle shop" if sample else "with empty sheets"
+    click.echo(f"Created {path} {what}. Open it in Excel, or check it with:")
+    click.echo(f"  sheetcrm validate -w {path}")
+
+
+# ------------------------------------------------------------------------- validate
+
+
+@cli.command()
+@workbook_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the problems.",
+)
+@as_of_option
+@click.pass_context
+def validate(ctx: click.Context, workbook: Path | None, fmt: str, as_of: datetime | None) -> None:
+    """Check the workbook and explain every problem by sheet and cell.
+
+    Exit code 0 when there are no errors (warnings allowed), 1 when there are.
+
+    \b
+    Example:
+        sheetcrm validate -w crm.xlsx
+        sheetcrm validate -w crm.xlsx --format json > problems.json
+    """
+    from sheetcrm.validation import load
+
+    path = resolve_workbook(ctx, workbook)
+    book, report = load(str(path), as_of=now_or(as_of))
+    if fmt == "json":
+        click.echo(report.dumps())
+    else:
+        _print_report(report, path, book.record_count(), len(book.sheet_names))
+    ctx.exit(EXIT_FINDINGS if report.errors else EXIT_OK)
+
+
+def _print_report(report: Report, path: Path, records: int, sheets: int) -> None:
+    current: str | None = None
+    for p in report:
+        if p.sheet != current:
+            current = p.sheet
+            click.echo(click.style(current or "Workbook", bold=True))
+        _print_problem(p)
+    errors, warnings = len(report.errors), len(report.warnings)
+    if errors:
+        parts = [f"{errors} error{'s' * (errors != 1)}"]
+        if warnings:
+            parts.append(f"{warnings} warning{'s' * (warnings != 1)}")
+        click.echo(click.style(f"✗ {path.name}: {', '.join(parts)}", fg="red", bold=True))
+    elif warnings:
+        click.echo(
+            click.style(
+                f"✓ {path.name}: {sheets} sheets, {records:,} records, no errors, "
+                f"{warnings} warning{'s' * (warnings != 1)}",
+                fg="yellow",
+                bold=True,
+            )
+        )
+    else:
+        click.echo(
+            click.style(
+                f"✓ {path.name}: {sheets} sheets, {records:,} records, no problems",
+                fg="green",
+                bold=True,
+            )
+        )
+
+
+def _print_problem(p: Problem) -> None:
+    colour = "red" if p.severity == "error" else "yellow"
+    where = p.where or "(workbook)"
+    click.echo(f"  {where}  {click.style(p.severity, fg=colour)}: {p.message}")
+    if p.hint:
+        click.echo(f"      {click.style('fix:', dim=True)} {p.hint}")
+
+
+# ------------------------------------------------------------------------- contract
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["md"]), default="md", show_default=True)
+def contract(fmt: str) -> None:
+    """Print the workbook contract: every sheet, column, type and rule.
+
+    \b
+    Example:
+        sheetcrm contract > contract.md
+    """
+    from sheetcrm.contract import to_markdown
+
+    click.echo(to_markdown(), nl=False)
+
+
+def main() -> None:
+    # Windows consoles default to a code page that cannot print ✓ or Ø.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+    cli(prog_name="sheetcrm")

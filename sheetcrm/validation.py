@@ -1,0 +1,464 @@
+"""RawBook + contract -> (Book, Report): every rule the contract implies, each problem by cell.
+
+Never raises for bad data: a bad cell becomes a :class:`Problem` naming its
+sheet and cell, and a missing value in the typed frames. Rules come from
+``contract.py`` (types, required, vocabularies, ranges, keys, references); the
+few cross-field rules that a table cannot express are spelled out below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from sheetcrm import cells
+from sheetcrm.book import Book
+from sheetcrm.contract import CLOSED_STATUSES, OPEN_STATUSES, SHEETS, Column, Sheet
+from sheetcrm.errors import Problem, Report
+from sheetcrm.matching import closest_ids
+from sheetcrm.reader import RawBook, RawSheet, read_book
+from sheetcrm.settings import parse_settings, parse_sla
+
+# Columns holding things that already happened; a date after as-of is a typo to look at.
+_PAST_COLUMNS = {
+    ("Interactions", "date"),
+    ("Complaints", "opened"),
+    ("Complaints", "first_response"),
+    ("Complaints", "resolved"),
+    ("Sales", "date"),
+    ("Customers", "since"),
+}
+
+
+def validate(raw: RawBook, *, as_of: datetime | None = None) -> tuple[Book, Report]:
+    """Check every contract rule; return the typed tables and every problem found.
+
+    >>> book, report = validate(read_book("sample_workbook.xlsx"))
+    >>> report.flatten("sheet", "cell", "code")[:1]
+    []
+    """
+    report = Report(workbook=str(raw.path))
+    frames: dict[str, pd.DataFrame] = {}
+    letters: dict[str, dict[str, str]] = {}
+    sheet_names: dict[str, str] = {}
+    for spec in SHEETS:
+        sheet = raw.sheets.get(spec.name)
+        if sheet is None:
+            optional = spec.if_missing is not None
+            report.add(
+                Problem(
+                    "missing_sheet",
+                    f"there is no {spec.name} sheet" + (f", {spec.if_missing}" if optional else ""),
+                    sheet=spec.name,
+                    hint="add it with: sheetcrm init --into WORKBOOK",
+                    severity="warning" if optional else "error",
+                )
+            )
+            frames[spec.name] = _empty_frame(spec)
+            continue
+        sheet_names[spec.name] = sheet.name
+        letters[spec.name] = dict(sheet.letters)
+        frames[spec.name] = _typed_frame(sheet, report)
+
+    book = Book(path=raw.path, frames=frames, sheet_names=sheet_names, letters=letters)
+    checker = _Checker(book, report, raw)
+    checker.keys()
+    checker.references()
+    checker.cross_fields()
+    settings, problems = parse_settings(frames["Settings"], checker.locate("Settings"))
+    report.extend(problems)
+    sla, problems = parse_sla(frames["SLA"], checker.locate("SLA"), has_sheet="SLA" in raw.sheets)
+    report.extend(problems)
+    book.settings, book.sla = settings, sla
+    book.holidays = frozenset(d for d in frames["Holidays"]["date"] if d is not None)
+    if as_of is not None:
+        checker.future_dates(as_of)
+    checker.warnings()
+    report.problems.sort(key=_order(raw))
+    return book, report
+
+
+def load(path: str, *, as_of: datetime | None = None) -> tuple[Book, Report]:
+    """Read and validate the workbook at ``path``."""
+    return validate(read_book(path), as_of=as_of)
+
+
+def _order(raw: RawBook):  # type: ignore[no-untyped-def]
+    sheet_index = {s.name: i for i, s in enumerate(SHEETS)}
+    col_index = {(s.name, c.name): j for s in SHEETS for j, c in enumerate(s.columns)}
+
+    def key(p: Problem) -> tuple[int, int, int]:
+        return (
+            sheet_index.get(p.sheet or "", -1),
+            p.row or 0,
+            col_index.get((p.sheet or "", p.column or ""), -1),
+        )
+
+    return key
+
+
+def _empty_frame(spec: Sheet) -> pd.DataFrame:
+    frame = pd.DataFrame({c.name: pd.Series([], dtype=_dtype(c)) for c in spec.columns})
+    frame["excel_row"] = pd.Series([], dtype="int64")
+    return frame
+
+
+def _dtype(column: Column) -> str:
+    return {
+        "date": "object",
+        "datetime": "datetime64[ns]",
+        "number": "float64",
+        "whole": "Int64",
+        "yesno": "boolean",
+    }.get(column.kind, "object")
+
+
+def _typed_frame(sheet: RawSheet, report: Report) -> pd.DataFrame:
+    spec = sheet.spec
+    data: dict[str, Any] = {}
+    n = len(sheet.excel_rows)
+    for column in spec.columns:
+        values = sheet.columns.get(column.name)
+        if values is None:
+            if column.required:
+                report.add(
+                    Problem(
+                        "missing_column",
+                        f"the {sheet.name} sheet has no {column.name} column",
+                        sheet=sheet.name,
+                        row=sheet.header_row,
+                        column=column.name,
+                        hint=f"add a column headed {column.name} to the header row "
+                        f"(row {sheet.header_row})",
+                    )
+                )
+            typed: list[Any] = [None] * n
+        else:
+            typed = _convert_column(sheet, column, values, report)
+        data[column.name] = _series(column, typed)
+    data["excel_row"] = pd.Series(sheet.excel_rows, dtype="int64")
+    return pd.DataFrame(data)
+
+
+def _series(column: Column, typed: list[Any]) -> pd.Series:
+    if column.kind == "datetime":
+        return pd.Series(pd.to_datetime(typed), dtype="datetime64[ns]")
+    if column.kind == "number":
+        return pd.Series([float("nan") if v is None else v for v in typed], dtype="float64")
+    return pd.Series(typed, dtype=_dtype(column))
+
+
+def _convert_column(
+    sheet: RawSheet, column: Column, values: Sequence[Any], report: Report
+) -> list[Any]:
+    """Type one column, reporting each bad cell. The hot loop of ``validate``."""
+    out: list[Any] = [None] * len(values)
+    rows = sheet.excel_rows
+    letter = sheet.letters[column.name]
+    memo: dict[Any, tuple[Any, cells.Issue | None]] = {}
+    # Vocabulary, yes/no and reference-like text columns repeat a few values many
+    # times: remember each distinct value's verdict instead of re-judging it.
+    use_memo = column.kind in ("text", "yesno", "email") or column.vocabulary is not None
+    fast = _fast_type(column)
+    for i, value in enumerate(values):
+        if fast is not None and type(value) is fast:
+            out[i] = value
+            continue
+        if use_memo:
+            try:
+                result = memo[value]
+            except KeyError:
+                result = memo[value] = cells.convert(column, value)
+            except TypeError:
+                result = cells.convert(column, value)
+        else:
+            result = cells.convert(column, value)
+        typed, issue = result
+        if issue is not None:
+            report.add(_problem(sheet, column, rows[i], letter, value, issue))
+        elif typed is None and column.required:
+            report.add(
+                Problem(
+                    "missing_value",
+                    f"{column.name} is empty, but every row needs one",
+                    sheet=sheet.name,
+                    cell=f"{letter}{rows[i]}",
+                    row=rows[i],
+                    column=column.name,
+                    hint=_missing_hint(column),
+                )
+            )
+        out[i] = typed
+    return out
+
+
+def _fast_type(column: Column) -> type | None:
+    """The Python type a well-kept cell of this column already has, needing no checks."""
+    if column.kind == "datetime":
+        return datetime
+    if column.kind == "number" and column.minimum is None and column.maximum is None:
+        return float
+    return None
+
+
+def _missing_hint(column: Column) -> str:
+    if column.choices:
+        return f"choose one of: {', '.join(column.choices)}"
+    if column.references:
+        target = column.references[0]
+        return f"type a {column.references[1]} from the {target} sheet"
+    if column.kind in ("date", "datetime"):
+        return "type a date such as 2026-04-03"
+    return f"type the {column.name.replace('_', ' ')}"
+
+
+def _problem(
+    sheet: RawSheet, column: Column, row: int, letter: str, value: Any, issue: cells.Issue
+) -> Problem:
+    return Problem(
+        issue.code,
+        issue.message,
+        sheet=sheet.name,
+        cell=f"{letter}{row}",
+        row=row,
+        column=column.name,
+        value=value,
+        hint=issue.hint,
+    )
+
+
+class _Checker:
+    """The rules that look across rows and sheets: keys, references, dates in order."""
+
+    def __init__(self, book: Book, report: Report, raw: RawBook) -> None:
+        self.book, self.report, self.raw = book, report, raw
+
+    def locate(self, sheet: str):  # type: ignore[no-untyped-def]
+        """A function (column, excel_row) -> (sheet name, cell) for messages about ``sheet``."""
+        name = self.book.sheet_names.get(sheet, sheet)
+        letters = self.book.letters.get(sheet, {})
+
+        def at(column: str, row: int | None) -> tuple[str, str | None]:
+            letter = letters.get(column)
+            return name, (f"{letter}{row}" if letter and row else None)
+
+        return at
+
+    def _add(
+        self,
+        sheet: str,
+        column: str,
+        row: int,
+        code: str,
+        message: str,
+        hint: str | None = None,
+        severity: str = "error",
+        value: Any = None,
+    ) -> None:
+        name, cell = self.locate(sheet)(column, row)
+        self.report.add(
+            Problem(
+                code,
+                message,
+                sheet=name,
+                cell=cell,
+                row=row,
+                column=column,
+                hint=hint,
+                severity=severity,
+                value=value,
+            )
+        )  # type: ignore[arg-type]
+
+    def keys(self) -> None:
+        for spec in SHEETS:
+            if spec.name not in self.raw.sheets or not spec.unique_key:
+                continue
+            frame = self.book.frames[spec.name]
+            keys = frame[spec.key]
+            present = keys.notna()
+            folded = keys[present].map(lambda v: str(v).casefold())
+            dupes = folded.duplicated(keep="first")
+            if not dupes.any():
+                continue
+            first_row = {}
+            for value, row in zip(folded, frame.loc[present, "excel_row"], strict=True):
+                first_row.setdefault(value, row)
+            for idx in dupes[dupes].index:
+                row = int(frame.at[idx, "excel_row"])
+                value = keys[idx]
+                self._add(
+                    spec.name,
+                    spec.key,
+                    row,
+                    "duplicate_id",
+                    f"{spec.key} {value} is already used in row {first_row[folded[idx]]}",
+                    f"give this row its own {spec.key}",
+                    value=value,
+                )
+
+    def references(self) -> None:
+        targets: dict[tuple[str, str], dict[str, str]] = {}
+        for spec in SHEETS:
+            for column in spec.columns:
+                if not column.references or spec.name not in self.raw.sheets:
+                    continue
+                if column.references[0] not in self.raw.sheets:
+                    continue  # the missing sheet is reported already
+                key = column.references
+                if key not in targets:
+                    target = self.book.frames[key[0]][key[1]].dropna()
+                    targets[key] = {str(v).casefold(): str(v) for v in target}
+                canonical = targets[key]
+                frame = self.book.frames[spec.name]
+                series = frame[column.name]
+                folded = series.map(lambda v: None if v is None else str(v).casefold())
+                known = folded.isin(canonical.keys()) | series.isna()
+                # Store the canonical spelling so "kari" and "Kari" group together later.
+                frame[column.name] = [
+                    canonical.get(f, v) if f is not None else v
+                    for f, v in zip(folded, series, strict=True)
+                ]
+                for idx in known[~known].index:
+                    value = series[idx]
+                    row = int(frame.at[idx, "excel_row"])
+                    self._add(
+                        spec.name,
+                        column.name,
+                        row,
+                        "unknown_reference",
+                        f"{column.name} {cells.show(value)} is not on the {key[0]} sheet",
+                        self._suggest(key, value),
+                        value=value,
+                    )
+                    frame.at[idx, column.name] = None
+
+    def _suggest(self, target: tuple[str, str], value: Any) -> str:
+        sheet, column = target
+        frame = self.book.frames[sheet]
+        keys = frame[column].dropna().astype(str)
+        close = closest_ids(str(value), keys.tolist(), limit=1)
+        if close:
+            extra = ""
+            if sheet == "Customers":
+                name = frame.loc[keys[keys == close[0]].index, "name"]
+                extra = f" {name.iloc[0]}" if len(name) else ""
+            return f"did you mean {close[0]}{extra}? Otherwise add it to the {sheet} sheet first"
+        return f"add it to the {sheet} sheet first, or correct the {column}"
+
+    def cross_fields(self) -> None:
+        if "Complaints" not in self.raw.sheets:
+            return
+        frame = self.book.frames["Complaints"]
+        for later in ("first_response", "resolved"):
+            bad = frame[later].notna() & frame["opened"].notna() & (frame[later] < frame["opened"])
+            for idx in bad[bad].index:
+                row = int(frame.at[idx, "excel_row"])
+                opened = frame.at[idx, "opened"]
+                self._add(
+                    "Complaints",
+                    later,
+                    row,
+                    "date_order",
+                    f"{later} {cells.show(frame.at[idx, later].to_pydatetime())} is "
+                    f"before the complaint was opened ({cells.show(opened.to_pydatetime())})",
+                    f"check both dates; {later} cannot be earlier than opened",
+                )
+        closed = frame["status"].isin(CLOSED_STATUSES) & frame["resolved"].isna()
+        for idx in closed[closed].index:
+            row = int(frame.at[idx, "excel_row"])
+            self._add(
+                "Complaints",
+                "resolved",
+                row,
+                "missing_value",
+                f"status is {frame.at[idx, 'status']}, but resolved is empty",
+                "type the date and time it was resolved, or set status back to open",
+            )
+        reopened = frame["status"].isin(OPEN_STATUSES) & frame["resolved"].notna()
+        for idx in reopened[reopened].index:
+            row = int(frame.at[idx, "excel_row"])
+            self._add(
+                "Complaints",
+                "status",
+                row,
+                "status_mismatch",
+                f"status is {frame.at[idx, 'status']}, but there is a resolved date",
+                "set status to resolved, or clear the resolved date if it was reopened",
+                severity="warning",
+            )
+
+    def future_dates(self, as_of: datetime) -> None:
+        limit = pd.Timestamp(as_of + timedelta(days=1))
+        for sheet, column in sorted(_PAST_COLUMNS):
+            if sheet not in self.raw.sheets:
+                continue
+            frame = self.book.frames[sheet]
+            series = frame[column]
+            if series.dtype == object:
+                bad = series.map(lambda d: d is not None and pd.Timestamp(d) > limit)
+            else:
+                bad = series.notna() & (series > limit)
+            for idx in bad[bad].index:
+                row = int(frame.at[idx, "excel_row"])
+                self._add(
+                    sheet,
+                    column,
+                    row,
+                    "future_date",
+                    f"{column} {cells.show(pd.Timestamp(series[idx]).to_pydatetime())} "
+                    "is in the future",
+                    "check the year and month",
+                    severity="warning",
+                )
+
+    def warnings(self) -> None:
+        customers = self.book.frames["Customers"]
+        if "Customers" in self.raw.sheets and len(customers):
+            emails = customers["email"].map(lambda v: None if v is None else v.casefold())
+            present = emails.notna()
+            dupes = emails[present].duplicated(keep="first")
+            first: dict[str, Any] = {}
+            for idx in emails[present].index:
+                first.setdefault(emails[idx], customers.at[idx, "customer_id"])
+            for idx in dupes[dupes].index:
+                row = int(customers.at[idx, "excel_row"])
+                self._add(
+                    "Customers",
+                    "email",
+                    row,
+                    "duplicate_email",
+                    f"{customers.at[idx, 'email']} is also the email of {first[emails[idx]]}",
+                    "merge the two customers, or correct one address",
+                    severity="warning",
+                )
+        staff = self.book.frames["Staff"]
+        if "Staff" not in self.raw.sheets or not len(staff):
+            return
+        inactive = set(staff.loc[staff["active"].fillna(True).eq(False), "name"])
+        if not inactive:
+            return
+        for sheet, open_only in (("Customers", False), ("Complaints", True)):
+            if sheet not in self.raw.sheets:
+                continue
+            frame = self.book.frames[sheet]
+            mask = frame["owner"].isin(inactive)
+            if open_only:
+                mask &= frame["status"].isin(OPEN_STATUSES)
+            for idx in mask[mask].index:
+                row = int(frame.at[idx, "excel_row"])
+                self._add(
+                    sheet,
+                    "owner",
+                    row,
+                    "inactive_owner",
+                    f"owner {frame.at[idx, 'owner']} is marked inactive on the Staff sheet",
+                    "give this row an active owner",
+                    severity="warning",
+                )
+
+
+__all__ = ["load", "validate"]
