@@ -1,0 +1,32 @@
+# The two things anyone does on a fresh machine. `.ci/run` runs `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test install system-deps
+
+$(BIN)/sheetcrm: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/sheetcrm
+
+# The main job on the bundled sample workbook.
+demo: install
+	$(BIN)/sheetcrm validate -w sample_workbook.xlsx --as-of 2026-11-20
+
+# Real clients the tests drive: LibreOffice (opens what we write) and poppler.
+system-deps:
+	@command -v soffice >/dev/null && command -v pdftoppm >/dev/null || { \
+	  echo "installing LibreOffice and poppler-utils (needed by the tests)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    libreoffice-calc libreoffice-writer poppler-utils >/dev/null; }
+
+test: install system-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
