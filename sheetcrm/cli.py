@@ -236,6 +236,200 @@ def _print_problem(p: Problem) -> None:
         click.echo(f"      {click.style('fix:', dim=True)} {p.hint}")
 
 
+# -------------------------------------------------------------------------- helpers
+
+
+def load_book(path: Path, as_of: datetime | None = None):  # type: ignore[no-untyped-def]
+    """Read and validate; refuse to compute on a workbook whose errors would skew the answer."""
+    from sheetcrm.validation import load
+
+    book, report = load(str(path), as_of=as_of)
+    fatal = [p for p in report.errors if p.code in ("missing_sheet", "missing_column")]
+    if fatal:
+        raise SheetCRMError(
+            Problem(
+                fatal[0].code,
+                f"{path.name} cannot be used until this is fixed: {fatal[0]}",
+                hint=f"run: sheetcrm validate -w {path}",
+            ),
+        )
+    if report.errors:
+        n = len(report.errors)
+        click.echo(
+            f"Note: {path.name} has {n} error{'s' * (n != 1)}; rows with bad cells are counted "
+            f"as far as they can be. See: sheetcrm validate -w {path}",
+            err=True,
+        )
+    return book
+
+
+def _owner_option(f: F) -> F:
+    return click.option("--owner", default=None, help="Only this staff member's.")(f)
+
+
+def _table_or_json(f: F) -> F:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )(f)
+
+
+# -------------------------------------------------------------------------- overdue
+
+
+@cli.command()
+@workbook_option
+@as_of_option
+@_owner_option
+@_table_or_json
+@click.pass_context
+def overdue(
+    ctx: click.Context, workbook: Path | None, as_of: datetime | None, owner: str | None, fmt: str
+) -> None:
+    """Complaints that breached their service level or are about to.
+
+    Breached first, grouped by owner, with how late or how long is left.
+    Exit code 1 when anything is breached, so a scheduled job can alert.
+
+    \b
+    Example:
+        sheetcrm overdue -w crm.xlsx --as-of "2026-11-20 15:00"
+        sheetcrm overdue -w crm.xlsx --owner Kari --format json
+    """
+    import json
+
+    from sheetcrm import console, sla
+
+    path = resolve_workbook(ctx, workbook)
+    when = now_or(as_of)
+    book = load_book(path, when)
+    breaches = sla.overdue(book, when, owner=owner)
+    if fmt == "json":
+        click.echo(json.dumps([b.to_json() for b in breaches], ensure_ascii=False, indent=2))
+    elif not breaches:
+        click.echo(f"No complaint is breached or due soon at {when:%Y-%m-%d %H:%M}.")
+    else:
+        for line in console.overdue_lines(breaches, book):
+            click.echo(line)
+    ctx.exit(EXIT_FINDINGS if any(b.state == "breached" for b in breaches) else EXIT_OK)
+
+
+# ------------------------------------------------------------------------ followups
+
+
+@cli.command()
+@workbook_option
+@as_of_option
+@_owner_option
+@_table_or_json
+@click.option(
+    "--all", "show_all", is_flag=True, help="Also list the customers not to contact now, and why."
+)
+@click.pass_context
+def followups(
+    ctx: click.Context,
+    workbook: Path | None,
+    as_of: datetime | None,
+    owner: str | None,
+    fmt: str,
+    show_all: bool,
+) -> None:
+    """Whom to contact today and how, respecting cool-down and do-not-contact.
+
+    \b
+    Example:
+        sheetcrm followups -w crm.xlsx --as-of 2026-11-20
+        sheetcrm followups -w crm.xlsx --owner Kari --all
+    """
+    import json
+
+    from sheetcrm import console
+    from sheetcrm import followups as rules
+
+    path = resolve_workbook(ctx, workbook)
+    when = now_or(as_of)
+    book = load_book(path, when)
+    found = rules.due(book, when, owner=owner, include_suppressed=show_all)
+    if fmt == "json":
+        click.echo(json.dumps([s.to_json() for s in found], ensure_ascii=False, indent=2))
+    elif not found:
+        click.echo(f"Nobody needs a follow-up on {when:%Y-%m-%d}.")
+    else:
+        for line in console.followup_lines(found):
+            click.echo(line)
+
+
+# ------------------------------------------------------------------------- customer
+
+
+@cli.group(cls=SheetCRMGroup)
+def customer() -> None:
+    """Look up or add customers.
+
+    \b
+    Example:
+        sheetcrm customer show "Jane Doe" -w crm.xlsx
+    """
+
+
+@customer.command("show")
+@click.argument("who")
+@workbook_option
+@as_of_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True
+)
+@click.pass_context
+def customer_show(
+    ctx: click.Context, who: str, workbook: Path | None, as_of: datetime | None, fmt: str
+) -> None:
+    """One customer's whole story: details, open complaints, timeline, figures.
+
+    WHO is a customer id, an email, or (part of) a name.
+
+    \b
+    Example:
+        sheetcrm customer show C-0012 -w crm.xlsx
+        sheetcrm customer show "jane@example.com" -w crm.xlsx --format json
+    """
+    import json
+
+    from sheetcrm import console, history
+
+    path = resolve_workbook(ctx, workbook)
+    when = now_or(as_of)
+    book = load_book(path, when)
+    found = history.find_customers(book, who)
+    if found.one is None:
+        if found.matches:
+            click.echo(f"{len(found.matches)} customers match {who!r}; name one of them:")
+            for record in found.matches:
+                click.echo(f"  {history.describe(record)}")
+            ctx.exit(EXIT_CANNOT)
+        hint = ""
+        if found.suggestions:
+            hint = (
+                "did you mean " + " or ".join(history.describe(r) for r in found.suggestions) + "?"
+            )
+        raise SheetCRMError(
+            Problem(
+                "unknown_customer",
+                f"no customer matches {who!r}",
+                hint=hint or "check the Customers sheet",
+            )
+        )
+    data = history.story(book, found.one["customer_id"], when)
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        for line in console.story_markdown(data):
+            click.echo(line)
+
+
 # ------------------------------------------------------------------------- contract
 
 

@@ -1,0 +1,276 @@
+"""Whom to contact today and how: follow-ups that care without pestering.
+
+Pure: a Book and an ``as_of`` in, suggestions out. The rules, in the owner's words:
+
+- **Follow-up due**: an interaction's ``follow_up_on`` date has come and there
+  has been no contact with that customer since that interaction.
+- **After a complaint**: a complaint resolved between 1 and
+  ``COMPLAINT_CHECK_DAYS`` days ago with no contact since it was resolved:
+  ask how it went.
+- **Gone quiet**: a customer at stage customer or above with no contact for
+  ``at_risk_after_days``.
+- **Buying rhythm**: a customer with at least three orders whose next order is
+  overdue by their own rhythm (the average days between their orders).
+
+A customer with several reasons gets one suggestion listing them all: one call,
+not four. Suggestions are suppressed, with the reason kept for ``--all``, when
+the customer is marked do-not-contact or had an outbound contact within
+``followup_cooldown_days``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+import pandas as pd
+
+from sheetcrm.book import Book
+
+Reason = Literal["follow_up_due", "complaint_check", "gone_quiet", "purchase_overdue"]
+COMPLAINT_CHECK_DAYS = 7
+MIN_ORDERS_FOR_RHYTHM = 3
+# Stages from customer up: a prospect who has gone quiet is not "at risk".
+ACTIVE_STAGES = ("customer", "client", "supporter", "advocate", "partner")
+_PRIORITY: dict[str, int] = {
+    "complaint_check": 0,
+    "follow_up_due": 1,
+    "purchase_overdue": 2,
+    "gone_quiet": 3,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Why:
+    reason: Reason
+    sentence: str
+    since: date  # when this reason became due, for ordering
+
+
+@dataclass(slots=True)
+class Suggestion:
+    customer_id: str
+    name: str
+    owner: str
+    channel: str
+    contact: str  # the phone or email to use on that channel
+    reasons: list[Why] = field(default_factory=list)
+    suppressed: str | None = None  # why not to contact them now
+
+    @property
+    def sentence(self) -> str:
+        return " ".join(w.sentence for w in self.reasons)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "customer_id": self.customer_id,
+            "name": self.name,
+            "owner": self.owner,
+            "channel": self.channel,
+            "contact": self.contact,
+            "reasons": [w.reason for w in self.reasons],
+            "why": self.sentence,
+            "suppressed": self.suppressed,
+        }
+
+
+def _d(value: object) -> date:
+    return pd.Timestamp(value).date()
+
+
+def due(
+    book: Book, as_of: datetime, *, owner: str | None = None, include_suppressed: bool = False
+) -> list[Suggestion]:
+    """The follow-ups due at ``as_of``, most pressing first (suppressed ones last)."""
+    today = as_of.date()
+    settings = book.settings
+    customers = book.customers.set_index("customer_id", drop=False)
+    customers = customers[customers.index.notna()]
+    interactions = book.interactions.dropna(subset=["customer_id", "date"])
+    interactions = interactions[interactions["date"] <= pd.Timestamp(as_of)]
+    last_contact = interactions.groupby("customer_id")["date"].max()
+    outbound = interactions[interactions["direction"] == "outbound"]
+    last_outbound = outbound.groupby("customer_id")["date"].max()
+
+    found: dict[str, list[Why]] = {}
+
+    def add(customer_id: str, why: Why) -> None:
+        if customer_id in customers.index:
+            found.setdefault(customer_id, []).append(why)
+
+    # Follow-up dates that have come, with no contact since the interaction that set them.
+    pending = interactions.dropna(subset=["follow_up_on"])
+    for rec in pending.itertuples(index=False):
+        if rec.follow_up_on > today:
+            continue
+        if last_contact.get(rec.customer_id, rec.date) > rec.date:
+            continue
+        add(
+            rec.customer_id,
+            Why(
+                "follow_up_due",
+                f"Follow-up was due on {rec.follow_up_on:%Y-%m-%d} after the {rec.type} of "
+                f"{rec.date:%Y-%m-%d} ({_clip(rec.summary)}).",
+                rec.follow_up_on,
+            ),
+        )
+
+    # Complaints resolved lately with no contact since: ask how it went.
+    complaints = book.complaints.dropna(subset=["resolved", "customer_id"])
+    window_start = pd.Timestamp(as_of - timedelta(days=COMPLAINT_CHECK_DAYS))
+    window_end = pd.Timestamp(as_of - timedelta(days=1))
+    recent = complaints[
+        (complaints["resolved"] >= window_start) & (complaints["resolved"] <= window_end)
+    ]
+    for rec in recent.itertuples(index=False):
+        if last_contact.get(rec.customer_id, rec.resolved) > rec.resolved:
+            continue
+        add(
+            rec.customer_id,
+            Why(
+                "complaint_check",
+                f"Complaint {rec.complaint_id} ({_clip(rec.summary)}) was resolved on "
+                f"{rec.resolved:%Y-%m-%d}: ask how it went.",
+                _d(rec.resolved),
+            ),
+        )
+
+    # Customers gone quiet.
+    quiet_before = pd.Timestamp(as_of - timedelta(days=settings.at_risk_after_days))
+    for rec in customers[customers["stage"].isin(ACTIVE_STAGES)].itertuples(index=False):
+        last = last_contact.get(rec.customer_id)
+        if last is None:
+            since = rec.since
+            if since is None or pd.Timestamp(since) > quiet_before:
+                continue
+            add(
+                rec.customer_id,
+                Why(
+                    "gone_quiet",
+                    f"No contact recorded since they became a {rec.stage} on {since:%Y-%m-%d}.",
+                    _d(since),
+                ),
+            )
+        elif last < quiet_before:
+            days = (as_of - last.to_pydatetime()).days
+            add(
+                rec.customer_id,
+                Why(
+                    "gone_quiet",
+                    f"No contact for {days} days (last on {last:%Y-%m-%d}).",
+                    _d(last) + timedelta(days=settings.at_risk_after_days),
+                ),
+            )
+
+    # Buying rhythm: the next order is later than their usual gap.
+    for customer_id, expected, gap, last in _purchase_rhythm(book, as_of):
+        add(
+            customer_id,
+            Why(
+                "purchase_overdue",
+                f"They usually order every {gap:.0f} days; the last order was on "
+                f"{last:%Y-%m-%d}, so the next was expected by {expected:%Y-%m-%d}.",
+                expected,
+            ),
+        )
+
+    suggestions: list[Suggestion] = []
+    cooldown = timedelta(days=settings.followup_cooldown_days)
+    for customer_id, reasons in found.items():
+        c = customers.loc[customer_id]
+        if owner is not None and str(c["owner"] or "").casefold() != owner.casefold():
+            continue
+        suppressed = None
+        if _yes(c["do_not_contact"]):
+            suppressed = "marked do not contact"
+        else:
+            last_out = last_outbound.get(customer_id)
+            if last_out is not None and pd.Timestamp(as_of) - last_out < cooldown:
+                suppressed = (
+                    f"contacted on {last_out:%Y-%m-%d} (cool-down of "
+                    f"{settings.followup_cooldown_days} days)"
+                )
+        if suppressed and not include_suppressed:
+            continue
+        channel, contact = _how(c, interactions)
+        reasons.sort(key=lambda w: (_PRIORITY[w.reason], w.since))
+        suggestions.append(
+            Suggestion(
+                customer_id,
+                c["name"] or "",
+                c["owner"] or "",
+                channel,
+                contact,
+                reasons,
+                suppressed,
+            )
+        )
+    suggestions.sort(
+        key=lambda s: (
+            s.suppressed is not None,
+            _PRIORITY[s.reasons[0].reason],
+            s.reasons[0].since,
+            s.customer_id,
+        )
+    )
+    return suggestions
+
+
+def _purchase_rhythm(book: Book, as_of: datetime) -> list[tuple[str, date, float, date]]:
+    """(customer_id, expected next order, average gap in days, last order) where overdue."""
+    sales = book.sales.dropna(subset=["customer_id", "date"])
+    today = as_of.date()
+    sales = sales[sales["date"] <= today]
+    result = []
+    for customer_id, dates in sales.groupby("customer_id")["date"]:
+        days = sorted(set(dates))
+        if len(days) < MIN_ORDERS_FOR_RHYTHM:
+            continue
+        gap = (days[-1] - days[0]).days / (len(days) - 1)
+        expected = days[-1] + timedelta(days=round(gap))
+        if expected < today:
+            result.append((str(customer_id), expected, gap, days[-1]))
+    return result
+
+
+def rhythm(book: Book, customer_id: str) -> float | None:
+    """Average days between a customer's orders, or None with fewer than two."""
+    sales = book.sales
+    days = sorted(set(sales.loc[sales["customer_id"] == customer_id, "date"].dropna()))
+    if len(days) < 2:
+        return None
+    return (days[-1] - days[0]).days / (len(days) - 1)
+
+
+def _how(customer: pd.Series, interactions: pd.DataFrame) -> tuple[str, str]:
+    """The channel to use: their preferred one, else the one they last used, else email."""
+    channel = customer["preferred_channel"]
+    if not channel:
+        theirs = interactions[
+            (interactions["customer_id"] == customer["customer_id"])
+            & (interactions["direction"] == "inbound")
+        ]
+        channel = theirs.sort_values("date")["channel"].iloc[-1] if len(theirs) else None
+    if not channel:
+        channel = "email" if customer["email"] else "phone"
+    contact = (
+        {
+            "email": customer["email"],
+            "phone": customer["phone"],
+            "sms": customer["phone"],
+        }.get(channel)
+        or customer["email"]
+        or customer["phone"]
+        or ""
+    )
+    return channel, contact
+
+
+def _clip(text: object, width: int = 50) -> str:
+    text = str(text or "").strip()
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _yes(value: object) -> bool:
+    return value is not None and not pd.isna(value) and bool(value)

@@ -1,0 +1,211 @@
+"""One customer's whole story, so whoever takes the next call never makes them explain again.
+
+``find_customers`` resolves what a person types (an id, a name, an email, or a
+near miss of one) to customers; ``story`` gathers details, open complaints with
+their service-level state, a newest-first timeline and the figures that sum
+the relationship up. Pure: a Book and an ``as_of`` in, plain data out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from sheetcrm import followups, sla
+from sheetcrm.book import Book
+from sheetcrm.matching import closest_ids, closest_texts
+
+
+@dataclass(slots=True)
+class Lookup:
+    """What a typed customer reference matched: exactly one, several, or near misses."""
+
+    matches: list[dict[str, Any]]
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def one(self) -> dict[str, Any] | None:
+        return self.matches[0] if len(self.matches) == 1 else None
+
+
+def _record(row: pd.Series) -> dict[str, Any]:
+    return {k: (None if _missing(v) else v) for k, v in row.items()}
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def find_customers(book: Book, text: str) -> Lookup:
+    """Customers matching an id, an email or a name (whole or part), case-insensitively.
+
+    An exact id or email wins; otherwise every customer whose name contains the
+    text. With no match, near misses of ids, names and emails are suggested.
+    """
+    customers = book.customers.dropna(subset=["customer_id"])
+    wanted = text.strip().casefold()
+    if not wanted:
+        return Lookup([])
+    ids = customers["customer_id"].astype(str).str.casefold()
+    emails = customers["email"].fillna("").astype(str).str.casefold()
+    names = customers["name"].fillna("").astype(str).str.casefold()
+    for mask in (
+        ids == wanted,
+        emails == wanted,
+        names == wanted,
+        names.str.contains(wanted, regex=False),
+    ):
+        if mask.any():
+            return Lookup([_record(r) for _, r in customers[mask].iterrows()])
+    near: list[str] = []
+    near += closest_ids(text, customers["customer_id"].astype(str).tolist())
+    by_name = closest_texts(text, customers["name"].fillna("").astype(str).tolist())
+    by_email = closest_texts(text, customers["email"].fillna("").astype(str).tolist())
+    keep = (
+        customers["customer_id"].isin(near)
+        | customers["name"].isin(by_name)
+        | (customers["email"].isin(by_email))
+    )
+    return Lookup([], [_record(r) for _, r in customers[keep].head(3).iterrows()])
+
+
+def describe(record: dict[str, Any]) -> str:
+    """``C-0012 Jane Doe (jane@example.com)``: how a customer is named in messages."""
+    contact = record.get("email") or record.get("phone")
+    return f"{record['customer_id']} {record.get('name') or ''}".strip() + (
+        f" ({contact})" if contact else ""
+    )
+
+
+def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
+    """Everything about one customer as plain, JSON-able data."""
+    customers = book.customers
+    customer = _record(customers[customers["customer_id"] == customer_id].iloc[0])
+    inter = book.interactions[book.interactions["customer_id"] == customer_id]
+    comp = book.complaints[book.complaints["customer_id"] == customer_id]
+    sales = book.sales[book.sales["customer_id"] == customer_id]
+
+    timeline: list[dict[str, Any]] = []
+    for r in inter.itertuples(index=False):
+        timeline.append(
+            {
+                "when": _iso(r.date),
+                "kind": "interaction",
+                "id": r.interaction_id,
+                "what": f"{r.type} by {r.channel}" + (f" ({r.direction})" if r.direction else ""),
+                "text": r.summary,
+                "staff": r.staff,
+                "outcome": r.outcome,
+                "satisfaction": None if _missing(r.satisfaction) else int(r.satisfaction),
+            }
+        )
+    for r in comp.itertuples(index=False):
+        timeline.append(
+            {
+                "when": _iso(r.opened),
+                "kind": "complaint",
+                "id": r.complaint_id,
+                "what": f"complaint opened ({r.severity}, {r.status})",
+                "text": r.summary,
+                "staff": r.owner,
+                "outcome": r.resolution,
+                "satisfaction": None,
+            }
+        )
+        if not _missing(r.resolved):
+            timeline.append(
+                {
+                    "when": _iso(r.resolved),
+                    "kind": "complaint",
+                    "id": r.complaint_id,
+                    "what": "complaint resolved",
+                    "text": r.resolution or "",
+                    "staff": r.owner,
+                    "outcome": "resolved",
+                    "satisfaction": None,
+                }
+            )
+    for r in sales.itertuples(index=False):
+        timeline.append(
+            {
+                "when": _iso(r.date),
+                "kind": "sale",
+                "id": r.order_id,
+                "what": f"order of {r.amount:,.2f} {book.settings.currency}",
+                "text": r.product or "",
+                "staff": r.staff,
+                "outcome": None,
+                "satisfaction": None,
+            }
+        )
+    timeline.sort(key=lambda e: (e["when"] or "", e["id"] or ""), reverse=True)
+
+    all_targets = sla.targets(book, as_of)
+    open_complaints = []
+    for r in comp[comp["status"].isin(("open", "in_progress", "waiting_on_customer"))].itertuples(
+        index=False
+    ):
+        mine = all_targets[all_targets["complaint_id"] == r.complaint_id]
+        open_complaints.append(
+            {
+                "complaint_id": r.complaint_id,
+                "opened": _iso(r.opened),
+                "severity": r.severity,
+                "status": r.status,
+                "summary": r.summary,
+                "owner": r.owner,
+                "targets": [
+                    {
+                        "target": t.target,
+                        "state": t.state,
+                        "due": _iso(t.due),
+                        "minutes": None if _missing(t.minutes) else round(t.minutes),
+                    }
+                    for t in mine.itertuples(index=False)
+                ],
+            }
+        )
+
+    dates = inter["date"].dropna()
+    recent = dates[dates >= pd.Timestamp(as_of - timedelta(days=90))]
+    scores = inter["satisfaction"].dropna()
+    gap = followups.rhythm(book, customer_id)
+    figures = {
+        "first_contact": _iso(dates.min()) if len(dates) else None,
+        "last_contact": _iso(dates.max()) if len(dates) else None,
+        "contacts_last_90_days": len(recent),
+        "average_satisfaction": round(float(scores.mean()), 2) if len(scores) else None,
+        "satisfaction_responses": len(scores),
+        "praise": int((inter["type"] == "praise").sum()),
+        "complaints": len(comp),
+        "orders": len(sales),
+        "total_sales": round(float(sales["amount"].sum()), 2),
+        "days_between_purchases": None if gap is None else round(gap, 1),
+    }
+    return {
+        "customer": {
+            k: _iso(v) if hasattr(v, "isoformat") else v
+            for k, v in customer.items()
+            if k != "excel_row"
+        },
+        "open_complaints": open_complaints,
+        "figures": figures,
+        "timeline": timeline,
+        "currency": book.settings.currency,
+    }
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or _missing(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    return value.isoformat()

@@ -1,0 +1,186 @@
+"""The service-level rules: every complaint's two targets, when each falls due, and its state.
+
+One module, used by ``overdue``, ``customer show``, the weekly report and the
+staff digests, so the figures can never disagree. Pure: takes a Book and an
+``as_of`` local time, never reads a clock or a file.
+
+The rules, in the owner's words (the README repeats them):
+
+- Each complaint has two targets: a first response and a resolution, in hours
+  from when it was opened, taken from the SLA sheet by severity.
+- With ``business_hours_only`` only opening hours on business days count,
+  holidays excluded; a complaint opened while closed starts its clock at the
+  next opening. Otherwise the hours are clock hours.
+- A complaint is open while its status is open, in_progress or
+  waiting_on_customer. Waiting does not pause the clock: the workbook keeps no
+  history of status changes.
+- A target is *pending* while the complaint is open and the target is not met
+  (no first_response; no resolved date). A pending target is *breached* once
+  as-of is past its due time and *due soon* when it falls due within
+  ``due_soon_hours`` clock hours.
+- A resolution is also a response: a complaint resolved without a recorded
+  first response had its first response when it was resolved.
+- A target met after its due time is *met late*: a breach in the history that
+  the weekly compliance figures count, but no longer something to chase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import pandas as pd
+
+from sheetcrm.book import Book
+from sheetcrm.business_time import BusinessCalendar
+from sheetcrm.contract import OPEN_STATUSES
+
+TargetName = Literal["first_response", "resolution"]
+State = Literal["breached", "due_soon", "on_track", "met", "met_late", "closed_unmet"]
+TARGETS: tuple[TargetName, ...] = ("first_response", "resolution")
+
+TARGET_COLUMNS = [
+    "complaint_id",
+    "customer_id",
+    "owner",
+    "severity",
+    "status",
+    "category",
+    "opened",
+    "target",
+    "hours",
+    "business_hours_only",
+    "due",
+    "met_at",
+    "state",
+    "minutes",
+    "excel_row",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """A pending target that is breached or due soon: one line of ``overdue``."""
+
+    complaint_id: str
+    customer_id: str
+    owner: str
+    severity: str
+    target: TargetName
+    state: Literal["breached", "due_soon"]
+    due: datetime
+    minutes: int  # late (positive) or left (negative)
+    excel_row: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "complaint_id": self.complaint_id,
+            "customer_id": self.customer_id,
+            "owner": self.owner,
+            "severity": self.severity,
+            "target": self.target,
+            "state": self.state,
+            "due": self.due.isoformat(timespec="minutes"),
+            "minutes": self.minutes,
+        }
+
+
+def calendar(book: Book) -> BusinessCalendar:
+    return book.settings.calendar(book.holidays)
+
+
+def targets(book: Book, as_of: datetime) -> pd.DataFrame:
+    """One row per complaint and target, with its due time and state at ``as_of``.
+
+    Columns: ``TARGET_COLUMNS``. ``minutes`` is how late (positive) or how long
+    left (negative) a pending target is at ``as_of``, and how late (positive) or
+    early (negative) a met one was; it is missing where a complaint lacks a date.
+    """
+    cal = calendar(book)
+    due_soon = book.settings.due_soon_hours
+    as_of_utc = cal.to_utc(as_of)
+    rows: list[dict[str, object]] = []
+    complaints = book.complaints
+    for rec in complaints.itertuples(index=False):
+        if pd.isna(rec.opened) or rec.severity is None:
+            continue  # validation reported it; there is no clock to run
+        sla = book.sla[rec.severity]
+        opened = rec.opened.to_pydatetime()
+        is_open = rec.status in OPEN_STATUSES
+        resolved = None if pd.isna(rec.resolved) else rec.resolved.to_pydatetime()
+        responded = None if pd.isna(rec.first_response) else rec.first_response.to_pydatetime()
+        if responded is None or (resolved is not None and resolved < responded):
+            responded = resolved if responded is None else min(responded, resolved)
+        for target, hours, met_at in (
+            ("first_response", sla.first_response_hours, responded),
+            ("resolution", sla.resolution_hours, resolved),
+        ):
+            due = cal.due_at(opened, hours, sla.business_hours_only)
+            due_utc = cal.to_utc(due)
+            if met_at is not None:
+                minutes = (cal.to_utc(met_at) - due_utc).total_seconds() / 60
+                state: State = "met_late" if minutes > 0 else "met"
+            elif not is_open:
+                minutes = float("nan")
+                state = "closed_unmet"  # closed without a date: validation warns about it
+            else:
+                minutes = (as_of_utc - due_utc).total_seconds() / 60
+                if minutes > 0:
+                    state = "breached"
+                elif -minutes <= due_soon * 60:
+                    state = "due_soon"
+                else:
+                    state = "on_track"
+            rows.append(
+                {
+                    "complaint_id": rec.complaint_id,
+                    "customer_id": rec.customer_id,
+                    "owner": rec.owner,
+                    "severity": rec.severity,
+                    "status": rec.status,
+                    "category": rec.category,
+                    "opened": opened,
+                    "target": target,
+                    "hours": hours,
+                    "business_hours_only": sla.business_hours_only,
+                    "due": due,
+                    "met_at": met_at,
+                    "state": state,
+                    "minutes": minutes,
+                    "excel_row": rec.excel_row,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=TARGET_COLUMNS)
+    for column in ("opened", "due", "met_at"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def overdue(book: Book, as_of: datetime, *, owner: str | None = None) -> list[Breach]:
+    """Pending targets breached or due soon at ``as_of``: breached first, then by owner and due.
+
+    >>> [b.complaint_id for b in overdue(book, datetime(2026, 11, 20, 15))]  # doctest: +SKIP
+    ['K-0031', 'K-0007']
+    """
+    frame = targets(book, as_of)
+    frame = frame[frame["state"].isin(["breached", "due_soon"])]
+    if owner is not None:
+        frame = frame[frame["owner"].fillna("").str.casefold() == owner.casefold()]
+    frame = frame.assign(_rank=(frame["state"] != "breached").astype(int)).sort_values(
+        ["_rank", "owner", "due", "complaint_id"], kind="stable"
+    )
+    return [
+        Breach(
+            complaint_id=r.complaint_id,
+            customer_id=r.customer_id,
+            owner=r.owner or "",
+            severity=r.severity,
+            target=r.target,
+            state=r.state,
+            due=r.due.to_pydatetime(),
+            minutes=round(r.minutes),
+            excel_row=int(r.excel_row),
+        )
+        for r in frame.itertuples(index=False)
+    ]
