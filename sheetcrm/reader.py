@@ -260,7 +260,7 @@ def _find_header(spec: Sheet, rows: list[list[Any]]) -> int | None:
 def _raw_sheet(name: str, spec: Sheet, rows: list[list[Any]]) -> RawSheet:
     header_index = _find_header(spec, rows)
     if header_index is None:
-        return RawSheet(name, spec, 1, {}, {}, {c.name: [] for c in spec.columns}, [])
+        return RawSheet(name, spec, 1, {}, {}, {}, [])  # an empty sheet: every column missing
     by_norm = {normalize_header(c.name): c.name for c in spec.columns}
     headers: dict[str, str] = {}
     positions: dict[str, int] = {}

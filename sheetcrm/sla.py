@@ -105,11 +105,15 @@ def targets(book: Book, as_of: datetime) -> pd.DataFrame:
     for rec in complaints.itertuples(index=False):
         if pd.isna(rec.opened) or rec.severity is None:
             continue  # validation reported it; there is no clock to run
-        sla = book.sla[rec.severity]
         opened = rec.opened.to_pydatetime()
-        is_open = rec.status in OPEN_STATUSES
-        resolved = None if pd.isna(rec.resolved) else rec.resolved.to_pydatetime()
-        responded = None if pd.isna(rec.first_response) else rec.first_response.to_pydatetime()
+        if opened > as_of:
+            continue  # not opened yet as of then
+        sla = book.sla[rec.severity]
+        # Seen from as-of: what happened later had not happened yet, so --as-of in the
+        # past shows the complaint as it stood then.
+        resolved = _until(rec.resolved, as_of)
+        responded = _until(rec.first_response, as_of)
+        is_open = rec.status in OPEN_STATUSES or (not pd.isna(rec.resolved) and resolved is None)
         if responded is None or (resolved is not None and resolved < responded):
             responded = resolved if responded is None else min(responded, resolved)
         for target, hours, met_at in (
@@ -155,6 +159,13 @@ def targets(book: Book, as_of: datetime) -> pd.DataFrame:
     for column in ("opened", "due", "met_at"):
         frame[column] = pd.to_datetime(frame[column])
     return frame
+
+
+def _until(value: object, as_of: datetime) -> datetime | None:
+    if pd.isna(value):
+        return None
+    when = pd.Timestamp(value).to_pydatetime()
+    return when if when <= as_of else None
 
 
 def overdue(book: Book, as_of: datetime, *, owner: str | None = None) -> list[Breach]:

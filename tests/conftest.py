@@ -13,6 +13,8 @@ import pytest
 import xlsxwriter
 from click.testing import CliRunner
 
+from sheetcrm.contract import SHEET_BY_NAME
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_workbook.xlsx"
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -141,6 +143,8 @@ def write_book(
     for sheet, rows in records.items():
         ws = wb.add_worksheet(sheet)
         cols = list((headers or {}).get(sheet, []))
+        if not rows and not cols:  # an empty table still has its header row
+            cols = [c.name for c in SHEET_BY_NAME[sheet].columns]
         if not cols:
             for row in rows:
                 for key in row:  # type: ignore[union-attr]

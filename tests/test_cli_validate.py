@@ -317,3 +317,17 @@ def test_real_subprocess(make_book, valid_records, tmp_path):
     )
     assert bad.returncode == 2
     assert "is a folder" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_an_empty_sheet_reports_its_required_columns(runner, tmp_path, valid_records):
+    from tests.conftest import write_book
+
+    path = write_book(tmp_path / "crm.xlsx", valid_records)
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    wb.remove(wb["Sales"])
+    wb.create_sheet("Sales")  # the owner cleared it completely
+    wb.save(path)
+    _, found = problems(runner, path)
+    assert found == [("Sales", None, "missing_column")] * 4
