@@ -1,0 +1,558 @@
+"""The one way sheetcrm writes the owner's workbook: lock, write aside, verify, replace, backup.
+
+::
+
+    with writer.edit(path) as tx:       # locked: nobody else writes until the block ends
+        tx.append("Interactions", [row])
+        tx.update("Complaints", 14, {"status": "resolved"})
+
+On a normal exit the edited package is written to a temp file beside the workbook,
+read back with python-calamine and checked (the new rows hold what was written,
+every other row of the edited sheets is as before), the previous version is copied
+to ``backups/`` and the temp file atomically replaces the workbook. On an exception
+nothing is written. A workbook open in Excel is left alone (:class:`WorkbookOpenError`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import math
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from sheetcrm.errors import Problem, SheetCRMError, WorkbookOpenError, column_letter
+from sheetcrm.parts import Package
+
+__all__ = [
+    "Transaction",
+    "backup_name",
+    "check_not_open",
+    "edit",
+    "excel_owner_file",
+    "lock_path",
+]
+
+LOCK_TIMEOUT = 30.0
+STALE_OWNER_FILE = dt.timedelta(hours=24)
+CHANGED_MESSAGE = (
+    "the workbook changed while sheetcrm was writing; nothing was written, run the command again"
+)
+
+
+# --------------------------------------------------------------------------- Excel detection
+
+
+def excel_owner_file(path: str | Path) -> Path | None:
+    """The owner file Office keeps beside a workbook open in Excel, if there is one."""
+    path = Path(path)
+    names = ["~$" + path.name]
+    if len(path.name) > 2:
+        names.append("~$" + path.name[2:])
+    for name in names:
+        candidate = path.with_name(name)
+        with contextlib.suppress(OSError):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _owner_user(owner: Path) -> str:
+    try:
+        data = owner.read_bytes()[:256]
+    except OSError:
+        return "someone"
+    if data:
+        n = data[0]
+        raw = data[1 : 1 + n]
+        name = raw.decode("cp1252", "replace").strip(" \x00")
+        if name and name.isprintable():
+            return name
+    return "someone"
+
+
+def check_not_open(path: str | Path) -> None:
+    """Raise :class:`WorkbookOpenError` when Excel has the workbook open."""
+    path = Path(path)
+    owner = excel_owner_file(path)
+    if owner is None:
+        return
+    user = _owner_user(owner)
+    try:
+        since = dt.datetime.fromtimestamp(owner.stat().st_mtime)
+    except OSError:  # closed in the meantime
+        return
+    when = since.strftime("%Y-%m-%d %H:%M")
+    message = f"{path.name} is open in Excel by {user} since {when}; "
+    if dt.datetime.now() - since > STALE_OWNER_FILE:
+        message += (
+            f"the lock file {owner.name} is more than a day old and may be left over from a "
+            f"crash: delete {owner.name} if nobody has the file open, then run the command again."
+        )
+        hint = f"delete {owner.name} if nobody has the file open"
+    else:
+        message += "close it in Excel and run the command again."
+        hint = "close the workbook in Excel (or ask them to), then run the command again"
+    raise WorkbookOpenError(Problem("workbook_open", message, hint=hint, value=user))
+
+
+# --------------------------------------------------------------------------- the transaction
+
+
+def lock_path(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_name(f".{path.name}.lock")
+
+
+def backup_name(path: Path, when: dt.datetime | None = None) -> str:
+    when = when or dt.datetime.now()
+    return f"{path.stem}-{when:%Y%m%d-%H%M%S-%f}{path.suffix}"
+
+
+@dataclass(slots=True)
+class _Stamp:
+    mtime_ns: int
+    size: int
+    sha256: str
+
+
+def _read_stamped(path: Path) -> tuple[bytes, _Stamp]:
+    for _ in range(5):
+        st = os.stat(path)
+        data = path.read_bytes()
+        st2 = os.stat(path)
+        if (
+            (st.st_mtime_ns, st.st_size)
+            == (st2.st_mtime_ns, st2.st_size)
+            == (
+                st2.st_mtime_ns,
+                len(data),
+            )
+        ):
+            return data, _Stamp(st.st_mtime_ns, st.st_size, hashlib.sha256(data).hexdigest())
+        time.sleep(0.05)
+    raise SheetCRMError(CHANGED_MESSAGE)
+
+
+class _Columns:
+    def __init__(self, package: Package, sheet: str) -> None:
+        self.package, self.sheet = package, sheet
+
+    def __getitem__(self, key: str) -> int:
+        return self.package.column_of(self.sheet, key)
+
+
+@dataclass
+class Transaction:
+    """What one ``edit()`` block changes; see :func:`edit`."""
+
+    path: Path
+    package: Package
+    original: bytes = field(repr=False)
+    appended: dict[str, list[int]] = field(default_factory=dict)
+    updated: dict[str, dict[int, dict[int, object]]] = field(default_factory=dict)
+    _expected: dict[str, dict[int, dict[int, object]]] = field(default_factory=dict, repr=False)
+    written: bool = False
+    backup: Path | None = None
+    # A command may lower or raise this once it has read the Settings sheet.
+    backups_to_keep: int = 10
+
+    def append(self, sheet: str, rows: Sequence[Mapping[str, object]]) -> list[int]:
+        """Append records to a sheet; returns their Excel row numbers."""
+        numbers = self.package.append_rows(sheet, rows)
+        self.appended.setdefault(sheet, []).extend(numbers)
+        header = self._columns(sheet)
+        exp = self._expected.setdefault(sheet, {})
+        for r, values in zip(numbers, rows, strict=True):
+            exp[r] = {header[k]: v for k, v in values.items()}
+        return numbers
+
+    def update(self, sheet: str, excel_row: int, values: Mapping[str, object]) -> None:
+        """Set cells of one existing row (found by its Excel row number)."""
+        self.package.update_cells(sheet, excel_row, values)
+        header = self._columns(sheet)
+        cols = {header[k]: v for k, v in values.items()}
+        self.updated.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
+        self._expected.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
+
+    def ensure_columns(self, sheet: str, names: Sequence[str]) -> list[str]:
+        return self.package.ensure_columns(sheet, names)
+
+    def add_sheet(
+        self,
+        name: str,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[object]] = (),
+        widths: Sequence[float] | None = None,
+    ) -> str:
+        return self.package.add_sheet(name, headers, rows, widths)
+
+    def _columns(self, sheet: str) -> _Columns:
+        return _Columns(self.package, sheet)
+
+    # ---- commit
+    def _commit(self, stamp: _Stamp, backups_to_keep: int) -> None:
+        if not self.package.changed:
+            return
+        path = self.path
+        new = self.package.to_bytes()
+        _check_unchanged(path, stamp)
+        tmp = path.with_name(f".{path.stem}.sheetcrm-{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        try:
+            with open(tmp, "xb") as fh:
+                fh.write(new)
+                fh.flush()
+                os.fsync(fh.fileno())
+            with contextlib.suppress(OSError):
+                os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+            _verify(tmp, self)
+            check_not_open(path)
+            _check_unchanged(path, stamp)
+            if backups_to_keep > 0:
+                self.backup = _backup(path, self.original, backups_to_keep)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        _fsync_dir(path.parent)
+        self.written = True
+
+
+def _check_unchanged(path: Path, stamp: _Stamp) -> None:
+    try:
+        st = os.stat(path)
+        same = (st.st_mtime_ns, st.st_size) == (stamp.mtime_ns, stamp.size)
+        if same:
+            same = hashlib.sha256(path.read_bytes()).hexdigest() == stamp.sha256
+    except OSError:
+        same = False
+    if not same:
+        raise SheetCRMError(Problem("workbook_changed", CHANGED_MESSAGE))
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _backup(path: Path, data: bytes, keep: int) -> Path:
+    folder = path.parent / "backups"
+    try:
+        folder.mkdir(exist_ok=True)
+        target = folder / backup_name(path)
+        while target.exists():
+            time.sleep(0.000_01)
+            target = folder / backup_name(path)
+        with open(target, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise SheetCRMError(
+            Problem("backup_failed", f"could not keep a backup in {folder}: {exc}; nothing written")
+        ) from None
+    prefix, suffix = f"{path.stem}-", path.suffix
+    olds = sorted(
+        p
+        for p in folder.iterdir()
+        if p.name.startswith(prefix)
+        and p.name.endswith(suffix)
+        and len(p.name) == len(prefix) + len("YYYYmmdd-HHMMSS-ffffff") + len(suffix)
+    )
+    for old in olds[: max(0, len(olds) - keep)]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+    return target
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def _same(expected: object, got: object) -> bool:
+    if expected is None or expected == "":
+        return got in ("", None)
+    if isinstance(expected, bool):
+        return got is expected or got == expected
+    if isinstance(expected, dt.datetime | dt.date):
+        if isinstance(got, dt.date):
+            e = (
+                expected
+                if isinstance(expected, dt.datetime)
+                else dt.datetime.combine(expected, dt.time())
+            )
+            g = got if isinstance(got, dt.datetime) else dt.datetime.combine(got, dt.time())
+            return abs((e.replace(tzinfo=None) - g).total_seconds()) < 0.002
+        return False
+    if isinstance(expected, int | float) or hasattr(expected, "__float__"):
+        try:
+            e, g = float(expected), float(got)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return False
+        return math.isclose(e, g, rel_tol=1e-12, abs_tol=1e-9)
+    return str(expected) == got
+
+
+def _rows(data: bytes | Path, sheet: str) -> list[list[Any]]:
+    """Every row of a sheet as calamine reads it, row i is Excel row i + 1."""
+    import python_calamine as pc
+
+    src = (
+        pc.CalamineWorkbook.from_path(str(data))
+        if isinstance(data, Path)
+        else (pc.CalamineWorkbook.from_filelike(io.BytesIO(data)))
+    )
+    try:
+        return src.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    finally:
+        with contextlib.suppress(Exception):
+            src.close()
+
+
+FULL_VERIFY_LIMIT = 8_000_000  # sheet parts up to this size are re-read whole by calamine
+
+
+class _VerifyError(SheetCRMError):
+    pass
+
+
+def _fail(msg: str) -> SheetCRMError:
+    return _VerifyError(
+        Problem(
+            "verify_failed",
+            f"sheetcrm checked what it wrote and found {msg}; nothing was written "
+            "(please report this)",
+        )
+    )
+
+
+def _verify(tmp: Path, tx: Transaction) -> None:
+    """Read the written file back; raise unless it holds exactly what was meant."""
+    pkg = tx.package
+    import zipfile
+
+    try:  # the container: every member reads back (CRC checked) as the bytes meant
+        with zipfile.ZipFile(tmp) as zf:
+            names = [i.filename for i in zf.infolist() if not i.is_dir()]
+            if names != pkg.part_names:
+                raise _fail("a different list of parts")
+            for name in names:
+                if zf.read(name) != pkg.read(name):
+                    raise _fail(f"the part {name} differs from what was meant")
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise _fail(f"a broken zip ({exc})") from None
+    for sheet, rows in tx._expected.items():
+        part = pkg.sheet_part(sheet)
+        if len(pkg.read(part)) <= FULL_VERIFY_LIMIT:
+            _verify_full(tmp, tx.original, sheet, rows)
+        else:
+            _verify_big(pkg, sheet, rows, pkg.original(part))
+
+
+def _check_values(sheet: str, table: list[list[Any]], rows: Mapping[int, Mapping[int, object]]):
+    for r, cols in rows.items():
+        got_row = table[r - 1] if r - 1 < len(table) else []
+        for col, value in cols.items():
+            got = got_row[col] if col < len(got_row) else ""
+            if not _same(value, got):
+                raise _fail(f"{sheet}!{column_letter(col)}{r} holds {got!r} instead of {value!r}")
+
+
+def _verify_full(
+    tmp: Path, original: bytes, sheet: str, rows: Mapping[int, Mapping[int, object]]
+) -> None:
+    try:
+        new = _rows(tmp, sheet)
+    except Exception as exc:
+        raise _fail(f"the new workbook cannot be read ({exc})") from None
+    _check_values(sheet, new, rows)
+    try:
+        old = _rows(original, sheet)
+    except Exception:  # calamine could not read the original: the new rows were checked
+        return
+    for i in range(max(len(old), len(new))):
+        r = i + 1
+        a = old[i] if i < len(old) else []
+        b = new[i] if i < len(new) else []
+        touched = rows.get(r, {})
+        for c in range(max(len(a), len(b))):
+            if c in touched:
+                continue
+            va = a[c] if c < len(a) else ""
+            vb = b[c] if c < len(b) else ""
+            if va != vb and not (
+                isinstance(va, float)
+                and isinstance(vb, float)
+                and math.isnan(va)
+                and math.isnan(vb)
+            ):
+                raise _fail(f"{sheet}!{column_letter(c)}{r} changed from {va!r} to {vb!r}")
+
+
+_DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\b[^>]*>")
+
+
+def _verify_big(
+    pkg: Package, sheet: str, rows: Mapping[int, Mapping[int, object]], old: bytes | None
+) -> None:
+    """A big sheet: the rows above the first touched row are byte-identical (but for the
+    <dimension> element), and the touched rows read back through calamine as written."""
+    part = pkg.sheet_part(sheet)
+    new = pkg.read(part)
+    first = min(rows)
+    new_start = pkg.row_span(sheet, first, new)[0]
+    if old is not None:
+        a, b = old, new
+        da, db = _DIMENSION.search(old, 0, 8192), _DIMENSION.search(new, 0, 8192)
+        a_skip = (da.start(), da.end()) if da else (0, 0)
+        b_skip = (db.start(), db.end()) if db else (0, 0)
+        same = a[: a_skip[0]] == b[: b_skip[0]]
+        length = new_start - b_skip[1]
+        same = same and a[a_skip[1] : a_skip[1] + length] == b[b_skip[1] : new_start]
+        if not same:
+            raise _fail(f"rows of {sheet} above row {first} changed")
+    # the touched rows, renumbered 1..n, in a one-sheet workbook of their own
+    frags = []
+    renumbered: dict[int, Mapping[int, object]] = {}
+    for i, r in enumerate(sorted(rows), start=1):
+        frag = new[slice(*pkg.row_span(sheet, r, new))]
+        frag = re.sub(rb'(<(?:[\w.-]+:)?row\b[^>]*?\sr=")\d+"', rb'\g<1>%d"' % i, frag, count=1)
+        frag = re.sub(rb'(\sr="[A-Z]+)%d"' % r, rb'\g<1>%d"' % i, frag)
+        frags.append(frag)
+        renumbered[i] = rows[r]
+    root = re.search(rb"<((?:[\w.-]+:)?)worksheet\b[^>]*>", new)
+    p = root.group(1) if root else b""
+    sheet_xml = (
+        (root.group(0) if root else b"<worksheet>")
+        + b"<"
+        + p
+        + b"sheetData>"
+        + b"".join(frags)
+        + b"</"
+        + p
+        + b"sheetData></"
+        + p
+        + b"worksheet>"
+    )
+    try:
+        table = _rows(_mini_workbook(pkg, sheet_xml), "S")
+    except Exception as exc:
+        raise _fail(f"the new rows cannot be read ({exc})") from None
+    _check_values(sheet, table, renumbered)
+
+
+def _mini_workbook(pkg: Package, sheet_xml: bytes) -> bytes:
+    import zipfile
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    ct = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    styles = pkg.styles.part
+    sst = next(
+        (t for _i, typ, t, _m in pkg.rels(pkg.workbook_part) if typ.endswith("/sharedStrings")),
+        None,
+    )
+    sst = sst if sst and pkg.has(sst) else None
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(
+            "[Content_Types].xml",
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{ct}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/s.xml" ContentType="{ct}.worksheet+xml"/>'
+            f'<Override PartName="/xl/sharedStrings.xml" ContentType="{ct}.sharedStrings+xml"/>'
+            f'<Override PartName="/xl/styles.xml" ContentType="{ct}.styles+xml"/></Types>',
+        )
+        zf.writestr(
+            "_rels/.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>",
+        )
+        date1904 = ' date1904="1"' if pkg.date1904 else ""
+        zf.writestr(
+            "xl/workbook.xml",
+            f'<workbook xmlns="{main}" xmlns:r="{rel}"><workbookPr{date1904}/><sheets>'
+            '<sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        zf.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="s.xml"/>'
+            + (
+                f'<Relationship Id="rId2" Type="{rel}/styles" Target="styles.xml"/>'
+                if styles
+                else ""
+            )
+            + (
+                f'<Relationship Id="rId3" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/>'
+                if sst
+                else ""
+            )
+            + "</Relationships>",
+        )
+        if sst:
+            zf.writestr("xl/sharedStrings.xml", pkg.read(sst))
+        zf.writestr("xl/s.xml", sheet_xml)
+        if styles:
+            zf.writestr("xl/styles.xml", pkg.read(styles))
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- edit()
+
+
+@contextlib.contextmanager
+def edit(
+    path: str | Path, backups_to_keep: int = 10, *, lock_timeout: float = LOCK_TIMEOUT
+) -> Iterator[Transaction]:
+    """Lock the workbook, yield a :class:`Transaction`, and write it safely on a normal exit."""
+    path = Path(path)
+    check_not_open(path)
+    if not path.is_file():
+        raise SheetCRMError(
+            Problem("not_a_workbook", f"{path} does not exist", hint="check the path, or run init")
+        )
+    lock = FileLock(str(lock_path(path)), timeout=lock_timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise SheetCRMError(
+            Problem(
+                "workbook_locked",
+                f"another sheetcrm command has been writing {path.name} for {lock_timeout:g} s; "
+                "nothing was written, run the command again",
+                hint=f"if no sheetcrm command is running, delete {lock_path(path).name}",
+            )
+        ) from None
+    except OSError as exc:
+        raise SheetCRMError(
+            Problem("workbook_locked", f"cannot lock {path.name} ({exc}); nothing was written")
+        ) from None
+    try:
+        data, stamp = _read_stamped(path)
+        tx = Transaction(path, Package(data, path.name), data, backups_to_keep=backups_to_keep)
+        yield tx
+        tx._commit(stamp, tx.backups_to_keep)
+    finally:
+        lock.release()
