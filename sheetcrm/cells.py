@@ -225,6 +225,8 @@ def convert(column: Column, value: Any) -> Converted:
     """
     if is_blank(value):
         return None, None
+    if column.verbatim and isinstance(value, str):
+        return value, None  # what the person typed, to the last space
     result, issue = CONVERTERS[column.kind](value, column.name)
     if issue:
         return None, issue

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from sheetcrm import __version__
+from sheetcrm.contract import VOCABULARIES
 from sheetcrm.errors import Problem, Report, SheetCRMError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -143,12 +144,21 @@ def init(path: Path | None, sample: bool, into: Path | None) -> None:
     \b
     Example:
         sheetcrm init crm.xlsx --sample
+        sheetcrm init --into "Our customers.xlsx"
     """
     from sheetcrm import newbook
     from sheetcrm import sample as sample_data
 
     if into is not None:
-        raise click.UsageError("--into is not available in this version yet")
+        from sheetcrm.records import adopt
+
+        done = adopt(into)
+        for note in done.notes:
+            click.echo(f"{into.name}: {note}")
+        if not done.notes:
+            click.echo(f"{into.name} already has every CRM sheet; nothing was changed.")
+        _backup_note(done)
+        return
     if path is None:
         raise click.UsageError("give the path of the new workbook, e.g. sheetcrm init crm.xlsx")
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
@@ -428,6 +438,372 @@ def customer_show(
     else:
         for line in console.story_markdown(data):
             click.echo(line)
+
+
+# ----------------------------------------------------------------------------- writes
+
+_CHOICE = {
+    name: click.Choice(list(values), case_sensitive=False) for name, values in VOCABULARIES.items()
+}
+_WHEN = click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"])
+
+
+def _backup_note(done: Any) -> None:
+    if done.backup is not None:
+        click.echo(click.style(f"  previous version kept as {done.backup}", dim=True), err=True)
+
+
+def _report_write(done: Any) -> None:
+    for warning in done.warnings:
+        click.echo(click.style(f"Warning: {warning}", fg="yellow"), err=True)
+    for note in done.notes:
+        click.echo(note)
+    _backup_note(done)
+
+
+@cli.command("log")
+@workbook_option
+@click.option("--customer", help="Customer id, email or name.")
+@click.option("--channel", type=_CHOICE["channel"])
+@click.option("--type", "type_", type=_CHOICE["type"])
+@click.option("--summary", help="What was said or done.")
+@click.option(
+    "--staff",
+    envvar="SHEETCRM_STAFF",
+    help="Who (default SHEETCRM_STAFF, else the customer's owner).",
+)
+@click.option("--direction", type=_CHOICE["direction"])
+@click.option("--outcome", type=_CHOICE["outcome"])
+@click.option("--satisfaction", type=click.IntRange(1, 5))
+@click.option("--follow-up-on", "follow_up_on", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--complaint", "complaint_id", help="The complaint this contact is about.")
+@click.option("--date", "when", type=_WHEN, help="When it happened (default now).")
+@click.pass_context
+def log_cmd(
+    ctx: click.Context,
+    workbook: Path | None,
+    customer: str | None,
+    channel: str | None,
+    type_: str | None,
+    summary: str | None,
+    staff: str | None,
+    direction: str | None,
+    outcome: str | None,
+    satisfaction: int | None,
+    follow_up_on: datetime | None,
+    complaint_id: str | None,
+    when: datetime | None,
+) -> None:
+    """Record a call, email, visit or any other contact with a customer.
+
+    With no --summary on a terminal, asks for whatever is missing.
+
+    \b
+    Example:
+        sheetcrm log -w crm.xlsx --customer C-0012 --channel phone --type support \\
+            --summary "Gears slip; booked a service for Tuesday" --follow-up-on 2026-11-27
+    """
+    from sheetcrm.records import log_interaction
+
+    path = resolve_workbook(ctx, workbook)
+    if summary is None and _stdin_is_terminal():
+        customer = customer or click.prompt("Customer (id, email or name)")
+        channel = channel or click.prompt("Channel", type=_CHOICE["channel"])
+        type_ = type_ or click.prompt("Type", type=_CHOICE["type"])
+        summary = click.prompt("Summary")
+    missing = [
+        f"--{n}"
+        for n, v in (
+            ("customer", customer),
+            ("channel", channel),
+            ("type", type_),
+            ("summary", summary),
+        )
+        if not v
+    ]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)}", ctx)
+    fields = {
+        "customer": customer,
+        "channel": channel,
+        "type": type_,
+        "summary": summary,
+        "staff": staff,
+        "direction": direction,
+        "outcome": outcome,
+        "satisfaction": satisfaction,
+        "complaint_id": complaint_id,
+        "follow_up_on": follow_up_on.date() if follow_up_on else None,
+    }
+    done = log_interaction(path, fields, when=now_or(when))
+    rec = done.record
+    click.echo(
+        f"Logged {rec['interaction_id']}: {rec['type']} by {rec['channel']} with "
+        f"{rec['customer_id']} {rec['customer_name'] or ''} ({rec['staff']})."
+    )
+    _report_write(done)
+
+
+@customer.command("add")
+@workbook_option
+@click.option("--name", required=True)
+@click.option("--email")
+@click.option("--phone")
+@click.option("--company")
+@click.option("--preferred-channel", "preferred_channel", type=_CHOICE["channel"])
+@click.option("--owner", help="The staff member who owns the relationship.")
+@click.option("--stage", type=_CHOICE["stage"], default="prospect", show_default=True)
+@click.option("--segment")
+@click.option(
+    "--allow-duplicate-email",
+    is_flag=True,
+    help="Add them even if another customer has this email.",
+)
+@as_of_option
+@click.pass_context
+def customer_add(
+    ctx: click.Context,
+    workbook: Path | None,
+    name: str,
+    email: str | None,
+    phone: str | None,
+    company: str | None,
+    preferred_channel: str | None,
+    owner: str | None,
+    stage: str,
+    segment: str | None,
+    allow_duplicate_email: bool,
+    as_of: datetime | None,
+) -> None:
+    """Add a customer (refuses an email another customer already has).
+
+    \b
+    Example:
+        sheetcrm customer add -w crm.xlsx --name "Jane Doe" --email jane@example.com \\
+            --owner Kari --stage customer
+    """
+    from sheetcrm.records import add_customer
+
+    path = resolve_workbook(ctx, workbook)
+    owner = owner or os.environ.get("SHEETCRM_STAFF")
+    if not owner:
+        raise click.UsageError("who owns this customer? give --owner NAME", ctx)
+    fields = {
+        "name": name,
+        "email": email,
+        "phone": phone,
+        "company": company,
+        "preferred_channel": preferred_channel,
+        "owner": owner,
+        "stage": stage,
+        "segment": segment,
+    }
+    done = add_customer(
+        path, fields, allow_duplicate_email=allow_duplicate_email, today=now_or(as_of).date()
+    )
+    click.echo(
+        f"Added {done.record['customer_id']} {done.record['name']} "
+        f"(owner {done.record['owner']}, {done.record['stage']})."
+    )
+    _report_write(done)
+
+
+@cli.group(cls=SheetCRMGroup)
+def complaint() -> None:
+    """Open, answer and resolve complaints.
+
+    \b
+    Example:
+        sheetcrm complaint open -w crm.xlsx --customer C-0012 --severity high \\
+            --summary "Charged twice for the service"
+        sheetcrm complaint resolve K-0041 -w crm.xlsx --resolution "Refunded" --notify Finance
+    """
+
+
+@complaint.command("open")
+@workbook_option
+@click.option("--customer", required=True, help="Customer id, email or name.")
+@click.option("--severity", required=True, type=_CHOICE["severity"])
+@click.option("--summary", required=True)
+@click.option("--owner", help="Who handles it (default the customer's owner).")
+@click.option("--channel", type=_CHOICE["channel"], help="How it came in.")
+@click.option("--category", help="e.g. billing, repair quality, delivery.")
+@click.option("--notify", "notify", help="A department (Staff sheet) to tell.")
+@click.option("--staff", envvar="SHEETCRM_STAFF", help="Who took it (default the owner).")
+@click.option(
+    "--resolved-now",
+    "resolution",
+    metavar="RESOLUTION",
+    help="Resolved in this same contact (first-contact resolution): how.",
+)
+@click.option("--at", "when", type=_WHEN, help="When it came in (default now).")
+@click.pass_context
+def complaint_open(
+    ctx: click.Context,
+    workbook: Path | None,
+    customer: str,
+    severity: str,
+    summary: str,
+    owner: str | None,
+    channel: str | None,
+    category: str | None,
+    notify: str | None,
+    staff: str | None,
+    resolution: str | None,
+    when: datetime | None,
+) -> None:
+    """Record a complaint and the contact in which it was received.
+
+    Prints when the first response and the resolution are due.
+
+    \b
+    Example:
+        sheetcrm complaint open -w crm.xlsx --customer "Jane Doe" --severity high \\
+            --summary "Brakes squeal after service" --category "repair quality"
+    """
+    from sheetcrm.records import open_complaint
+
+    path = resolve_workbook(ctx, workbook)
+    fields = {
+        "customer": customer,
+        "severity": severity,
+        "summary": summary,
+        "owner": owner,
+        "channel": channel,
+        "category": category,
+        "notify_department": notify,
+        "staff": staff,
+    }
+    done = open_complaint(path, fields, when=now_or(when), resolution=resolution)
+    k = done.record
+    click.echo(
+        f"Opened {k['complaint_id']} ({k['severity']}) for {k['customer_id']} "
+        f"{k['customer_name'] or ''}, owner {k['owner']}."
+    )
+    if resolution:
+        click.echo("Resolved in the same contact: first-contact resolution.")
+    else:
+        due = k["due"]
+        click.echo(f"  first response due {due['first_response']:%a %Y-%m-%d %H:%M}")
+        click.echo(f"  resolution due     {due['resolution']:%a %Y-%m-%d %H:%M}")
+    _report_write(done)
+
+
+@complaint.command("respond")
+@click.argument("complaint_id")
+@workbook_option
+@click.option("--at", "when", type=_WHEN, help="When (default now).")
+@click.pass_context
+def complaint_respond(
+    ctx: click.Context, complaint_id: str, workbook: Path | None, when: datetime | None
+) -> None:
+    """Record the first response to a complaint.
+
+    \b
+    Example:
+        sheetcrm complaint respond K-0041 -w crm.xlsx --at "2026-11-20 10:15"
+    """
+    from sheetcrm.records import update_complaint
+
+    done = update_complaint(
+        resolve_workbook(ctx, workbook), complaint_id, when=now_or(when), respond=True
+    )
+    click.echo(
+        f"{done.ids[0]}: first response recorded at {done.record['first_response']:%Y-%m-%d %H:%M}."
+    )
+    _report_write(done)
+
+
+@complaint.command("resolve")
+@click.argument("complaint_id")
+@workbook_option
+@click.option("--resolution", required=True, help="What was done.")
+@click.option("--notify", "notify", help="A department (Staff sheet) to tell, e.g. Finance.")
+@click.option("--at", "when", type=_WHEN, help="When (default now).")
+@click.pass_context
+def complaint_resolve(
+    ctx: click.Context,
+    complaint_id: str,
+    workbook: Path | None,
+    resolution: str,
+    notify: str | None,
+    when: datetime | None,
+) -> None:
+    """Record how and when a complaint was resolved.
+
+    \b
+    Example:
+        sheetcrm complaint resolve K-0041 -w crm.xlsx --resolution "Refunded the double charge" \\
+            --notify Finance
+    """
+    from sheetcrm.records import update_complaint
+
+    done = update_complaint(
+        resolve_workbook(ctx, workbook),
+        complaint_id,
+        when=now_or(when),
+        resolution=resolution,
+        notify=notify,
+    )
+    click.echo(f"{done.ids[0]}: resolved at {done.record['resolved']:%Y-%m-%d %H:%M}.")
+    _report_write(done)
+
+
+@cli.command("import")
+@click.argument("sheet")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@workbook_option
+@click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
+@as_of_option
+@click.pass_context
+def import_cmd(
+    ctx: click.Context,
+    sheet: str,
+    csv_file: Path,
+    workbook: Path | None,
+    dry_run: bool,
+    as_of: datetime | None,
+) -> None:
+    """Append every row of a CSV file to a sheet, or none if any row is wrong.
+
+    Headers match the contract loosely; rows without an id get new ones.
+
+    \b
+    Example:
+        sheetcrm import Customers new-customers.csv -w crm.xlsx --dry-run
+    """
+    from sheetcrm.records import import_rows
+
+    path = resolve_workbook(ctx, workbook)
+
+    def progress(batches: Any) -> Any:
+        if len(batches) < 3 or not sys.stderr.isatty():
+            return batches
+        return click.progressbar(batches, label="Writing", file=sys.stderr)
+
+    done = import_rows(
+        path,
+        sheet,
+        csv_file,
+        dry_run=dry_run,
+        as_of=now_or(as_of),
+        progress=lambda b: _iterate(progress(b)),
+    )
+    if not dry_run and done.ids:
+        click.echo(f"Imported {len(done.ids)} rows into {sheet} ({done.ids[0]} to {done.ids[-1]}).")
+    _report_write(done)
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _iterate(batches: Any) -> Any:
+    if hasattr(batches, "__enter__"):
+        with batches as bar:
+            yield from bar
+    else:
+        yield from batches
 
 
 # ------------------------------------------------------------------------- contract

@@ -52,6 +52,7 @@ class Column:
     references: tuple[str, str] | None = None  # (sheet, column) that must hold the value
     width: int = 14
     description: str = ""
+    verbatim: bool = False  # free text kept exactly as typed, leading tabs and spaces included
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -124,7 +125,7 @@ SHEETS: tuple[Sheet, ...] = (
             _c("segment", width=14),
             _c("since", "date", width=12, description="customer since"),
             _c("do_not_contact", "yesno", width=15, description="yes: never contact them"),
-            _c("notes", width=40),
+            _c("notes", width=40, verbatim=True),
         ),
     ),
     Sheet(
@@ -140,7 +141,7 @@ SHEETS: tuple[Sheet, ...] = (
             _c("channel", required=True, vocabulary="channel", width=11),
             _c("direction", vocabulary="direction", width=11),
             _c("type", required=True, vocabulary="type", width=12),
-            _c("summary", required=True, width=48),
+            _c("summary", required=True, width=48, verbatim=True),
             _c("outcome", vocabulary="outcome", width=17),
             _c(
                 "satisfaction",
@@ -166,12 +167,12 @@ SHEETS: tuple[Sheet, ...] = (
             _c("channel", vocabulary="channel", width=11),
             _c("category", width=16),
             _c("severity", required=True, vocabulary="severity", width=10),
-            _c("summary", required=True, width=44),
+            _c("summary", required=True, width=44, verbatim=True),
             _c("owner", required=True, references=_staff_ref(), width=14),
             _c("status", required=True, vocabulary="status", width=20),
             _c("first_response", "datetime", width=17),
             _c("resolved", "datetime", width=17),
-            _c("resolution", width=40),
+            _c("resolution", width=40, verbatim=True),
             _c("notify_department", width=18),
         ),
     ),
@@ -231,7 +232,7 @@ SHEETS: tuple[Sheet, ...] = (
         description="One setting per row.",
         columns=(
             _c("key", required=True, width=24),
-            _c("value", required=True, width=36),
+            _c("value", width=36),  # empty means the default
         ),
     ),
 )

@@ -41,6 +41,22 @@ CODES: dict[str, str] = {
     "encrypted": "the workbook is protected with a password",
     "unsafe_workbook": "the workbook holds XML that could exhaust memory",
     "workbook_open": "the workbook is open in Excel",
+    "workbook_locked": "another sheetcrm command is writing the workbook",
+    "workbook_changed": "the workbook changed on disk while sheetcrm was writing it",
+    "verify_failed": "the written copy did not read back as intended, so it was not used",
+    "backup_failed": "the previous version could not be kept, so nothing was written",
+    "invalid_value": "text that cannot be stored in a workbook (control characters)",
+    "unsupported": "a layout sheetcrm cannot append to safely (e.g. a Table with a totals row)",
+    "unknown_customer": "no customer matches what was typed",
+    "ambiguous_customer": "several customers match what was typed",
+    "unknown_complaint": "no complaint has that id",
+    "unknown_department": "no active staff member is in that department",
+    "unknown_sheet": "the sheet named for an import is not a contract sheet",
+    "empty_csv": "the CSV file to import is empty",
+    "bad_csv": "the CSV file to import cannot be read",
+    "not_utf8": "the CSV file is not UTF-8 text",
+    "missing_file": "a file named on the command line does not exist",
+    "already_done": "the complaint already has that response or resolution",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")

@@ -8,7 +8,8 @@ few cross-field rules that a table cannot express are spelled out below.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,8 +17,8 @@ import pandas as pd
 
 from sheetcrm import cells
 from sheetcrm.book import Book
-from sheetcrm.contract import CLOSED_STATUSES, OPEN_STATUSES, SHEETS, Column, Sheet
-from sheetcrm.errors import Problem, Report
+from sheetcrm.contract import CLOSED_STATUSES, OPEN_STATUSES, SHEET_BY_NAME, SHEETS, Column, Sheet
+from sheetcrm.errors import Problem, Report, column_letter
 from sheetcrm.matching import closest_ids
 from sheetcrm.reader import RawBook, RawSheet, read_book
 from sheetcrm.settings import parse_settings, parse_sla
@@ -64,7 +65,7 @@ def validate(raw: RawBook, *, as_of: datetime | None = None) -> tuple[Book, Repo
         frames[spec.name] = _typed_frame(sheet, report)
 
     book = Book(path=raw.path, frames=frames, sheet_names=sheet_names, letters=letters)
-    checker = _Checker(book, report, raw)
+    checker = _Checker(book, report, present=set(raw.sheets))
     checker.keys()
     checker.references()
     checker.cross_fields()
@@ -84,6 +85,60 @@ def validate(raw: RawBook, *, as_of: datetime | None = None) -> tuple[Book, Repo
 def load(path: str, *, as_of: datetime | None = None) -> tuple[Book, Report]:
     """Read and validate the workbook at ``path``."""
     return validate(read_book(path), as_of=as_of)
+
+
+def check_new_rows(
+    book: Book, sheet: str, rows: Sequence[Mapping[str, Any]], *, as_of: datetime | None = None
+) -> tuple[Book, list[dict[str, Any]], list[tuple[int, Problem]]]:
+    """Judge records about to be added exactly as ``validate`` judges rows already there.
+
+    Returns the book with the new rows added (so a complaint and the interaction
+    that opened it can be checked in one write), the typed new rows, and each
+    problem with the index of the row it concerns. References, unique keys and
+    cross-field rules are checked against the whole workbook.
+    """
+    spec = SHEET_BY_NAME[sheet]
+    existing = book.frames[sheet]
+    first = int(existing["excel_row"].max()) + 1 if len(existing) else 2
+    raw = RawSheet(
+        name=sheet,
+        spec=spec,
+        header_row=1,
+        headers={c.name: c.name for c in spec.columns},
+        letters={c.name: column_letter(i) for i, c in enumerate(spec.columns)},
+        columns={c.name: [r.get(c.name, "") for r in rows] for c in spec.columns},
+        excel_rows=list(range(first, first + len(rows))),
+    )
+    report = Report()
+    new = _typed_frame(raw, report)
+    frames = dict(book.frames)
+    frames[sheet] = pd.concat([existing, new], ignore_index=True) if len(existing) else new
+    letters = dict(book.letters)
+    letters[sheet] = raw.letters
+    names = dict(book.sheet_names)
+    names[sheet] = sheet
+    grown = replace(book, frames=frames, letters=letters, sheet_names=names)
+    checker = _Checker(grown, report, present=set(book.sheet_names) | {sheet}, checked={sheet})
+    checker.keys()
+    checker.references()
+    checker.cross_fields()
+    if as_of is not None:
+        checker.future_dates(as_of)
+    typed = frames[sheet].iloc[len(existing) :].drop(columns="excel_row")
+    records = [
+        {k: (None if _is_missing(v) else v) for k, v in rec.items()}
+        for rec in typed.to_dict("records")
+    ]
+    found = [(p.row - first, p) for p in report.problems if p.row is not None and p.row >= first]
+    # The grown book keeps the old letters for the owner's sheet: only the new rows moved.
+    return replace(grown, letters=book.letters, sheet_names=book.sheet_names), records, found
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _order(raw: RawBook):  # type: ignore[no-untyped-def]
@@ -233,8 +288,12 @@ def _problem(
 class _Checker:
     """The rules that look across rows and sheets: keys, references, dates in order."""
 
-    def __init__(self, book: Book, report: Report, raw: RawBook) -> None:
-        self.book, self.report, self.raw = book, report, raw
+    def __init__(
+        self, book: Book, report: Report, present: set[str], checked: set[str] | None = None
+    ) -> None:
+        self.book, self.report = book, report
+        self.present = present  # contract sheets the workbook has
+        self.checked = present if checked is None else checked  # sheets whose rows to judge
 
     def locate(self, sheet: str):  # type: ignore[no-untyped-def]
         """A function (column, excel_row) -> (sheet name, cell) for messages about ``sheet``."""
@@ -275,7 +334,7 @@ class _Checker:
 
     def keys(self) -> None:
         for spec in SHEETS:
-            if spec.name not in self.raw.sheets or not spec.unique_key:
+            if spec.name not in self.checked or not spec.unique_key:
                 continue
             frame = self.book.frames[spec.name]
             keys = frame[spec.key]
@@ -304,9 +363,9 @@ class _Checker:
         targets: dict[tuple[str, str], dict[str, str]] = {}
         for spec in SHEETS:
             for column in spec.columns:
-                if not column.references or spec.name not in self.raw.sheets:
+                if not column.references or spec.name not in self.checked:
                     continue
-                if column.references[0] not in self.raw.sheets:
+                if column.references[0] not in self.present:
                     continue  # the missing sheet is reported already
                 key = column.references
                 if key not in targets:
@@ -350,7 +409,7 @@ class _Checker:
         return f"add it to the {sheet} sheet first, or correct the {column}"
 
     def cross_fields(self) -> None:
-        if "Complaints" not in self.raw.sheets:
+        if "Complaints" not in self.checked:
             return
         frame = self.book.frames["Complaints"]
         for later in ("first_response", "resolved"):
@@ -394,7 +453,7 @@ class _Checker:
     def future_dates(self, as_of: datetime) -> None:
         limit = pd.Timestamp(as_of + timedelta(days=1))
         for sheet, column in sorted(_PAST_COLUMNS):
-            if sheet not in self.raw.sheets:
+            if sheet not in self.checked:
                 continue
             frame = self.book.frames[sheet]
             series = frame[column]
@@ -417,7 +476,7 @@ class _Checker:
 
     def warnings(self) -> None:
         customers = self.book.frames["Customers"]
-        if "Customers" in self.raw.sheets and len(customers):
+        if "Customers" in self.checked and len(customers):
             emails = customers["email"].map(lambda v: None if v is None else v.casefold())
             present = emails.notna()
             dupes = emails[present].duplicated(keep="first")
@@ -436,13 +495,13 @@ class _Checker:
                     severity="warning",
                 )
         staff = self.book.frames["Staff"]
-        if "Staff" not in self.raw.sheets or not len(staff):
+        if "Staff" not in self.present or not len(staff):
             return
         inactive = set(staff.loc[staff["active"].fillna(True).eq(False), "name"])
         if not inactive:
             return
         for sheet, open_only in (("Customers", False), ("Complaints", True)):
-            if sheet not in self.raw.sheets:
+            if sheet not in self.checked:
                 continue
             frame = self.book.frames[sheet]
             mask = frame["owner"].isin(inactive)

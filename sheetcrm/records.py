@@ -1,0 +1,596 @@
+"""Adding and updating records in the owner's workbook: the library behind the write commands.
+
+Every write runs the same way: lock the workbook (``writer.edit``), read it
+while locked so new ids are race-free, judge the new rows exactly as
+``validate`` judges rows already there (``validation.check_new_rows``), then
+hand plain values to the part-level writer, which changes only those cells.
+Nothing here touches a file directly, and a refused write writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sheetcrm import history, writer
+from sheetcrm.book import Book
+from sheetcrm.contract import (
+    DEFAULT_SLA,
+    OPEN_STATUSES,
+    SETTINGS,
+    SHEET_BY_NAME,
+    SHEETS,
+    Sheet,
+    find_sheet,
+    normalize_header,
+)
+from sheetcrm.errors import Problem, SheetCRMError
+from sheetcrm.validation import check_new_rows, load
+
+_ID = re.compile(r"^(.*?)(\d+)$")
+
+
+@dataclass(slots=True)
+class Written:
+    """What a write did, for the CLI to report."""
+
+    ids: list[str] = field(default_factory=list)
+    rows: dict[str, list[int]] = field(default_factory=dict)  # sheet -> Excel rows touched
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    backup: Path | None = None
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def next_ids(existing: Iterable[Any], prefix: str | None, count: int = 1) -> list[str]:
+    """New ids in the sheet's own pattern: after I-00755 comes I-00756.
+
+    >>> next_ids(["C-0009", "C-0010", "old-7"], "C-", 2)
+    ['C-0011', 'C-0012']
+    """
+    parsed = [m for m in (_ID.match(str(v).strip()) for v in existing if v) if m]
+    if not parsed:
+        return [f"{prefix or ''}{n:04d}" for n in range(1, count + 1)]
+    common = Counter(m.group(1) for m in parsed).most_common(1)[0][0]
+    mine = [m for m in parsed if m.group(1) == common]
+    width = max(len(m.group(2)) for m in mine)
+    top = max(int(m.group(2)) for m in mine)
+    return [f"{common}{n:0{width}d}" for n in range(top + 1, top + 1 + count)]
+
+
+def find_one_customer(book: Book, text: str) -> dict[str, Any]:
+    """The one customer a person meant, or a refusal that suggests who they might have meant."""
+    found = history.find_customers(book, text)
+    if found.one is not None:
+        return found.one
+    if found.matches:
+        names = "; ".join(history.describe(r) for r in found.matches[:5])
+        raise SheetCRMError(
+            Problem(
+                "ambiguous_customer",
+                f"{len(found.matches)} customers match {text!r}: {names}",
+                hint="give the customer id instead",
+            )
+        )
+    hint = "check the Customers sheet, or add them with: sheetcrm customer add"
+    if found.suggestions:
+        hint = "did you mean " + " or ".join(history.describe(r) for r in found.suggestions) + "?"
+    raise SheetCRMError(Problem("unknown_customer", f"no customer {text}", hint=hint))
+
+
+def _refuse(
+    problems: Sequence[tuple[int, Problem]],
+    what: str,
+    label: Callable[[int, Problem], str] | None = None,
+) -> None:
+    errors = [(i, p) for i, p in problems if p.severity == "error"]
+    if not errors:
+        return
+    shown = []
+    for i, p in errors:
+        where = label(i, p) if label else (p.column or "")
+        text = f"{where}: {p.message}" if where else p.message
+        shown.append(Problem(p.code, text, hint=p.hint))
+    n = len(shown)
+    head = Problem(
+        shown[0].code,
+        f"{what} refused, nothing was written: {shown[0].message}",
+        hint=shown[0].hint,
+    )
+    if n > 1:
+        head = Problem(shown[0].code, f"{what} refused, nothing was written ({n} problems):")
+    raise SheetCRMError(head, problems=[head, *shown] if n > 1 else [head])
+
+
+def _for_sheet(record: Mapping[str, Any], spec: Sheet) -> dict[str, Any]:
+    """Typed values as the workbook shows them: yes/no as text, nothing for empty cells."""
+    out: dict[str, Any] = {}
+    for column in spec.columns:
+        value = record.get(column.name)
+        if value is None or value == "":
+            continue
+        if column.kind == "yesno":
+            value = "yes" if value else "no"
+        elif isinstance(value, pd.Timestamp):
+            value = value.to_pydatetime()
+        elif column.kind == "whole":
+            value = int(value)
+        out[column.name] = value
+    return out
+
+
+def _write(tx: writer.Transaction, sheet: str, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    spec = SHEET_BY_NAME[sheet]
+    values = [_for_sheet(r, spec) for r in rows]
+    used = [c.name for c in spec.columns if any(c.name in v for v in values)]
+    tx.ensure_columns(sheet, used)
+    return tx.append(sheet, values)
+
+
+def _staff_warning(book: Book, staff: str | None) -> list[str]:
+    if not staff:
+        return []
+    frame = book.staff
+    row = frame[frame["name"] == staff]
+    if len(row) and row["active"].iloc[0] is False:
+        return [f"{staff} is marked inactive on the Staff sheet."]
+    return []
+
+
+def contact_warnings(
+    book: Book,
+    customer: Mapping[str, Any],
+    *,
+    channel: str | None,
+    direction: str | None,
+    when: datetime,
+) -> list[str]:
+    """Warnings, not refusals: cool-down, do-not-contact, a channel they did not choose."""
+    if direction != "outbound":
+        return []
+    warnings = []
+    who = f"{customer['customer_id']} {customer.get('name') or ''}".strip()
+    if customer.get("do_not_contact"):
+        warnings.append(f"{who} is marked do not contact.")
+    inter = book.interactions
+    mine = inter[
+        (inter["customer_id"] == customer["customer_id"])
+        & (inter["direction"] == "outbound")
+        & (inter["date"] <= pd.Timestamp(when))
+    ]
+    days = book.settings.followup_cooldown_days
+    if len(mine):
+        last = mine["date"].max()
+        if pd.Timestamp(when) - last < timedelta(days=days):
+            warnings.append(
+                f"{who} was last contacted on {last:%Y-%m-%d %H:%M}; the cool-down "
+                f"between outbound contacts is {days} days."
+            )
+    preferred = customer.get("preferred_channel")
+    if preferred and channel and channel != preferred:
+        warnings.append(f"{who} prefers {preferred}, not {channel}.")
+    return warnings
+
+
+def _settings_backups(tx: writer.Transaction, book: Book) -> None:
+    tx.backups_to_keep = book.settings.backups_to_keep
+
+
+# ------------------------------------------------------------------------------- log
+
+
+def log_interaction(
+    path: Path, fields: Mapping[str, Any], *, when: datetime, staff_default: str | None = None
+) -> Written:
+    """Append one interaction; ``fields`` hold contract columns plus ``customer`` (id or name)."""
+    result = Written()
+    with writer.edit(path) as tx:
+        book, _ = load(str(path))
+        _settings_backups(tx, book)
+        customer = find_one_customer(book, str(fields["customer"]))
+        row = {k: v for k, v in fields.items() if k != "customer" and v not in (None, "")}
+        row["customer_id"] = customer["customer_id"]
+        row.setdefault("date", when)
+        row.setdefault("staff", staff_default or customer.get("owner"))
+        row["interaction_id"] = next_ids(
+            book.interactions["interaction_id"].dropna(), SHEET_BY_NAME["Interactions"].id_prefix
+        )[0]
+        _, typed, problems = check_new_rows(book, "Interactions", [row])
+        _refuse(problems, "The interaction was")
+        rec = typed[0]
+        result.warnings += contact_warnings(
+            book,
+            customer,
+            channel=rec.get("channel"),
+            direction=rec.get("direction"),
+            when=rec["date"],
+        )
+        result.warnings += _staff_warning(book, rec.get("staff"))
+        result.rows["Interactions"] = _write(tx, "Interactions", [rec])
+        result.ids.append(rec["interaction_id"])
+        result.record = {**rec, "customer_name": customer.get("name")}
+    result.backup = tx.backup
+    return result
+
+
+# -------------------------------------------------------------------------- customers
+
+
+def add_customer(
+    path: Path, fields: Mapping[str, Any], *, allow_duplicate_email: bool = False, today: date
+) -> Written:
+    result = Written()
+    with writer.edit(path) as tx:
+        book, _ = load(str(path))
+        _settings_backups(tx, book)
+        row = {k: v for k, v in fields.items() if v not in (None, "")}
+        row.setdefault("since", today)
+        row.setdefault("stage", "prospect")
+        row["customer_id"] = next_ids(
+            book.customers["customer_id"].dropna(), SHEET_BY_NAME["Customers"].id_prefix
+        )[0]
+        email = str(row.get("email") or "").strip().casefold()
+        if email and not allow_duplicate_email:
+            same = book.customers[book.customers["email"].fillna("").str.casefold() == email]
+            if len(same):
+                other = history.describe(same.iloc[0].to_dict())
+                raise SheetCRMError(
+                    Problem(
+                        "duplicate_email",
+                        f"{row['email']} already belongs to {other}; nothing was written",
+                        hint="use that customer, or add --allow-duplicate-email if two people "
+                        "really share the address",
+                    )
+                )
+        _, typed, problems = check_new_rows(book, "Customers", [row])
+        _refuse(problems, "The customer was")
+        result.rows["Customers"] = _write(tx, "Customers", typed)
+        result.ids.append(typed[0]["customer_id"])
+        result.record = typed[0]
+    result.backup = tx.backup
+    return result
+
+
+# -------------------------------------------------------------------------- complaints
+
+
+def department_members(book: Book, department: str) -> list[dict[str, Any]]:
+    staff = book.staff
+    mask = staff["department"].fillna("").str.casefold() == department.strip().casefold()
+    mask &= staff["active"].fillna(True).astype(bool)
+    return [history._record(r) for _, r in staff[mask].iterrows()]
+
+
+def _check_department(book: Book, department: str | None) -> list[dict[str, Any]]:
+    if not department:
+        return []
+    members = department_members(book, department)
+    if not members:
+        known = sorted(set(book.staff["department"].dropna()))
+        raise SheetCRMError(
+            Problem(
+                "unknown_department",
+                f"no active staff member is in the department {department!r}",
+                hint=f"departments on the Staff sheet: {', '.join(known) or 'none yet'}",
+            )
+        )
+    return members
+
+
+def open_complaint(
+    path: Path,
+    fields: Mapping[str, Any],
+    *,
+    when: datetime,
+    staff_default: str | None = None,
+    resolution: str | None = None,
+) -> Written:
+    """Record a complaint and, in the same write, the interaction in which it was received.
+
+    With ``resolution`` it is resolved in that same contact: first-contact
+    resolution, recorded as resolved at the moment it was opened.
+    """
+    result = Written()
+    with writer.edit(path) as tx:
+        book, _ = load(str(path))
+        _settings_backups(tx, book)
+        customer = find_one_customer(book, str(fields["customer"]))
+        opened = fields.get("opened") or when
+        department = fields.get("notify_department")
+        members = _check_department(book, department)
+        if members:
+            department = members[0]["department"]  # as the Staff sheet spells it
+        complaint = {
+            k: v
+            for k, v in fields.items()
+            if k not in ("customer", "staff") and v not in (None, "")
+        }
+        if department:
+            complaint["notify_department"] = department
+        complaint.update(customer_id=customer["customer_id"], opened=opened, status="open")
+        complaint.setdefault("owner", customer.get("owner"))
+        complaint["complaint_id"] = next_ids(
+            book.complaints["complaint_id"].dropna(), SHEET_BY_NAME["Complaints"].id_prefix
+        )[0]
+        if resolution:
+            complaint.update(
+                status="resolved", first_response=opened, resolved=opened, resolution=resolution
+            )
+        grown, typed, problems = check_new_rows(book, "Complaints", [complaint])
+        _refuse(problems, "The complaint was")
+        k = typed[0]
+        interaction = {
+            "interaction_id": next_ids(
+                book.interactions["interaction_id"].dropna(),
+                SHEET_BY_NAME["Interactions"].id_prefix,
+            )[0],
+            "date": opened,
+            "customer_id": k["customer_id"],
+            "staff": fields.get("staff") or staff_default or k["owner"],
+            "channel": k.get("channel") or customer.get("preferred_channel") or "phone",
+            "direction": "inbound",
+            "type": "complaint",
+            "summary": k["summary"],
+            "outcome": "resolved" if resolution else "escalated",
+            "complaint_id": k["complaint_id"],
+        }
+        _, ityped, problems = check_new_rows(grown, "Interactions", [interaction])
+        _refuse(problems, "The complaint's interaction was")
+        result.rows["Complaints"] = _write(tx, "Complaints", typed)
+        result.rows["Interactions"] = _write(tx, "Interactions", ityped)
+        result.ids += [k["complaint_id"], ityped[0]["interaction_id"]]
+        result.record = {**k, "customer_name": customer.get("name")}
+        result.notes += _notice_lines(department, members, k, "opened")
+        result.record["due"] = _due_times(book, k)
+    result.backup = tx.backup
+    return result
+
+
+def _due_times(book: Book, complaint: Mapping[str, Any]) -> dict[str, datetime]:
+    target = book.sla[complaint["severity"]]
+    cal = book.settings.calendar(book.holidays)
+    opened = pd.Timestamp(complaint["opened"]).to_pydatetime()
+    return {
+        "first_response": cal.due_at(
+            opened, target.first_response_hours, target.business_hours_only
+        ),
+        "resolution": cal.due_at(opened, target.resolution_hours, target.business_hours_only),
+    }
+
+
+def _notice_lines(
+    department: str | None,
+    members: Sequence[Mapping[str, Any]],
+    complaint: Mapping[str, Any],
+    event: str,
+) -> list[str]:
+    if not department:
+        return []
+    names = ", ".join(
+        f"{m['name']} <{m['email']}>" if m.get("email") else str(m["name"]) for m in members
+    )
+    return [f"{department} is to be told that {complaint['complaint_id']} was {event}: {names}"]
+
+
+def _find_complaint(book: Book, complaint_id: str) -> pd.Series:
+    frame = book.complaints
+    hit = frame[frame["complaint_id"].fillna("").str.casefold() == complaint_id.casefold()]
+    if not len(hit):
+        from sheetcrm.matching import closest_ids
+
+        close = closest_ids(complaint_id, frame["complaint_id"].dropna().tolist())
+        raise SheetCRMError(
+            Problem(
+                "unknown_complaint",
+                f"no complaint {complaint_id}",
+                hint=f"did you mean {' or '.join(close)}?"
+                if close
+                else "check the Complaints sheet",
+            )
+        )
+    return hit.iloc[0]
+
+
+def update_complaint(
+    path: Path,
+    complaint_id: str,
+    *,
+    when: datetime,
+    respond: bool = False,
+    resolution: str | None = None,
+    notify: str | None = None,
+) -> Written:
+    """Record a first response (``respond``) or a resolution in the complaint's own row."""
+    result = Written()
+    with writer.edit(path) as tx:
+        book, _ = load(str(path))
+        _settings_backups(tx, book)
+        row = _find_complaint(book, complaint_id)
+        kid = row["complaint_id"]
+        opened = row["opened"]
+        if not pd.isna(opened) and pd.Timestamp(when) < opened:
+            raise SheetCRMError(
+                Problem(
+                    "date_order",
+                    f"{kid} was opened {opened:%Y-%m-%d %H:%M}, after "
+                    f"{when:%Y-%m-%d %H:%M}; nothing was written",
+                    hint="check --at",
+                )
+            )
+        changes: dict[str, Any] = {}
+        if respond:
+            if not pd.isna(row["first_response"]):
+                raise SheetCRMError(
+                    Problem(
+                        "already_done",
+                        f"{kid} already has a first response "
+                        f"({row['first_response']:%Y-%m-%d %H:%M}); nothing was written",
+                    )
+                )
+            changes["first_response"] = when
+            if row["status"] == "open":
+                changes["status"] = "in_progress"
+        if resolution is not None:
+            if row["status"] not in OPEN_STATUSES:
+                raise SheetCRMError(
+                    Problem(
+                        "already_done",
+                        f"{kid} is already {row['status']}; nothing was written",
+                        hint="set its status back to open in the workbook to reopen it",
+                    )
+                )
+            changes.update(resolved=when, resolution=resolution, status="resolved")
+            if pd.isna(row["first_response"]):
+                changes["first_response"] = when  # the resolution was the first response
+        members = _check_department(book, notify)
+        if notify:
+            notify = changes["notify_department"] = members[0]["department"]
+        tx.update("Complaints", int(row["excel_row"]), changes)
+        result.rows["Complaints"] = [int(row["excel_row"])]
+        result.ids.append(kid)
+        result.record = {**history._record(row), **changes}
+        fcr = resolution is not None and not pd.isna(opened) and when == opened
+        result.notes += _notice_lines(
+            notify, members, result.record, "resolved" if resolution is not None else "answered"
+        )
+        if fcr:
+            result.notes.append(
+                f"{kid} was resolved in the contact that opened it (first-contact resolution)."
+            )
+    result.backup = tx.backup
+    return result
+
+
+# ----------------------------------------------------------------------------- import
+
+
+def read_csv_rows(csv_path: Path, sheet: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The CSV's rows keyed by contract column (headers matched loosely), and ignored headers."""
+    spec = SHEET_BY_NAME[sheet]
+    by_norm = {normalize_header(c.name): c.name for c in spec.columns}
+    try:
+        with csv_path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if not header:
+                raise SheetCRMError(Problem("empty_csv", f"{csv_path.name} is empty"))
+            columns = [by_norm.get(normalize_header(h)) for h in header]
+            rows = [
+                {c: v for c, v in zip(columns, line, strict=False) if c and v.strip()}
+                for line in reader
+            ]
+    except UnicodeDecodeError as e:
+        raise SheetCRMError(
+            Problem(
+                "not_utf8",
+                f"{csv_path.name} is not UTF-8 text (byte {e.start})",
+                hint="in Excel use File > Save As > CSV UTF-8",
+            )
+        ) from e
+    except FileNotFoundError as e:
+        raise SheetCRMError(Problem("missing_file", f"{csv_path} does not exist")) from e
+    except csv.Error as e:
+        raise SheetCRMError(
+            Problem("bad_csv", f"{csv_path.name} is not a readable CSV: {e}")
+        ) from e
+    ignored = [h for h, c in zip(header, columns, strict=True) if c is None]
+    return rows, ignored
+
+
+def import_rows(
+    path: Path,
+    sheet_name: str,
+    csv_path: Path,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    as_of: datetime | None = None,
+) -> Written:
+    """Append every row of a CSV, or none: all rows are judged before anything is written."""
+    spec = find_sheet(sheet_name)
+    if spec is None:
+        raise SheetCRMError(
+            Problem(
+                "unknown_sheet",
+                f"there is no contract sheet called {sheet_name!r}",
+                hint=f"choose one of: {', '.join(s.name for s in SHEETS)}",
+            )
+        )
+    rows, ignored = read_csv_rows(csv_path, spec.name)
+    result = Written()
+    if ignored:
+        result.warnings.append(
+            f"columns not in the {spec.name} sheet were ignored: {', '.join(ignored)}"
+        )
+    if not rows:
+        result.notes.append(f"{csv_path.name} holds no rows; nothing to import")
+        return result
+    with writer.edit(path) as tx:
+        book, _ = load(str(path))
+        _settings_backups(tx, book)
+        missing = [r for r in rows if not r.get(spec.key)]
+        if missing and spec.id_prefix:
+            existing = book.frames[spec.name][spec.key].dropna().tolist()
+            existing += [r[spec.key] for r in rows if r.get(spec.key)]
+            for r, new in zip(
+                missing, next_ids(existing, spec.id_prefix, len(missing)), strict=True
+            ):
+                r[spec.key] = new
+        _, typed, problems = check_new_rows(book, spec.name, rows, as_of=as_of)
+        # CSV line numbers: the header is line 1.
+        _refuse(
+            problems,
+            f"The import of {csv_path.name}",
+            label=lambda i, p: f"line {i + 2}, {p.column}",
+        )
+        result.warnings += [
+            f"line {i + 2}, {p.column}: {p.message}" for i, p in problems if p.severity == "warning"
+        ]
+        result.ids = [r[spec.key] for r in typed]
+        if dry_run:
+            result.notes.append(
+                f"{len(typed)} rows would be added to {spec.name}; nothing was written (--dry-run)"
+            )
+            return result  # nothing was appended, so nothing is written
+        batches = [typed[i : i + 1000] for i in range(0, len(typed), 1000)]
+        written: list[int] = []
+        for batch in progress(batches) if progress else batches:
+            written += _write(tx, spec.name, batch)
+        result.rows[spec.name] = written
+    result.backup = tx.backup
+    return result
+
+
+# ------------------------------------------------------------------------ init --into
+
+
+def adopt(path: Path) -> Written:
+    """Add the missing contract sheets to a workbook the owner already has; touch nothing else."""
+    from sheetcrm.reader import read_book
+
+    result = Written()
+    with writer.edit(path) as tx:
+        raw = read_book(path)
+        present = set(raw.sheets)
+        for spec in SHEETS:
+            if spec.name in present:
+                continue
+            rows: list[list[Any]] = []
+            if spec.name == "Settings":
+                rows = [[s.key, s.default] for s in SETTINGS]
+            elif spec.name == "SLA":
+                rows = [[s, fr, res, "yes" if bh else "no"] for s, fr, res, bh in DEFAULT_SLA]
+            tx.add_sheet(
+                spec.name, [c.name for c in spec.columns], rows, [c.width for c in spec.columns]
+            )
+            result.notes.append(f"added the {spec.name} sheet")
+    result.backup = tx.backup
+    return result
