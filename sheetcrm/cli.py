@@ -161,10 +161,12 @@ def init(path: Path | None, sample: bool, into: Path | None) -> None:
         return
     if path is None:
         raise click.UsageError("give the path of the new workbook, e.g. sheetcrm init crm.xlsx")
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+    if path.suffix.lower() != ".xlsx":
         raise click.BadParameter("the workbook name must end in .xlsx", param_hint="PATH")
-    records = sample_data.sample_records() if sample else None
-    newbook.create_workbook(path, records)
+    if sample:
+        sample_data.write_sample_workbook(path)
+    else:
+        newbook.create_workbook(path)
     what = "with a sample bicycle shop" if sample else "with empty sheets"
     click.echo(f"Created {path} {what}. Open it in Excel, or check it with:")
     click.echo(f"  sheetcrm validate -w {path}")
