@@ -15,7 +15,9 @@ install: $(BIN)/sheetcrm
 
 # The main job on the bundled sample workbook.
 demo: install
-	$(BIN)/sheetcrm validate -w sample_workbook.xlsx --as-of 2026-11-20
+	$(BIN)/sheetcrm validate -w sample_workbook.xlsx --as-of "2026-11-20 15:00"
+	-$(BIN)/sheetcrm overdue -w sample_workbook.xlsx --as-of "2026-11-20 15:00"
+	$(BIN)/sheetcrm followups -w sample_workbook.xlsx --as-of "2026-11-20 15:00"
 
 # Real clients the tests drive: LibreOffice (opens what we write) and poppler.
 system-deps:
