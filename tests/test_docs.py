@@ -51,7 +51,7 @@ GENERATED = {
 
 @pytest.mark.parametrize("path,command", commands(), ids=[p for p, _ in commands()])
 def test_every_command_has_help_with_an_example_and_is_in_the_readme(runner, path, command):
-    args = path.split()[1:] + ["--help"]
+    args = [*path.split()[1:], "--help"]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0
     assert "Example:" in result.stdout, f"{path} --help shows no example"
