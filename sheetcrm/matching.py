@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
+# rapidfuzz is imported inside the functions: most runs never need a suggestion,
+# and start-up time counts for a command run many times a day.
 
 
 def closest_ids(value: str, choices: Sequence[str], *, limit: int = 3) -> list[str]:
@@ -19,6 +19,9 @@ def closest_ids(value: str, choices: Sequence[str], *, limit: int = 3) -> list[s
     >>> closest_ids("C-0102", ["C-0001", "C-0012", "C-0200"])
     ['C-0012']
     """
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
     found = process.extract(
         value.casefold(),
         [c.casefold() for c in choices],
@@ -32,6 +35,8 @@ def closest_ids(value: str, choices: Sequence[str], *, limit: int = 3) -> list[s
 
 def closest_texts(value: str, choices: Sequence[str], *, limit: int = 3) -> list[str]:
     """Names or emails resembling ``value`` (``jane`` finds ``Jane Doe``), best first."""
+    from rapidfuzz import fuzz, process
+
     found = process.extract(
         value.casefold(),
         [c.casefold() for c in choices],

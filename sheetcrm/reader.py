@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import python_calamine as calamine
 
 from sheetcrm.contract import SHEETS, Sheet, find_sheet, normalize_header
@@ -275,17 +276,25 @@ def _raw_sheet(name: str, spec: Sheet, rows: list[list[Any]]) -> RawSheet:
     body = rows[header_index + 1 :]
     if body and positions:
         # Transposing once in C is far faster than indexing 100,000 rows per column.
-        width = max(positions.values()) + 1
-        transposed = list(zip(*(r[:width] for r in body), strict=False))
+        transposed = list(zip(*body, strict=False))  # calamine rows are all one width
         columns = {c: transposed[j] if j < len(transposed) else () for c, j in positions.items()}
-        keep = [False] * len(body)
-        for values in columns.values():
-            for i, v in enumerate(values):
-                if not keep[i] and not _is_blank(v):
-                    keep[i] = True
+        # A row is a record when any contract column holds something. Nearly every
+        # record has its key, so numpy finds those in one pass over the key column and
+        # only the keyless rows are looked at cell by cell (spaces alone are blank too).
+        key_values = columns.get(spec.key)
+        if key_values is not None and len(key_values):
+            keep = np.asarray(key_values, dtype=object) != ""
+        else:
+            keep = np.zeros(len(body), dtype=bool)
+        for i in np.flatnonzero(~keep):
+            keep[i] = any(not _is_blank(vals[i]) for vals in columns.values() if len(vals))
+        if key_values is not None:
+            for i in np.flatnonzero(keep):
+                if type(key_values[i]) is str and not key_values[i].strip():
+                    keep[i] = any(not _is_blank(vals[i]) for vals in columns.values())
         # Formatted but empty rows (and blank rows between records) are not records.
-        if not all(keep):
-            idx = [i for i, k in enumerate(keep) if k]
+        if not keep.all():
+            idx = np.flatnonzero(keep).tolist()
             columns = {c: [vals[i] for i in idx] for c, vals in columns.items()}
             excel_rows = [header_index + 2 + i for i in idx]
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -214,14 +214,17 @@ def _convert_column(
     rows = sheet.excel_rows
     letter = sheet.letters[column.name]
     memo: dict[Any, tuple[Any, cells.Issue | None]] = {}
-    # Vocabulary, yes/no and reference-like text columns repeat a few values many
-    # times: remember each distinct value's verdict instead of re-judging it.
-    use_memo = column.kind in ("text", "yesno", "email") or column.vocabulary is not None
-    fast = _fast_type(column)
-    for i, value in enumerate(values):
-        if fast is not None and type(value) is fast:
-            out[i] = value
-            continue
+    # Vocabulary, yes/no and email columns repeat a few values many times: remember
+    # each distinct value's verdict instead of re-judging it.
+    use_memo = column.kind in ("yesno", "email") or column.vocabulary is not None
+    fast = _fast_path(column)
+    if fast is not None:
+        out = fast(values)
+        todo: Any = [i for i, v in enumerate(out) if v is _SLOW]
+    else:
+        todo = range(len(values))
+    for i in todo:
+        value = values[i]
         if use_memo:
             try:
                 result = memo[value]
@@ -250,12 +253,48 @@ def _convert_column(
     return out
 
 
-def _fast_type(column: Column) -> type | None:
-    """The Python type a well-kept cell of this column already has, needing no checks."""
-    if column.kind == "datetime":
-        return datetime
-    if column.kind == "number" and column.minimum is None and column.maximum is None:
-        return float
+_SLOW = object()  # "not a well-kept cell: judge it properly"
+
+
+def _fast_path(column: Column) -> Any:
+    """A cheap pass over a column that accepts what a well-kept workbook holds, or None.
+
+    Calling ``cells.convert`` for each of a million cells costs more than reading
+    them. These comprehensions accept the common, already-right values and mark
+    every other one (blank, text in a date column, out of range) ``_SLOW`` for the
+    full judgement.
+    """
+    kind, lo, hi = column.kind, column.minimum, column.maximum
+    if column.vocabulary:
+        return None
+    # An empty cell ("" from calamine) is None at once; a required column's empty
+    # cells are still reported, as the _SLOW ones are judged.
+    blank = _SLOW if column.required else None
+    if kind == "datetime":
+        return lambda vs: [v if type(v) is datetime else (blank if v == "" else _SLOW) for v in vs]
+    if kind == "date":
+        return lambda vs: [v if type(v) is date else (blank if v == "" else _SLOW) for v in vs]
+    if kind == "text" and column.verbatim:
+        return lambda vs: [v if type(v) is str and v.strip() else _SLOW for v in vs]
+    if kind == "text":
+        return lambda vs: [
+            (v.strip() or _SLOW) if type(v) is str and v else (blank if v == "" else _SLOW)
+            for v in vs
+        ]
+    if kind == "number" or kind == "whole":
+        low = float("-inf") if lo is None else lo
+        high = float("inf") if hi is None else hi
+        if kind == "whole":
+            return lambda vs: [
+                int(v)
+                if type(v) is float and low <= v <= high and v.is_integer()
+                else (blank if v == "" else _SLOW)
+                for v in vs
+            ]
+        return lambda vs: [
+            v if type(v) is float and low <= v <= high else (blank if v == "" else _SLOW)
+            for v in vs
+        ]
     return None
 
 
@@ -339,7 +378,7 @@ class _Checker:
             frame = self.book.frames[spec.name]
             keys = frame[spec.key]
             present = keys.notna()
-            folded = keys[present].map(lambda v: str(v).casefold())
+            folded = keys[present].astype(str).str.casefold()
             dupes = folded.duplicated(keep="first")
             if not dupes.any():
                 continue
@@ -374,13 +413,18 @@ class _Checker:
                 canonical = targets[key]
                 frame = self.book.frames[spec.name]
                 series = frame[column.name]
-                folded = series.map(lambda v: None if v is None else str(v).casefold())
-                known = folded.isin(canonical.keys()) | series.isna()
-                # Store the canonical spelling so "kari" and "Kari" group together later.
-                frame[column.name] = [
-                    canonical.get(f, v) if f is not None else v
-                    for f, v in zip(folded, series, strict=True)
-                ]
+                # Most values are spelled exactly as on the target sheet; only the rest
+                # are folded, so "kari" finds Kari and is stored as "Kari".
+                exact = series.isin(set(canonical.values())) | series.isna()
+                loose = pd.Series(
+                    [canonical.get(str(v).casefold(), v) for v in series[~exact]],
+                    index=series.index[~exact],
+                    dtype=object,
+                )
+                known = exact.copy()
+                if len(loose):
+                    known[~exact] = [str(v).casefold() in canonical for v in loose]
+                    frame.loc[loose.index, column.name] = loose
                 for idx in known[~known].index:
                     value = series[idx]
                     row = int(frame.at[idx, "excel_row"])
@@ -457,8 +501,8 @@ class _Checker:
                 continue
             frame = self.book.frames[sheet]
             series = frame[column]
-            if series.dtype == object:
-                bad = series.map(lambda d: d is not None and pd.Timestamp(d) > limit)
+            if series.dtype == object:  # plain dates
+                bad = series.notna() & (series > limit.date()).fillna(False).astype(bool)
             else:
                 bad = series.notna() & (series > limit)
             for idx in bad[bad].index:
