@@ -186,8 +186,15 @@ def init(path: Path | None, sample: bool, into: Path | None) -> None:
     help="How to print the problems.",
 )
 @as_of_option
+@click.option(
+    "--mark",
+    is_flag=True,
+    help="Also list the problems on a 'CRM problems' sheet and colour the cells.",
+)
 @click.pass_context
-def validate(ctx: click.Context, workbook: Path | None, fmt: str, as_of: datetime | None) -> None:
+def validate(
+    ctx: click.Context, workbook: Path | None, fmt: str, as_of: datetime | None, mark: bool
+) -> None:
     """Check the workbook and explain every problem by sheet and cell.
 
     Exit code 0 when there are no errors (warnings allowed), 1 when there are.
@@ -196,6 +203,7 @@ def validate(ctx: click.Context, workbook: Path | None, fmt: str, as_of: datetim
     Example:
         sheetcrm validate -w crm.xlsx
         sheetcrm validate -w crm.xlsx --format json > problems.json
+        sheetcrm validate -w crm.xlsx --mark
     """
     from sheetcrm.validation import load
 
@@ -205,6 +213,16 @@ def validate(ctx: click.Context, workbook: Path | None, fmt: str, as_of: datetim
         click.echo(report.dumps())
     else:
         _print_report(report, path, book.record_count(), len(book.sheet_names))
+    if mark:
+        from sheetcrm.marks import PROBLEMS_SHEET, mark_problems
+
+        report, done = mark_problems(path, now_or(as_of))
+        click.echo(
+            f"Marked {done.rows} problem{'s' * (done.rows != 1)} in {path.name}: see "
+            f"the '{PROBLEMS_SHEET}' sheet.",
+            err=True,
+        )
+        _backup_note(done)
     ctx.exit(EXIT_FINDINGS if report.errors else EXIT_OK)
 
 
@@ -298,9 +316,19 @@ def _table_or_json(f: F) -> F:
 @as_of_option
 @_owner_option
 @_table_or_json
+@click.option(
+    "--mark",
+    is_flag=True,
+    help="Also write due_by and sla columns on the Complaints sheet, rows coloured.",
+)
 @click.pass_context
 def overdue(
-    ctx: click.Context, workbook: Path | None, as_of: datetime | None, owner: str | None, fmt: str
+    ctx: click.Context,
+    workbook: Path | None,
+    as_of: datetime | None,
+    owner: str | None,
+    fmt: str,
+    mark: bool,
 ) -> None:
     """Complaints that breached their service level or are about to.
 
@@ -311,6 +339,7 @@ def overdue(
     Example:
         sheetcrm overdue -w crm.xlsx --as-of "2026-11-20 15:00"
         sheetcrm overdue -w crm.xlsx --owner Kari --format json
+        sheetcrm overdue -w crm.xlsx --mark
     """
     import json
 
@@ -327,6 +356,16 @@ def overdue(
     else:
         for line in console.overdue_lines(breaches, book):
             click.echo(line)
+    if mark:
+        from sheetcrm.marks import mark_overdue
+
+        done = mark_overdue(path, when)
+        click.echo(
+            f"Marked {done.rows} complaints in {path.name}: see the due_by and sla "
+            "columns on the Complaints sheet.",
+            err=True,
+        )
+        _backup_note(done)
     ctx.exit(EXIT_FINDINGS if any(b.state == "breached" for b in breaches) else EXIT_OK)
 
 

@@ -1334,34 +1334,18 @@ class Package:
         self.write(part, data)
 
     # ---- new sheets
-    def add_sheet(
+    def _sheet_xml(
         self,
         name: str,
         headers: Sequence[str],
-        rows: Iterable[Sequence[object]] = (),
-        widths: Sequence[float] | None = None,
-    ) -> str:
-        """Add a worksheet holding an Excel Table with the given headers; returns its part."""
-        if any(s.name.casefold() == name.casefold() for s in self.sheets):
-            raise SheetCRMError(f"the workbook already has a sheet named {name}")
-        if not headers:
-            raise SheetCRMError("a new sheet needs at least one column")
-        if len(name) > 31 or re.search(r"[\[\]:*?/\\]", name) or not name.strip():
-            raise SheetCRMError(f"{name!r} cannot be an Excel sheet name")
-        wb_dir = posixpath.dirname(self.workbook_part)
-        n = 1
-        while self.has(posixpath.join(wb_dir, f"worksheets/sheet{n}.xml")):
-            n += 1
-        part = posixpath.join(wb_dir, f"worksheets/sheet{n}.xml")
-        t = 1
-        while self.has(posixpath.join(wb_dir, f"tables/table{t}.xml")):
-            t += 1
-        table_part = posixpath.join(wb_dir, f"tables/table{t}.xml")
-        rows = [list(r) for r in rows]
+        rows: Sequence[Sequence[object]],
+        widths: Sequence[float] | None,
+        table_rid: str,
+    ) -> bytes:
+        """The XML of a sheet sheetcrm writes whole: a header row, rows, one Table."""
         ncols = len(headers)
         last_row = max(2, 1 + len(rows))
         ref = _fmt_range((0, 1, ncols - 1, last_row))
-
         # the sheet XML (cells written through the same encoder as appends)
         head_cells = b"".join(
             _cell(
@@ -1376,7 +1360,6 @@ class Package:
         for h in headers:
             _check_chars(str(h), str(h), name)
         body = [b'<row r="1" spans="1:%d">' % ncols + head_cells + b"</row>"]
-        self.sheets.append(SheetInfo(name, part, "visible", "", "worksheet"))
         for r_i, values in enumerate(rows, start=2):
             cells = {}
             for c_i, v in enumerate(values[:ncols]):
@@ -1408,9 +1391,42 @@ class Package:
             + b"".join(body)
             + b"</sheetData>"
             b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-            b'footer="0.3"/><tableParts count="1"><tablePart r:id="rId1"/></tableParts>'
+            b'footer="0.3"/><tableParts count="1"><tablePart r:id="' + table_rid.encode() + b'"/>'
+            b"</tableParts>"
             b"</worksheet>"
         )
+        return sheet_xml
+
+    def add_sheet(
+        self,
+        name: str,
+        headers: Sequence[str],
+        rows: Iterable[Sequence[object]] = (),
+        widths: Sequence[float] | None = None,
+    ) -> str:
+        """Add a worksheet holding an Excel Table with the given headers; returns its part."""
+        if any(s.name.casefold() == name.casefold() for s in self.sheets):
+            raise SheetCRMError(f"the workbook already has a sheet named {name}")
+        if not headers:
+            raise SheetCRMError("a new sheet needs at least one column")
+        if len(name) > 31 or re.search(r"[\[\]:*?/\\]", name) or not name.strip():
+            raise SheetCRMError(f"{name!r} cannot be an Excel sheet name")
+        wb_dir = posixpath.dirname(self.workbook_part)
+        n = 1
+        while self.has(posixpath.join(wb_dir, f"worksheets/sheet{n}.xml")):
+            n += 1
+        part = posixpath.join(wb_dir, f"worksheets/sheet{n}.xml")
+        t = 1
+        while self.has(posixpath.join(wb_dir, f"tables/table{t}.xml")):
+            t += 1
+        table_part = posixpath.join(wb_dir, f"tables/table{t}.xml")
+        rows = [list(r) for r in rows]
+        ncols = len(headers)
+        last_row = max(2, 1 + len(rows))
+        ref = _fmt_range((0, 1, ncols - 1, last_row))
+
+        self.sheets.append(SheetInfo(name, part, "visible", "", "worksheet"))
+        sheet_xml = self._sheet_xml(name, headers, rows, widths, "rId1")
         self.write(part, sheet_xml)
         # the table
         existing_ids = []
@@ -1505,6 +1521,148 @@ class Package:
         self.write(self.workbook_part, wb)
         self._wb_root = _parse(self.workbook_part, wb)
         self.sheets[-1].rid = rid
+        return part
+
+    # ---- marks: what --mark shows inside the workbook
+
+    def _add_dxf(self, fill_rgb: str, font_rgb: str) -> int:
+        """A differential format (fill and font colour) for conditional formatting; re-used."""
+        styles = self.styles
+        data = styles._data()
+        dxf = (
+            b'<dxf><font><color rgb="FF%s"/></font><fill><patternFill patternType="solid">'
+            b'<bgColor rgb="FF%s"/></patternFill></fill></dxf>'
+            % (font_rgb.encode(), fill_rgb.encode())
+        )
+        m = re.search(rb"<((?:[\w.-]+:)?)dxfs\b[^>]*?(?:/>|>(.*?)</\1dxfs>)", data, re.S)
+        if m:
+            body = m.group(2) or b""
+            existing = re.findall(rb"<(?:[\w.-]+:)?dxf\b.*?</(?:[\w.-]+:)?dxf>|<dxf/>", body, re.S)
+            if dxf in existing:
+                return existing.index(dxf)
+            p = m.group(1)
+            if p:
+                dxf = re.sub(rb"<(/?)", rb"<\1" + p, dxf)
+            tag = _set_attr(
+                _start_tag(m.group(0)).rstrip(b"/>") + b">",
+                b"count",
+                str(len(existing) + 1).encode(),
+            )
+            new = tag + body + dxf + b"</" + p + b"dxfs>"
+            data = data[: m.start()] + new + data[m.end() :]
+            index = len(existing)
+        else:
+            after = re.search(
+                rb"<(?:[\w.-]+:)?(?:tableStyles|colors|extLst)\b|</(?:[\w.-]+:)?"
+                rb"styleSheet>",
+                data,
+            )
+            assert after is not None
+            data = (
+                data[: after.start()]
+                + b'<dxfs count="1">'
+                + dxf
+                + b"</dxfs>"
+                + data[after.start() :]
+            )
+            index = 0
+        self.write(styles.part, data)  # type: ignore[arg-type]
+        return index
+
+    def highlight(
+        self, sheet: str, marker: str, rules: Sequence[tuple[str, str, str, str]]
+    ) -> None:
+        """Replace this tool's conditional formats on ``sheet`` with ``rules``.
+
+        Each rule is (sqref, formula, fill colour, font colour). Our rules carry
+        ``marker`` inside their formula (as ``N("marker")=0``, always true), which is
+        how the next run finds and replaces them while the owner's own rules stay.
+        """
+        part = self.sheet_part(sheet)
+        data = self.read(part)
+        root = re.search(rb"<((?:[\w.-]+:)?)worksheet\b", data)
+        p = root.group(1) if root else b""
+        tag = re.escape(p) + b"conditionalFormatting"
+        block = re.compile(rb"<" + tag + rb"\b[^>]*>.*?</" + tag + rb">", re.S)
+        flag = f'N("{marker}")=0'.encode()
+        flag_xml = _xml_escape(f'N("{marker}")=0', {'"': "&quot;"}).encode()
+        data = block.sub(
+            lambda m: b"" if flag in m.group(0) or flag_xml in m.group(0) else m.group(0), data
+        )
+        priorities = [int(x) for x in re.findall(rb'\bpriority="(\d+)"', data)]
+        priority = max(priorities, default=0)
+        xml = b""
+        for sqref, formula, fill, font in rules:
+            if not sqref:
+                continue
+            priority += 1
+            dxf = self._add_dxf(fill, font)
+            condition = _xml_escape(f"AND({formula},{flag.decode()})").encode()
+            xml += (
+                b'<%sconditionalFormatting sqref="%s"><%scfRule type="expression" '
+                b'dxfId="%d" priority="%d"><%sformula>%s</%sformula></%scfRule>'
+                b"</%sconditionalFormatting>"
+                % (p, sqref.encode(), p, dxf, priority, p, condition, p, p, p)
+            )
+        after = re.search(
+            rb"<" + re.escape(p) + rb"(?:dataValidations|hyperlinks|printOptions|pageMargins|"
+            rb"pageSetup|headerFooter|rowBreaks|colBreaks|customProperties|cellWatches|"
+            rb"ignoredErrors|smartTags|drawing|legacyDrawing|legacyDrawingHF|picture|oleObjects|"
+            rb"controls|webPublishItems|tableParts|extLst)\b|</" + re.escape(p) + rb"worksheet>",
+            data,
+        )
+        assert after is not None
+        self.write(part, data[: after.start()] + xml + data[after.start() :])
+
+    def replace_sheet(
+        self,
+        name: str,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[object]],
+        widths: Sequence[float] | None = None,
+        links: Mapping[str, str] | None = None,
+    ) -> str:
+        """A sheet sheetcrm owns (such as Problems), written afresh: its Table and links too.
+
+        ``links`` maps a cell of this sheet (``A2``) to a place in the workbook
+        (``'Interactions'!C14``) that clicking it jumps to.
+        """
+        existing = next((s for s in self.sheets if s.name.casefold() == name.casefold()), None)
+        if existing is None:
+            part = self.add_sheet(name, headers, rows, widths)
+        else:
+            part = existing.part
+            tables = [t for _, typ, t, _ in self.rels(part) if typ.endswith("/table")]
+            rid = next(i for i, typ, _, _ in self.rels(part) if typ.endswith("/table"))
+            xml = self._sheet_xml(name, headers, [list(r) for r in rows], widths, rid)
+            self.write(part, xml)
+            ncols, last = len(headers), max(2, 1 + len(rows))
+            ref = _fmt_range((0, 1, ncols - 1, last)).encode()
+            for table_part in tables:
+                t = self.read(table_part)
+                t = re.sub(
+                    rb'(<(?:[\w.-]+:)?table\b[^>]*?\sref=")[^"]*"',
+                    rb"\g<1>" + ref + b'"',
+                    t,
+                    count=1,
+                )
+                t = re.sub(
+                    rb'(<(?:[\w.-]+:)?autoFilter\b[^>]*?\sref=")[^"]*"',
+                    rb"\g<1>" + ref + b'"',
+                    t,
+                    count=1,
+                )
+                self.write(table_part, t)
+        if links:
+            data = self.read(part)
+            items = b"".join(
+                b'<hyperlink ref="%s" location="%s"/>'
+                % (cell.encode(), _xml_escape(target, {'"': "&quot;"}).encode())
+                for cell, target in links.items()
+            )
+            at = data.find(b"<pageMargins")
+            data = data[:at] + b"<hyperlinks>" + items + b"</hyperlinks>" + data[at:]
+            self.write(part, data)
         return part
 
 

@@ -186,7 +186,18 @@ class Transaction:
         self._expected.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
 
     def ensure_columns(self, sheet: str, names: Sequence[str]) -> list[str]:
-        return self.package.ensure_columns(sheet, names)
+        """Add header cells for columns the sheet lacks; verification expects them too."""
+        added = self.package.ensure_columns(sheet, names)
+        if added:
+            header_row, _ = self.package.headers(sheet)
+            header = self._columns(sheet)
+            cells = self.updated.setdefault(sheet, {}).setdefault(header_row, {})
+            for name in added:
+                cells[header[name]] = name
+            self._expected.setdefault(sheet, {}).setdefault(header_row, {}).update(
+                {header[name]: name for name in added}
+            )
+        return added
 
     def add_sheet(
         self,

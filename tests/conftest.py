@@ -208,3 +208,100 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"the shared corpus is not at {CORPUS}")
     return CORPUS
+
+
+# Builders and a service-level scenario shared by the overdue, followups and --mark tests.
+
+
+def customer(cid, name, owner="Kari", stage="customer", **extra):
+    return {
+        "customer_id": cid,
+        "name": name,
+        "email": f"{name.lower()}@example.com",
+        "phone": "+47 400 00 000",
+        "owner": owner,
+        "stage": stage,
+        **extra,
+    }
+
+
+def contact(iid, when, cid, staff="Kari", direction="inbound", type_="support", **extra):
+    return {
+        "interaction_id": iid,
+        "date": when,
+        "customer_id": cid,
+        "staff": staff,
+        "channel": "phone",
+        "direction": direction,
+        "type": type_,
+        "summary": f"contact {iid}",
+        **extra,
+    }
+
+
+def complaint(kid, opened, cid, severity, owner="Kari", status="open", **extra):
+    return {
+        "complaint_id": kid,
+        "opened": opened,
+        "customer_id": cid,
+        "severity": severity,
+        "summary": f"complaint {kid}",
+        "owner": owner,
+        "status": status,
+        **extra,
+    }
+
+
+@pytest.fixture
+def sla_book(make_book, valid_records):
+    r = valid_records
+    r["Customers"] = [customer("C-1", "Anna"), customer("C-2", "Bo", owner="Per")]
+    r["Interactions"] = []
+    r["Sales"] = []
+    r["Complaints"] = [
+        # Thu 16:00 + 4 business h = Thu 17:00 (1 h) + Fri 09:00-12:00 (3 h): due Fri 12:00,
+        # 3 h late at 15:00. Resolution due Tue 24 Nov 16:00: on track.
+        complaint("K-1", datetime(2026, 11, 19, 16), "C-2", "high", owner="Per"),
+        # Critical runs on the clock: 08:00 + 8 h = 16:00, due in 60 min. Responded at once.
+        complaint(
+            "K-2",
+            datetime(2026, 11, 20, 8),
+            "C-1",
+            "critical",
+            first_response=datetime(2026, 11, 20, 8, 30),
+        ),
+        # Opened on a Saturday: the clock starts Mon 09:00. First response due Mon 13:00,
+        # given Mon 14:00 (met late, history only). Resolution: Mon, Tue, Wed 8 h each ends
+        # exactly at closing, so due Wed 18 Nov 17:00; at Fri 15:00 that is 46 h late.
+        complaint(
+            "K-5",
+            datetime(2026, 11, 14, 10),
+            "C-1",
+            "high",
+            status="in_progress",
+            first_response=datetime(2026, 11, 16, 14),
+        ),
+        # Waiting on the customer does not pause the clock, but 72 business hours from
+        # Wed 10:00 runs to Tue 1 Dec 10:00: on track, not listed.
+        complaint(
+            "K-3",
+            datetime(2026, 11, 18, 10),
+            "C-2",
+            "normal",
+            owner="Per",
+            status="waiting_on_customer",
+            first_response=datetime(2026, 11, 18, 11),
+        ),
+        # Resolved late long ago: a historic breach, not something to chase.
+        complaint(
+            "K-4",
+            datetime(2026, 11, 2, 9),
+            "C-1",
+            "high",
+            status="resolved",
+            first_response=datetime(2026, 11, 2, 9, 30),
+            resolved=datetime(2026, 11, 9, 9),
+            resolution="Replaced wheel",
+        ),
+    ]
+    return make_book(r)
