@@ -13,20 +13,23 @@ $(BIN)/sheetcrm: pyproject.toml
 
 install: $(BIN)/sheetcrm
 
-# The main job on the bundled sample workbook.
+# The main job on the bundled sample workbook: the weekly report, written to reports/.
 demo: install
 	$(BIN)/sheetcrm validate -w sample_workbook.xlsx --as-of "2026-11-20 15:00"
+	$(BIN)/sheetcrm report -w sample_workbook.xlsx --as-of "2026-11-20 15:00"
 	-$(BIN)/sheetcrm overdue -w sample_workbook.xlsx --as-of "2026-11-20 15:00"
 	$(BIN)/sheetcrm followups -w sample_workbook.xlsx --as-of "2026-11-20 15:00"
 
-# Real clients the tests drive: LibreOffice (opens what we write) and poppler.
+# Real clients the tests drive: LibreOffice (opens what we write), Chromium (renders
+# the report) and poppler (reads their PDFs).
 system-deps:
-	@command -v soffice >/dev/null && command -v pdftoppm >/dev/null || { \
-	  echo "installing LibreOffice and poppler-utils (needed by the tests)"; \
+	@command -v soffice >/dev/null && command -v pdftoppm >/dev/null && \
+	  command -v chromium >/dev/null || { \
+	  echo "installing LibreOffice, Chromium and poppler-utils (needed by the tests)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
-	    libreoffice-calc libreoffice-writer poppler-utils >/dev/null; }
+	    libreoffice-calc libreoffice-writer chromium poppler-utils >/dev/null; }
 
 test: install system-deps
 	$(BIN)/ruff check .

@@ -847,6 +847,132 @@ def _iterate(batches: Any) -> Any:
         yield from batches
 
 
+# --------------------------------------------------------------------------- report
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    return tuple(f.strip().lower() for f in value.split(",") if f.strip())
+
+
+def _templates_folder(path: Path, given: Path | None, book: Any) -> Path | None:
+    """--templates, else Settings templates_dir (relative to the workbook's folder)."""
+    if given is not None:
+        folder = given
+    elif book.settings.templates_dir:
+        folder = path.parent / book.settings.templates_dir
+    else:
+        return None
+    if not folder.is_dir():
+        raise SheetCRMError(
+            Problem(
+                "missing_file",
+                f"the templates folder {folder} does not exist",
+                hint="create it with: sheetcrm templates export FOLDER",
+            )
+        )
+    return folder
+
+
+@cli.command()
+@workbook_option
+@click.option("--week", help="An ISO week such as 2026-W47 (default: the last complete week).")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day instead.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (with --from).")
+@click.option(
+    "--format",
+    "formats",
+    default="html,docx,md",
+    show_default=True,
+    help="Comma-separated: html, docx, md, txt.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the files (default: reports/ beside the workbook).",
+)
+@click.option(
+    "--templates",
+    "templates",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Your own templates; any file not there comes from the built-in ones.",
+)
+@as_of_option
+@click.pass_context
+def report(
+    ctx: click.Context,
+    workbook: Path | None,
+    week: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    formats: str,
+    out_dir: Path | None,
+    templates: Path | None,
+    as_of: datetime | None,
+) -> None:
+    """Write the weekly report as a web page, a Word document and Markdown.
+
+    \b
+    Example:
+        sheetcrm report -w crm.xlsx
+        sheetcrm report -w crm.xlsx --week 2026-W46 --format html --out ~/Desktop
+    """
+    from sheetcrm import reports
+
+    path = resolve_workbook(ctx, workbook)
+    when = now_or(as_of)
+    if week and (start or end):
+        raise click.UsageError("give either --week or --from/--to, not both", ctx)
+    if bool(start) != bool(end):
+        raise click.UsageError("--from and --to go together", ctx)
+    book = load_book(path, when)
+    if start and end:
+        period = reports.custom_period(start.date(), end.date())
+    else:
+        period = reports.week_period(book, when, week)
+    folder = _templates_folder(path, templates, book)
+    written = reports.write_reports(
+        book,
+        period,
+        when,
+        _formats(formats),
+        out_dir=out_dir or path.parent / "reports",
+        templates_dir=folder,
+    )
+    click.echo(
+        f"Weekly report for {period.label} ({period.start:%Y-%m-%d} to {period.end:%Y-%m-%d}):"
+    )
+    for file in written:
+        click.echo(f"  {file}")
+
+
+@cli.group(cls=SheetCRMGroup)
+def templates() -> None:
+    """The report templates, for owners who want to change how reports look.
+
+    \b
+    Example:
+        sheetcrm templates export my-templates
+    """
+
+
+@templates.command("export")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def templates_export(folder: Path) -> None:
+    """Copy the built-in templates into FOLDER to edit; use them with --templates FOLDER.
+
+    \b
+    Example:
+        sheetcrm templates export my-templates
+        sheetcrm report -w crm.xlsx --templates my-templates
+    """
+    from sheetcrm.reports import export_templates
+
+    written = export_templates(folder)
+    click.echo(f"Copied {len(written)} templates into {folder}. Edit them, then run:")
+    click.echo(f"  sheetcrm report -w crm.xlsx --templates {folder}")
+
+
 # ------------------------------------------------------------------------- contract
 
 

@@ -56,6 +56,10 @@ CODES: dict[str, str] = {
     "bad_csv": "the CSV file to import cannot be read",
     "not_utf8": "the CSV file is not UTF-8 text",
     "missing_file": "a file named on the command line does not exist",
+    "template_error": "a report template cannot be rendered (a typo in it, or a missing file)",
+    "invalid_week": "not an ISO week such as 2026-W47",
+    "invalid_format": "a report format sheetcrm cannot write",
+    "file_exists": "a file sheetcrm will not overwrite",
     "already_done": "the complaint already has that response or resolution",
 }
 

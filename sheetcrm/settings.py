@@ -16,14 +16,13 @@ from typing import Any
 
 import pandas as pd
 
-from sheetcrm import cells
+from sheetcrm import cells, i18n
 from sheetcrm.business_time import BusinessCalendar, parse_business_days, parse_business_hours
 from sheetcrm.contract import DEFAULT_SLA, SETTING_BY_KEY, VOCABULARIES, normalize_header
 from sheetcrm.errors import Problem
 
 Locate = Callable[[str, int | None], tuple[str, str | None]]
 
-LOCALES = ("en", "nb")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -84,8 +83,9 @@ def _positive_float(text: str) -> float:
 def _locale(text: str) -> str:
     value = text.strip().lower().replace("-", "_")
     value = {"no": "nb", "nb_no": "nb", "en_gb": "en", "en_us": "en"}.get(value, value)
-    if value not in LOCALES:
-        raise ValueError(f"type one of: {', '.join(LOCALES)}")
+    known = i18n.available()  # a language is a catalogue file in sheetcrm/locales
+    if value not in known:
+        raise ValueError(f"type one of: {', '.join(known)}")
     return value
 
 

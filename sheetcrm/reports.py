@@ -1,0 +1,421 @@
+"""The weekly report: the period, the context every template shares, and rendering it.
+
+``build_context(book, period, as_of)`` gathers the figures of
+:mod:`sheetcrm.metrics`, the charts of :mod:`sheetcrm.charts` and a little
+about the business into one plain dict (JSON-able: test it without Jinja).
+``render(context, "weekly.html.j2")`` turns it into a string, and
+``render(context, "weekly.docx")`` into the bytes of a Word document (docxtpl).
+``write_reports`` writes the files, each atomically (write aside, then replace).
+
+Charts travel in the context as ``context["charts"][name]`` =
+``{"src": "data:image/png;base64,...", "cid": "...", "png": <base64>, "alt": ...}``;
+the HTML shows ``src``. For an e-mail, :func:`with_cid` swaps ``src`` for a
+``cid:`` reference and :func:`chart_bytes` gives the PNG to attach.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from babel.dates import format_date
+
+from sheetcrm import charts, i18n, metrics
+from sheetcrm.book import Book
+from sheetcrm.errors import Problem, SheetCRMError
+from sheetcrm.metrics import Period, period_label
+from sheetcrm.settings import Settings
+from sheetcrm.templates import environment, find_template, templates_dir
+
+__all__ = [
+    "FORMATS",
+    "Period",
+    "build_context",
+    "build_digest",
+    "chart_bytes",
+    "custom_period",
+    "export_templates",
+    "render",
+    "week_period",
+    "with_cid",
+    "write_reports",
+]
+
+#: format -> (template, file extension)
+FORMATS: dict[str, tuple[str, str]] = {
+    "html": ("weekly.html.j2", "html"),
+    "docx": ("weekly.docx", "docx"),
+    "md": ("weekly.md.j2", "md"),
+    "txt": ("email.txt.j2", "txt"),
+}
+CHART_NAMES = ("interactions", "complaints", "sla", "satisfaction")
+DOCX_CHART_WIDTH_MM = {"interactions": 170, "complaints": 120, "sla": 120, "satisfaction": 110}
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+_CHANGE_COLOURS = {True: "15803D", False: "B91C1C", None: "52606D"}  # good, bad, neither
+
+# ----------------------------------------------------------------------------- periods
+
+
+_WEEK = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
+
+
+def week_period(
+    book_or_settings: Book | Settings, as_of: datetime, week: str | None = None
+) -> Period:
+    """The report's week: ``week`` ("2026-W47") or the last complete week before ``as_of``.
+
+    Weeks start on Settings ``week_start`` (Monday by default) and are named by
+    the ISO week of their middle day, so a Sunday-to-Saturday week is named
+    like the Monday-to-Sunday week it mostly overlaps.
+
+    >>> week_period(Settings(), datetime(2026, 11, 20, 15))
+    Period(start=datetime.date(2026, 11, 9), end=datetime.date(2026, 11, 15), label='2026-W46')
+    """
+    settings = getattr(book_or_settings, "settings", book_or_settings)
+    week_start = int(getattr(settings, "week_start", 0))
+    if week is None:
+        today = as_of.date()
+        this_week = today - timedelta(days=(today.weekday() - week_start) % 7)
+        start = this_week - timedelta(days=7)
+    else:
+        match = _WEEK.match(week)
+        try:
+            if not match:
+                raise ValueError(week)
+            monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        except ValueError:
+            raise SheetCRMError(
+                Problem(
+                    "invalid_week",
+                    f"{week!r} is not a week sheetcrm understands",
+                    value=week,
+                    hint="type an ISO week such as 2026-W47",
+                )
+            ) from None
+        # the week starting on week_start whose middle day is in that ISO week
+        start = monday + timedelta(days=week_start if week_start <= 3 else week_start - 7)
+    end = start + timedelta(days=6)
+    return Period(start, end, period_label(start, end))
+
+
+def custom_period(start: date, end: date) -> Period:
+    """Whole days from ``start`` to ``end`` inclusive.
+
+    >>> custom_period(date(2026, 11, 1), date(2026, 11, 14)).label
+    '2026-11-01_to_2026-11-14'
+    """
+    if end < start:
+        raise SheetCRMError(
+            Problem(
+                "date_order",
+                f"the report cannot end ({end}) before it starts ({start})",
+                hint="give --from a date on or before --to",
+            )
+        )
+    return Period(start, end, period_label(start, end))
+
+
+# ----------------------------------------------------------------------------- context
+
+
+def build_context(
+    book: Book, period: Period, as_of: datetime, *, with_charts: bool = True
+) -> dict[str, Any]:
+    """Everything a report template shows, as plain data (see :func:`metrics.weekly`).
+
+    Keys: ``locale``, ``currency``, ``meta`` (company, title, as-of), the
+    figures (``contact``, ``complaints``, ``satisfaction``, ``relationships``,
+    ``sales``, ``previous``, ``headlines``, ``trends``, ``daily``, ``rules``,
+    ``period``, ``previous_period``) and ``charts``.
+    """
+    figures = metrics.weekly(book, period, as_of)
+    settings = book.settings
+    context: dict[str, Any] = {
+        "locale": settings.locale,
+        "currency": settings.currency,
+        "meta": _meta(book, as_of),
+        **figures,
+    }
+    context["charts"] = _charts(context) if with_charts else {}
+    return context
+
+
+def _meta(book: Book, as_of: datetime) -> dict[str, Any]:
+    return {
+        "company": book.settings.company_name,
+        "workbook": book.path.name if book.path else "",
+        "as_of": as_of.isoformat(timespec="minutes"),
+        "timezone": book.settings.timezone,
+    }
+
+
+def _charts(context: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    code = context["locale"]
+    babel = i18n.babel_locale(code)
+
+    def translate(text: str, **values: Any) -> str:
+        return i18n.translate(code, text, **values)
+
+    def day(d: date) -> str:
+        return format_date(d, "EEE d", locale=babel)
+
+    pictures = {
+        "interactions": (
+            charts.interactions_by_day(context["daily"], translate, day),
+            "Interactions per day by channel",
+        ),
+        "complaints": (
+            charts.complaints_trend(context["trends"]["weeks"], translate),
+            "Complaints opened and resolved, last 8 weeks",
+        ),
+        "sla": (
+            charts.sla_trend(context["trends"]["weeks"], translate),
+            "Service level met on time, last 8 weeks",
+        ),
+        "satisfaction": (
+            charts.satisfaction_distribution(context["satisfaction"]["distribution"], translate),
+            "Satisfaction scores",
+        ),
+    }
+    result = {}
+    for name, (png, title) in pictures.items():
+        encoded = base64.b64encode(png).decode("ascii")
+        result[name] = {
+            "src": "data:image/png;base64," + encoded,
+            "cid": f"chart-{name}@sheetcrm",
+            "png": encoded,
+            "alt": translate(title),
+            "filename": f"{name}.png",
+        }
+    return result
+
+
+def chart_bytes(context: Mapping[str, Any], name: str) -> bytes:
+    """The PNG of chart ``name`` (for an e-mail attachment or a file)."""
+    return base64.b64decode(context["charts"][name]["png"])
+
+
+def with_cid(context: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``context`` whose charts point at ``cid:`` parts instead of data URIs."""
+    result = dict(context)
+    result["charts"] = {
+        name: {**chart, "src": "cid:" + chart["cid"]} for name, chart in context["charts"].items()
+    }
+    return result
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def render(context: Mapping[str, Any], name: str, templates_dir: Path | None = None) -> str | bytes:
+    """The report from template ``name``: text for ``*.j2``, the bytes of a document for ``.docx``.
+
+    The owner's ``templates_dir`` is searched first, then the built-in templates.
+    A broken template raises :class:`SheetCRMError` naming the file and line.
+    """
+    try:
+        if name.endswith(".docx"):
+            return _render_docx(context, name, templates_dir)
+        return environment(templates_dir).get_template(name).render(context)
+    except jinja2.TemplateNotFound as e:
+        raise SheetCRMError(
+            Problem(
+                "template_error",
+                f"there is no template {e.name}",
+                value=name,
+                hint="export the defaults with: sheetcrm templates export DIR",
+            )
+        ) from e
+    except jinja2.TemplateSyntaxError as e:
+        raise SheetCRMError(
+            Problem(
+                "template_error",
+                f"template {e.filename or e.name or name}, line {e.lineno}: {e.message}",
+                value=name,
+                hint="fix the template, or delete it to use the built-in one",
+            )
+        ) from e
+    except jinja2.TemplateError as e:
+        raise SheetCRMError(
+            Problem(
+                "template_error",
+                f"template {name}: {e.message or e}",
+                value=name,
+                hint="check the spelling of the names in the template; "
+                "the built-in templates show every name available",
+            )
+        ) from e
+
+
+def _render_docx(context: Mapping[str, Any], name: str, user_dir: Path | None) -> bytes:
+    from docx.shared import Mm
+    from docxtpl import DocxTemplate, InlineImage, RichText
+
+    template = DocxTemplate(str(find_template(name, user_dir)))
+    env = environment(user_dir, autoescape=True)
+    change = env.from_string("{{ h|change }}")
+    ctx = dict(context)
+    ctx["headlines"] = [
+        {
+            **h,
+            "change_text": RichText(
+                change.render(locale=context["locale"], currency=context["currency"], h=h),
+                color=_CHANGE_COLOURS[h["good"]],
+                bold=h["good"] is not None,
+            ),
+        }
+        for h in context["headlines"]
+    ]
+    ctx["charts"] = {
+        key: {
+            **chart,
+            "image": InlineImage(
+                template,
+                io.BytesIO(chart_bytes(context, key)),
+                width=Mm(DOCX_CHART_WIDTH_MM.get(key, 120)),
+            ),
+        }
+        for key, chart in context["charts"].items()
+    }
+    template.render(ctx, jinja_env=env, autoescape=True)
+    buffer = io.BytesIO()
+    template.save(buffer)
+    return _stable_zip(buffer.getvalue())
+
+
+def _stable_zip(data: bytes) -> bytes:
+    """The same document with fixed zip timestamps, so equal figures give equal bytes."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            stable = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
+            stable.compress_type = zipfile.ZIP_DEFLATED
+            stable.external_attr = info.external_attr
+            target.writestr(stable, source.read(info.filename))
+    return out.getvalue()
+
+
+def write_reports(
+    book: Book,
+    period: Period,
+    as_of: datetime,
+    formats: Sequence[str] = ("html", "docx", "md"),
+    *,
+    out_dir: Path,
+    templates_dir: Path | None = None,
+) -> list[Path]:
+    """Render each format and write it to ``out_dir/weekly-<label>.<ext>``, atomically.
+
+    >>> write_reports(book, week_period(book, as_of), as_of, out_dir=Path("reports"))
+    ... # doctest: +SKIP
+    [PosixPath('reports/weekly-2026-W46.html'), ...]
+    """
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise SheetCRMError(
+            Problem(
+                "invalid_format",
+                f"sheetcrm cannot write a report as {', '.join(unknown)}",
+                value=unknown[0],
+                hint=f"choose from: {', '.join(FORMATS)}",
+            )
+        )
+    context = build_context(book, period, as_of)
+    rendered = [(f, render(context, FORMATS[f][0], templates_dir)) for f in formats]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt, content in rendered:
+        path = out_dir / f"weekly-{period.label}.{FORMATS[fmt][1]}"
+        _write_atomic(path, content if isinstance(content, bytes) else content.encode("utf-8"))
+        paths.append(path)
+    return paths
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_templates(target_dir: Path) -> list[Path]:
+    """Copy the built-in templates into ``target_dir`` for the owner to edit.
+
+    Refuses (and copies nothing) if any of the files is already there.
+    """
+    target_dir = Path(target_dir)
+    sources = sorted(
+        p for p in templates_dir().iterdir() if p.is_file() and not p.name.startswith(".")
+    )
+    existing = [target_dir / p.name for p in sources if (target_dir / p.name).exists()]
+    if existing:
+        raise SheetCRMError(
+            Problem(
+                "file_exists",
+                f"{existing[0]} already exists; sheetcrm will not overwrite "
+                "templates you may have edited",
+                value=str(existing[0]),
+                hint="choose an empty folder, or move the old templates away first",
+            )
+        )
+    target_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source in sources:
+        target = target_dir / source.name
+        _write_atomic(target, source.read_bytes())
+        written.append(target)
+    return written
+
+
+# ----------------------------------------------------------------------------- digests
+
+
+def build_digest(book: Book, staff_name: str, as_of: datetime) -> dict[str, Any]:
+    """One staff member's list for the day: their breached and due-soon complaints, their
+    follow-ups and their customers at risk (render with ``digest.html.j2`` / ``digest.txt.j2``).
+    """
+    data = metrics.prepare(book, as_of)
+    week_ago = as_of - timedelta(days=7)
+    snapshot = metrics.relationships(book, data, as_of, week_ago)
+    mine = staff_name.casefold()
+
+    def theirs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in rows if str(r.get("owner") or "").casefold() == mine]
+
+    return {
+        "locale": book.settings.locale,
+        "currency": book.settings.currency,
+        "meta": _meta(book, as_of),
+        "staff": staff_name,
+        "overdue": theirs(snapshot["overdue"]),
+        "followups": theirs(snapshot["followups"]),
+        "at_risk": theirs(snapshot["at_risk"]),
+        "rules": {
+            "at_risk_after_days": book.settings.at_risk_after_days,
+            "low_score": metrics.LOW_SCORE,
+            "low_score_days": metrics.LOW_SCORE_DAYS,
+            "follow_up_days": metrics.FOLLOW_UP_DAYS,
+        },
+    }

@@ -1,0 +1,417 @@
+"""Build templates/weekly.docx: the Word template of the weekly report (docxtpl tags).
+
+    python tools/make_weekly_docx.py            # writes templates/weekly.docx
+
+The generated file is committed; run this again after changing it. Owners never
+need this script: they open templates/weekly.docx (exported with
+``sheetcrm templates export DIR``) in Word, restyle it (fonts, colours, logo,
+table styles) and keep the ``{{ ... }}`` tags; the next report follows.
+
+Tags, for anyone editing the template by hand (the context is
+``reports.build_context``; see the HTML template for every name):
+
+- ``{{ _("Text") }}`` translates a label; ``|number``, ``|percent``, ``|money``,
+  ``|date``, ``|hours``, ``|figure(kind)`` format for the report's language.
+- ``{%tr for x in list %}`` / ``{%tr endfor %}`` in a row of its own repeat the
+  row between them (docxtpl).
+- ``{{r h.change_text }}`` is the change of a headline figure, coloured good or bad;
+- ``{{ charts.interactions.image }}`` (and ``complaints``, ``sla``,
+  ``satisfaction``) are the charts; ``h.change_text`` is the coloured change of a
+  headline figure.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+import zipfile
+from pathlib import Path
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = ROOT / "templates" / "weekly.docx"
+
+ACCENT = RGBColor(0x25, 0x63, 0xEB)
+INK = RGBColor(0x1F, 0x29, 0x33)
+MUTED = RGBColor(0x6B, 0x77, 0x85)
+FONT = "Arial"  # LibreOffice shows it as the metric-compatible Liberation Sans
+TABLE_STYLE = "Light Shading Accent 1"
+_EPOCH = rb"\g<1>2026-01-01T00:00:00Z"
+
+
+def _styles(doc: Document) -> None:
+    normal = doc.styles["Normal"]
+    normal.font.name = FONT
+    normal.font.size = Pt(10)
+    normal.font.color.rgb = INK
+    normal.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
+    normal.paragraph_format.space_after = Pt(3)
+    for name, size, colour, before in (
+        ("Title", 22, INK, 0),
+        ("Heading 1", 14, ACCENT, 14),
+        ("Heading 2", 11, MUTED, 8),
+    ):
+        style = doc.styles[name]
+        style.font.name = FONT
+        style.font.size = Pt(size)
+        style.font.bold = True
+        style.font.color.rgb = colour
+        style.paragraph_format.space_before = Pt(before)
+        style.paragraph_format.space_after = Pt(4)
+        rpr = style.element.get_or_add_rPr()
+        fonts = rpr.find(qn("w:rFonts"))
+        if fonts is None:
+            fonts = OxmlElement("w:rFonts")
+            rpr.append(fonts)
+        for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+            fonts.set(qn(attr), FONT)
+        for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+            fonts.attrib.pop(qn(theme), None)
+    title = doc.styles["Title"]
+    # the default Title has a bottom border and tight spacing; a plain large heading reads better
+    ppr = title.element.get_or_add_pPr()
+    for border in ppr.findall(qn("w:pBdr")):
+        ppr.remove(border)
+
+
+def _para(doc: Document, text: str, *, style: str | None = None, size: float | None = None,
+          colour: RGBColor | None = None, bold: bool = False,
+          align: int | None = None) -> None:  # fmt: skip
+    p = doc.add_paragraph(style=style)
+    run = p.add_run(text)  # one run per paragraph keeps every tag in one piece for docxtpl
+    if size:
+        run.font.size = Pt(size)
+    if colour is not None:
+        run.font.color.rgb = colour
+    run.bold = bold
+    if align is not None:
+        p.alignment = align
+
+
+def _table(
+    doc: Document,
+    headers: list[str],
+    loop: str,
+    cells: list[str],
+    *,
+    widths: list[float],
+    numeric: set[int] = frozenset(),  # type: ignore[assignment]
+) -> None:
+    """A table: a header row, then one row repeated by ``{%tr for %}``."""
+    table = doc.add_table(rows=4, cols=len(headers))
+    table.style = doc.styles[TABLE_STYLE]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    rows = table.rows
+    for i, text in enumerate(headers):
+        rows[0].cells[i].text = text
+    rows[1].cells[0].text = "{%tr " + loop + " %}"
+    for i, text in enumerate(cells):
+        rows[2].cells[i].text = text
+    rows[3].cells[0].text = "{%tr endfor %}"
+    for row in rows:
+        for i, cell in enumerate(row.cells):
+            cell.width = Mm(widths[i])
+            for p in cell.paragraphs:
+                p.paragraph_format.space_after = Pt(0)
+                if i in numeric:
+                    p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+                for run in p.runs:
+                    run.font.size = Pt(9)
+    _repeat_header(rows[0])
+    _grid(table, widths)
+    doc.add_paragraph()
+
+
+def _fixed_table(
+    doc: Document, rows: list[list[str]], *, widths: list[float], numeric: set[int]
+) -> None:
+    """A table of fixed rows (the first is the header)."""
+    table = doc.add_table(rows=len(rows), cols=len(rows[0]))
+    table.style = doc.styles[TABLE_STYLE]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for r, texts in enumerate(rows):
+        for i, text in enumerate(texts):
+            cell = table.rows[r].cells[i]
+            cell.text = text
+            cell.width = Mm(widths[i])
+            for p in cell.paragraphs:
+                p.paragraph_format.space_after = Pt(0)
+                if i in numeric:
+                    p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+                for run in p.runs:
+                    run.font.size = Pt(9)
+    _repeat_header(table.rows[0])
+    _grid(table, widths)
+    doc.add_paragraph()
+
+
+def _grid(table, widths: list[float]) -> None:  # type: ignore[no-untyped-def]
+    """Fixed column widths, which Word and LibreOffice both honour (cell widths alone are not)."""
+    table.autofit = False
+    for col, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths, strict=True):
+        col.set(qn("w:w"), str(int(Mm(width).twips)))
+
+
+def _repeat_header(row) -> None:  # type: ignore[no-untyped-def]
+    trpr = row._tr.get_or_add_trPr()
+    header = OxmlElement("w:tblHeader")
+    header.set(qn("w:val"), "true")
+    trpr.append(header)
+
+
+def _chart(doc: Document, name: str) -> None:
+    chart = "{{ charts." + name
+    _para(doc, chart + ".alt }}", size=9, colour=MUTED, bold=True)
+    _para(doc, chart + ".image }}", align=WD_ALIGN_PARAGRAPH.CENTER)
+
+
+REASON = (
+    "{% for w in r.reasons %}"
+    '{% if w.reason == "no_contact" %}'
+    '{{ _("No contact for {count} days", count=w.days) if w.days is not none '
+    'else _("Never contacted") }}'
+    '{% elif w.reason == "complaint_overdue" %}{{ _("Complaint {id} overdue", id=w.complaint_id) }}'
+    '{% elif w.reason == "low_score" %}'
+    '{{ _("Scored {score} on {date}", score=w.score, date=w.date|date("day")) }}'
+    "{% endif %}{{ '; ' if not loop.last }}{% endfor %}"
+)
+
+
+def build() -> bytes:
+    doc = Document()
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.left_margin = section.right_margin = Mm(18)
+    section.top_margin, section.bottom_margin = Mm(16), Mm(16)
+    _styles(doc)
+    footer = section.footer.paragraphs[0]
+    footer.text = "{{ meta.company }} · {{ period.label }}"
+    footer.runs[0].font.size = Pt(8)
+    footer.runs[0].font.color.rgb = MUTED
+
+    _para(doc, "{{ meta.company|upper }}", size=9, colour=ACCENT, bold=True)
+    _para(
+        doc,
+        '{{ _("Weekly report") if period.is_week else _("Report") }} {{ period.label }}',
+        style="Title",
+    )
+    _para(
+        doc,
+        '{{ period.start|date("day") }} – {{ period.end|date("medium") }} · '
+        '{{ _("Compared with {start} – {end}", start=previous_period.start|date("day"), '
+        'end=previous_period.end|date("day")) }}',
+        colour=MUTED,
+    )
+
+    doc.add_heading('{{ _("Headlines") }}', level=1)
+    _table(
+        doc,
+        ['{{ _("Figure") }}', '{{ _("This period") }}',
+         '{{ _("Last week") if period.is_week else _("Previous period") }}', '{{ _("Change") }}'],
+        "for h in headlines",
+        ["{{ _(h.key) }}", "{{ h.value|figure(h.kind) }}", "{{ h.previous|figure(h.kind) }}",
+         "{{r h.change_text }}"],
+        widths=[66, 36, 36, 36],
+        numeric={1, 2, 3},
+    )  # fmt: skip
+
+    doc.add_heading('{{ _("Contact with customers") }}', level=1)
+    _para(
+        doc,
+        '{{ _("Interactions") }}: {{ contact.interactions|number }} · '
+        '{{ _("Customers contacted") }}: {{ contact.customers_contacted|number }} · '
+        '{{ _("New customers") }}: {{ contact.new_customers|number }} · '
+        '{{ _("Returning customers") }}: {{ contact.returning_customers|number }}',
+    )
+    _chart(doc, "interactions")
+    _table(
+        doc,
+        ['{{ _("By channel") }}', "#"],
+        "for key, n in contact.by_channel.items()",
+        ["{{ _(key) }}", "{{ n|number }}"],
+        widths=[140, 34],
+        numeric={1},
+    )
+    _table(
+        doc,
+        ['{{ _("By staff member") }}', "#"],
+        "for key, n in contact.by_staff.items()",
+        ['{{ _("not_set") if key == "not_set" else key }}', "{{ n|number }}"],
+        widths=[140, 34],
+        numeric={1},
+    )
+
+    doc.add_heading('{{ _("Complaints and service levels") }}', level=1)
+    _para(
+        doc,
+        '{{ _("Opened") }}: {{ complaints.opened|number }} · '
+        '{{ _("Resolved") }}: {{ complaints.resolved|number }} · '
+        '{{ _("Open at end of period") }}: {{ complaints.open_at_end|number }} · '
+        '{{ _("first_contact_resolution") }}: '
+        "{{ complaints.first_contact_resolution_rate|percent }}",
+    )
+    _para(
+        doc,
+        '{{ _("Median time to first response") }}: '
+        "{{ complaints.median_first_response_hours|hours }} · "
+        '{{ _("Median time to resolution") }}: {{ complaints.median_resolution_hours|hours }} '
+        '({{ _("clock hours") }})',
+    )
+    doc.add_heading('{{ _("Service level met on time") }}', level=2)
+    _table(
+        doc,
+        ['{{ _("Target") }}', '{{ _("Due") }}', '{{ _("Met") }}', '{{ _("Share") }}'],
+        'for key in ["first_response", "resolution", "overall"]',
+        ["{{ _(key) }}", "{{ complaints.sla[key].due|number }}",
+         "{{ complaints.sla[key].met|number }}", "{{ complaints.sla[key].rate|percent }}"],
+        widths=[80, 30, 30, 34],
+        numeric={1, 2, 3},
+    )  # fmt: skip
+    doc.add_heading('{{ _("Service level by owner") }}', level=2)
+    _table(
+        doc,
+        ['{{ _("Owner") }}', '{{ _("first_response") }}', '{{ _("resolution") }}',
+         '{{ _("overall") }}'],
+        "for owner, f in complaints.sla.by_owner.items()",
+        ['{{ _("not_set") if owner == "not_set" else owner }}',
+         "{{ f.first_response.rate|percent }} "
+         "({{ f.first_response.met }}/{{ f.first_response.due }})",
+         "{{ f.resolution.rate|percent }} ({{ f.resolution.met }}/{{ f.resolution.due }})",
+         "{{ f.overall.rate|percent }}"],
+        widths=[56, 40, 40, 38],
+        numeric={1, 2, 3},
+    )  # fmt: skip
+    _chart(doc, "complaints")
+    _chart(doc, "sla")
+    doc.add_heading('{{ _("Breached and due soon now") }}', level=2)
+    _para(doc, "{%p if not relationships.overdue %}")
+    _para(doc, '{{ _("Nothing breached or due soon.") }}', colour=MUTED)
+    _para(doc, "{%p endif %}")
+    _table(
+        doc,
+        ['{{ _("Complaint") }}', '{{ _("Customer") }}', '{{ _("State") }}', '{{ _("Owner") }}',
+         '{{ _("Due") }}', '{{ _("Summary") }}'],
+        "for b in relationships.overdue",
+        ["{{ b.complaint_id }}", "{{ b.customer or b.customer_id }}",
+         "{{ _(b.state) }}, {{ _(b.target)|lower }}", "{{ b.owner }}", "{{ b.due|datetime }}",
+         "{{ b.summary }}"],
+        widths=[20, 30, 32, 20, 26, 46],
+    )  # fmt: skip
+    doc.add_heading('{{ _("Complaints by category") }}', level=2)
+    _table(
+        doc,
+        ['{{ _("Complaints by category") }}', "#"],
+        "for key, n in complaints.by_category.items()",
+        ['{{ _("not_set") if key == "not_set" else key }}', "{{ n|number }}"],
+        widths=[140, 34],
+        numeric={1},
+    )
+
+    doc.add_heading('{{ _("Satisfaction") }}', level=1)
+    _para(
+        doc,
+        '{{ _("Average score") }}: {{ satisfaction.average|number(1) }} {{ _("of 5") }} · '
+        '{{ _("Responses") }}: {{ satisfaction.responses|number }} · '
+        '{{ _("Praise") }}: {{ satisfaction.praise|number }} · '
+        '{{ _("Complaints") }}: {{ satisfaction.complaints|number }} · '
+        '{{ _("Praise per complaint") }}: {{ satisfaction.praise_per_complaint|number(1) }}',
+    )
+    _chart(doc, "satisfaction")
+
+    doc.add_heading('{{ _("Relationships") }}', level=1)
+    _para(
+        doc,
+        "{% for stage, n in relationships.by_stage.items() %}{{ _(stage) }}: {{ n }}"
+        "{{ ' · ' if not loop.last }}{% endfor %}",
+    )
+    doc.add_heading('{{ _("Customers at risk") }} ({{ relationships.at_risk_count }})', level=2)
+    _table(
+        doc,
+        ['{{ _("Customer") }}', '{{ _("Owner") }}', '{{ _("Why") }}'],
+        "for r in relationships.at_risk",
+        ["{{ r.name or r.customer_id }} ({{ r.customer_id }})", "{{ r.owner }}", REASON],
+        widths=[56, 28, 90],
+    )
+    doc.add_heading(
+        '{{ _("Follow-ups in the coming week") }} ({{ relationships.followups|length }})', level=2
+    )
+    _table(
+        doc,
+        ['{{ _("Customer") }}', '{{ _("Owner") }}', '{{ _("When") }}', '{{ _("How") }}',
+         '{{ _("Why") }}'],
+        "for f in relationships.followups",
+        ["{{ f.name or f.customer_id }}", "{{ f.owner }}",
+         '{{ _("now") if f.on == meta.as_of[:10] else f.on|date("weekday") }}',
+         "{{ _(f.channel) }}",
+         "{% for reason in f.reasons %}{{ _(reason) }}{{ ', ' if not loop.last }}{% endfor %}"],
+        widths=[46, 24, 26, 24, 54],
+    )  # fmt: skip
+
+    doc.add_heading('{{ _("Sales") }}', level=1)
+    _fixed_table(
+        doc,
+        [
+            ['{{ _("Figure") }}', '{{ _("This period") }}'],
+            ['{{ _("Orders") }}', "{{ sales.orders|number }}"],
+            ['{{ _("revenue") }}', "{{ sales.revenue|money }}"],
+            ['{{ _("Average order") }}', "{{ sales.average_order|money }}"],
+            ['{{ _("Repeat-purchase share") }}', "{{ sales.repeat_purchase_share|percent }}"],
+            ['{{ _("Days between orders") }}', "{{ sales.median_days_between_orders|number }}"],
+        ],
+        widths=[110, 64],
+        numeric={1},
+    )
+
+    _para(doc, '{{ _("How these figures are counted") }}', size=8, colour=MUTED, bold=True)
+    for text in (
+        '{{ _("Service level: every first-response and resolution target that fell due in '
+        "the period or was met in it; a target still open past its due time counts as "
+        'missed.") }}',
+        '{{ _("First-contact resolution: complaints resolved in the contact that opened them '
+        "(that interaction's outcome is resolved, or it was resolved within {minutes} minutes), "
+        'out of all resolved.", minutes=rules.fcr_minutes) }}',
+        '{{ _("Times to respond and resolve are medians in clock hours.") }}',
+        '{{ _("Made by sheetcrm from {workbook} on {date}.", workbook=meta.workbook or '
+        '_("the workbook"), date=meta.as_of|datetime("medium")) }}',
+    ):
+        _para(doc, text, size=8, colour=MUTED)
+
+    doc.core_properties.title = "Weekly report"
+    doc.core_properties.author = "sheetcrm"
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return _stable(buffer.getvalue())
+
+
+def _stable(data: bytes) -> bytes:
+    """Fixed zip timestamps and core dates: rebuilding gives the same bytes."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            blob = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                blob = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", _EPOCH, blob)
+            target.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), blob,
+                            compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
+    return out.getvalue()
+
+
+def main(argv: list[str]) -> int:
+    target = Path(argv[0]) if argv else TARGET
+    target.write_bytes(build())
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
