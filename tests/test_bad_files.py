@@ -28,8 +28,7 @@ def assert_refused(result, *words):
 
 
 def test_missing_file(runner, tmp_path):
-    assert_refused(run(runner, tmp_path / "nope.xlsx"), "nope.xlsx does not exist",
-                   "sheetcrm init")
+    assert_refused(run(runner, tmp_path / "nope.xlsx"), "nope.xlsx does not exist", "sheetcrm init")
 
 
 def test_folder(runner, tmp_path):

@@ -13,8 +13,9 @@ AS_OF = "2026-11-20 15:00"
 
 
 def test_report_defaults_to_last_complete_week_in_all_three_formats(runner, sample_book):
-    result = runner.invoke(cli, ["report", "-w", str(sample_book), "--as-of", AS_OF],
-                           catch_exceptions=False)
+    result = runner.invoke(
+        cli, ["report", "-w", str(sample_book), "--as-of", AS_OF], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     folder = sample_book.parent / "reports"
     names = sorted(p.name for p in folder.iterdir())
@@ -27,13 +28,42 @@ def test_report_defaults_to_last_complete_week_in_all_three_formats(runner, samp
 
 def test_report_week_period_and_format_options(runner, sample_book, tmp_path):
     out = tmp_path / "out"
-    result = runner.invoke(cli, ["report", "-w", str(sample_book), "--week", "2026-W45",
-                                 "--format", "md", "--out", str(out), "--as-of", AS_OF])
+    result = runner.invoke(
+        cli,
+        [
+            "report",
+            "-w",
+            str(sample_book),
+            "--week",
+            "2026-W45",
+            "--format",
+            "md",
+            "--out",
+            str(out),
+            "--as-of",
+            AS_OF,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert [p.name for p in out.iterdir()] == ["weekly-2026-W45.md"]
-    custom = runner.invoke(cli, ["report", "-w", str(sample_book), "--from", "2026-11-01",
-                                 "--to", "2026-11-14", "--format", "md,txt", "--out", str(out),
-                                 "--as-of", AS_OF])
+    custom = runner.invoke(
+        cli,
+        [
+            "report",
+            "-w",
+            str(sample_book),
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-14",
+            "--format",
+            "md,txt",
+            "--out",
+            str(out),
+            "--as-of",
+            AS_OF,
+        ],
+    )
     assert custom.exit_code == 0, custom.output
     assert (out / "weekly-2026-11-01_to_2026-11-14.md").exists()
 
@@ -41,8 +71,20 @@ def test_report_week_period_and_format_options(runner, sample_book, tmp_path):
 def test_report_refuses_bad_options(runner, sample_book):
     bad_week = runner.invoke(cli, ["report", "-w", str(sample_book), "--week", "2026-W60"])
     assert bad_week.exit_code == 2 and "2026-W47" in bad_week.stderr
-    both = runner.invoke(cli, ["report", "-w", str(sample_book), "--week", "2026-W45",
-                               "--from", "2026-11-01", "--to", "2026-11-02"])
+    both = runner.invoke(
+        cli,
+        [
+            "report",
+            "-w",
+            str(sample_book),
+            "--week",
+            "2026-W45",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-02",
+        ],
+    )
     assert both.exit_code == 2 and "not both" in both.stderr
     fmt = runner.invoke(cli, ["report", "-w", str(sample_book), "--format", "pdf"])
     assert fmt.exit_code == 2 and "pdf" in fmt.stderr
@@ -57,16 +99,31 @@ def test_owner_templates_override_and_extend_the_built_in_ones(runner, sample_bo
     assert again.exit_code == 2 and "will not overwrite" in again.stderr
     for p in mine.iterdir():
         p.unlink()
-    (mine / "weekly.md.j2").write_text(
-        '{% extends "default:weekly.md.j2" %}\n', encoding="utf-8")
+    (mine / "weekly.md.j2").write_text('{% extends "default:weekly.md.j2" %}\n', encoding="utf-8")
     (mine / "weekly.html.j2").write_text(
-        "<h1>Our own page for {{ meta.company }}</h1>", encoding="utf-8")
+        "<h1>Our own page for {{ meta.company }}</h1>", encoding="utf-8"
+    )
     out = tmp_path / "out"
-    result = runner.invoke(cli, ["report", "-w", str(sample_book), "--templates", str(mine),
-                                 "--format", "html,md", "--out", str(out), "--as-of", AS_OF])
+    result = runner.invoke(
+        cli,
+        [
+            "report",
+            "-w",
+            str(sample_book),
+            "--templates",
+            str(mine),
+            "--format",
+            "html,md",
+            "--out",
+            str(out),
+            "--as-of",
+            AS_OF,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (out / "weekly-2026-W46.html").read_text() == (
-        "<h1>Our own page for Sykkelverkstedet Bergen</h1>")
+        "<h1>Our own page for Sykkelverkstedet Bergen</h1>"
+    )
     assert "Sykkelverkstedet Bergen" in (out / "weekly-2026-W46.md").read_text()
 
 
@@ -74,15 +131,42 @@ def test_a_template_typo_is_a_clear_error(runner, sample_book, tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "weekly.md.j2").write_text("{{ meta.compnay }}", encoding="utf-8")
-    result = runner.invoke(cli, ["report", "-w", str(sample_book), "--templates", str(mine),
-                                 "--format", "md", "--as-of", AS_OF])
+    result = runner.invoke(
+        cli,
+        [
+            "report",
+            "-w",
+            str(sample_book),
+            "--templates",
+            str(mine),
+            "--format",
+            "md",
+            "--as-of",
+            AS_OF,
+        ],
+    )
     assert result.exit_code == 2
     assert "Traceback" not in result.output and "weekly.md.j2" in result.stderr
 
 
 def test_report_in_a_real_subprocess(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "sheetcrm", "report", "-w", str(SAMPLE),
-                           "--as-of", AS_OF, "--format", "md", "--out", str(tmp_path)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sheetcrm",
+            "report",
+            "-w",
+            str(SAMPLE),
+            "--as-of",
+            AS_OF,
+            "--format",
+            "md",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "weekly-2026-W46.md").read_text().startswith("#")
