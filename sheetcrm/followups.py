@@ -101,11 +101,9 @@ def due(
 
     # Follow-up dates that have come, with no contact since the interaction that set them.
     pending = interactions.dropna(subset=["follow_up_on"])
+    pending = pending[pending["follow_up_on"].map(lambda d: d <= today).astype(bool)]
+    pending = pending[pending["customer_id"].map(last_contact) <= pending["date"]]
     for rec in pending.itertuples(index=False):
-        if rec.follow_up_on > today:
-            continue
-        if last_contact.get(rec.customer_id, rec.date) > rec.date:
-            continue
         add(
             rec.customer_id,
             Why(
@@ -177,6 +175,8 @@ def due(
 
     suggestions: list[Suggestion] = []
     cooldown = timedelta(days=settings.followup_cooldown_days)
+    inbound = interactions[interactions["direction"] == "inbound"].sort_values("date")
+    last_inbound_channel = inbound.groupby("customer_id")["channel"].last()
     for customer_id, reasons in found.items():
         c = customers.loc[customer_id]
         if owner is not None and str(c["owner"] or "").casefold() != owner.casefold():
@@ -193,7 +193,7 @@ def due(
                 )
         if suppressed and not include_suppressed:
             continue
-        channel, contact = _how(c, interactions)
+        channel, contact = _how(c, last_inbound_channel.get(customer_id))
         reasons.sort(key=lambda w: (_PRIORITY[w.reason], w.since))
         suggestions.append(
             Suggestion(
@@ -243,15 +243,9 @@ def rhythm(book: Book, customer_id: str) -> float | None:
     return (days[-1] - days[0]).days / (len(days) - 1)
 
 
-def _how(customer: pd.Series, interactions: pd.DataFrame) -> tuple[str, str]:
+def _how(customer: pd.Series, last_inbound_channel: str | None) -> tuple[str, str]:
     """The channel to use: their preferred one, else the one they last used, else email."""
-    channel = customer["preferred_channel"]
-    if not channel:
-        theirs = interactions[
-            (interactions["customer_id"] == customer["customer_id"])
-            & (interactions["direction"] == "inbound")
-        ]
-        channel = theirs.sort_values("date")["channel"].iloc[-1] if len(theirs) else None
+    channel = customer["preferred_channel"] or last_inbound_channel
     if not channel:
         channel = "email" if customer["email"] else "phone"
     contact = (
