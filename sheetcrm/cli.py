@@ -494,12 +494,45 @@ def _backup_note(done: Any) -> None:
         click.echo(click.style(f"  previous version kept as {done.backup}", dim=True), err=True)
 
 
-def _report_write(done: Any) -> None:
+def _report_write(done: Any, path: Path | None = None, when: datetime | None = None) -> None:
     for warning in done.warnings:
         click.echo(click.style(f"Warning: {warning}", fg="yellow"), err=True)
     for note in done.notes:
         click.echo(note)
     _backup_note(done)
+    if done.notices and path is not None and when is not None:
+        _send_notices_now(path, done.notices, when)
+
+
+def _send_notices_now(path: Path, notice_ids: list[str], when: datetime) -> None:
+    """A department hears at once when mail is set up; otherwise the notice waits, queued."""
+    from sheetcrm import mail, outbox
+
+    config = mail.SmtpConfig.from_env()
+    if config is None:
+        click.echo(
+            f"Notice {', '.join(notice_ids)} is queued in the Notices sheet; "
+            "`sheetcrm email` will send it."
+        )
+        return
+    try:
+        book = load_book(path, when)
+        notices = outbox.notice_messages(book, config.sender, only=notice_ids)
+        done = outbox.deliver(path, [], notices, config, when=when)
+    except SheetCRMError as e:
+        click.echo(
+            click.style(
+                f"Warning: the notice could not be sent now ({e.problem.message}); "
+                "it stays queued and `sheetcrm email` will send it.",
+                fg="yellow",
+            ),
+            err=True,
+        )
+        return
+    for key in done.result.sent:
+        click.echo(f"  sent {key}")
+    for key, reason in done.result.failed.items():
+        click.echo(click.style(f"Warning: {key} was not sent: {reason}", fg="yellow"), err=True)
 
 
 @cli.command("log")
@@ -727,7 +760,7 @@ def complaint_open(
         due = k["due"]
         click.echo(f"  first response due {due['first_response']:%a %Y-%m-%d %H:%M}")
         click.echo(f"  resolution due     {due['resolution']:%a %Y-%m-%d %H:%M}")
-    _report_write(done)
+    _report_write(done, path, now_or(when))
 
 
 @complaint.command("respond")
@@ -779,15 +812,11 @@ def complaint_resolve(
     """
     from sheetcrm.records import update_complaint
 
-    done = update_complaint(
-        resolve_workbook(ctx, workbook),
-        complaint_id,
-        when=now_or(when),
-        resolution=resolution,
-        notify=notify,
-    )
+    path = resolve_workbook(ctx, workbook)
+    at = now_or(when)
+    done = update_complaint(path, complaint_id, when=at, resolution=resolution, notify=notify)
     click.echo(f"{done.ids[0]}: resolved at {done.record['resolved']:%Y-%m-%d %H:%M}.")
-    _report_write(done)
+    _report_write(done, path, at)
 
 
 @cli.command("import")
@@ -971,6 +1000,137 @@ def templates_export(folder: Path) -> None:
     written = export_templates(folder)
     click.echo(f"Copied {len(written)} templates into {folder}. Edit them, then run:")
     click.echo(f"  sheetcrm report -w crm.xlsx --templates {folder}")
+
+
+# ---------------------------------------------------------------------------- email
+
+
+@cli.command()
+@workbook_option
+@click.option("--week", help="An ISO week such as 2026-W47 (default: the last complete week).")
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    help="Send the summary here (repeatable); default Settings report_recipients.",
+)
+@click.option(
+    "--per-owner",
+    is_flag=True,
+    help="Also send each active staff member with an email their own digest.",
+)
+@click.option(
+    "--attach",
+    default="docx",
+    show_default=True,
+    help="Reports to attach: docx, html, both (docx,html) or none.",
+)
+@click.option(
+    "--dry-run",
+    "dry_run",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each message as an .eml file in this folder; send nothing.",
+)
+@click.option(
+    "--smtp-url",
+    envvar="SHEETCRM_SMTP_URL",
+    help="e.g. smtp+starttls://user@smtp.example.com:587 (else SHEETCRM_SMTP_*).",
+)
+@click.option(
+    "--templates",
+    "templates",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Your own templates folder.",
+)
+@as_of_option
+@click.pass_context
+def email(
+    ctx: click.Context,
+    workbook: Path | None,
+    week: str | None,
+    to: tuple[str, ...],
+    per_owner: bool,
+    attach: str,
+    dry_run: Path | None,
+    smtp_url: str | None,
+    templates: Path | None,
+    as_of: datetime | None,
+) -> None:
+    """Email the weekly summary, staff digests and waiting department notices.
+
+    The summary goes in the body (text and HTML, charts included) with the Word
+    report attached. Nothing is ever sent twice: a re-run after a failure sends
+    only what did not go.
+
+    \b
+    Example:
+        sheetcrm email -w crm.xlsx --per-owner
+        sheetcrm email -w crm.xlsx --to owner@example.com --dry-run outbox
+    """
+    from sheetcrm import mail, outbox, reports
+
+    path = resolve_workbook(ctx, workbook)
+    when = now_or(as_of)
+    kinds = [k for k in _formats(attach) if k != "none"]
+    unknown = [k for k in kinds if k not in outbox.ATTACHMENTS]
+    if unknown:
+        raise click.BadParameter(
+            f"cannot attach {', '.join(unknown)}; choose docx or html", param_hint="--attach"
+        )
+    config = None if dry_run else outbox.smtp_config(smtp_url)
+    sender = (
+        config.sender if config else (os.environ.get("SHEETCRM_SMTP_FROM") or outbox.DRY_RUN_SENDER)
+    )
+    book = load_book(path, when)
+    period = reports.week_period(book, when, week)
+    folder = _templates_folder(path, templates, book)
+    recipients = list(to) or list(book.settings.report_recipients)
+    if not recipients and not per_owner:
+        raise click.UsageError(
+            "nobody to send the summary to: give --to ADDRESS or set "
+            "report_recipients on the Settings sheet",
+            ctx,
+        )
+    messages = (
+        outbox.weekly_messages(
+            book, period, when, recipients, sender, attach=kinds, templates_dir=folder
+        )
+        if recipients
+        else []
+    )
+    if per_owner:
+        messages += outbox.digest_messages(book, period, when, sender, templates_dir=folder)
+    notices = outbox.notice_messages(book, sender)
+    if dry_run is not None:
+        everything = [*messages, *(o for n in notices for o in n.outgoing)]
+        files = mail.write_eml(everything, dry_run)
+        click.echo(f"Wrote {len(files)} messages to {dry_run}; nothing was sent.")
+        for file in files:
+            click.echo(f"  {file}")
+        return
+    assert config is not None
+    done = outbox.deliver(path, messages, notices, config, when=when)
+    result = done.result
+    click.echo(
+        f"Sent {len(result.sent)} messages through {config.describe()}"
+        + (f"; {len(result.skipped)} had already been sent" if result.skipped else "")
+        + "."
+    )
+    for key in result.sent:
+        click.echo(f"  sent {key}")
+    if done.notices_sent:
+        click.echo(f"Marked notices {', '.join(done.notices_sent)} as sent in {path.name}.")
+    if result.failed:
+        for key, reason in result.failed.items():
+            click.echo(f"  NOT sent {key}: {reason}", err=True)
+        raise SheetCRMError(
+            Problem(
+                "smtp_failed",
+                f"{len(result.failed)} message(s) were refused by the mail server",
+                hint="correct the addresses, then run the same command again: only what was not "
+                "sent goes out",
+            )
+        )
 
 
 # ------------------------------------------------------------------------- contract

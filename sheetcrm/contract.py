@@ -71,6 +71,8 @@ class Sheet:
     unique_key: bool = True
     # Set for sheets a working CRM can do without: what happens when it is missing.
     if_missing: str | None = None
+    # Kept by sheetcrm itself (made when first needed); its absence is no problem at all.
+    managed: bool = False
     column_by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -233,6 +235,25 @@ SHEETS: tuple[Sheet, ...] = (
         columns=(
             _c("key", required=True, width=24),
             _c("value", width=36),  # empty means the default
+        ),
+    ),
+)
+
+SHEETS += (
+    Sheet(
+        "Notices",
+        "notice_id",
+        id_prefix="N-",
+        managed=True,
+        description="Messages to departments (complaint --notify), sent by email once.",
+        columns=(
+            _c("notice_id", required=True, width=10),
+            _c("created", "datetime", required=True, width=17),
+            _c("complaint_id", required=True, references=("Complaints", "complaint_id"), width=13),
+            _c("event", required=True, width=10, description="opened or resolved"),
+            _c("department", required=True, width=16),
+            _c("recipients", width=36, description="the addresses it went to"),
+            _c("sent", "datetime", width=17, description="empty until it is sent"),
         ),
     ),
 )

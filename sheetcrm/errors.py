@@ -60,6 +60,12 @@ CODES: dict[str, str] = {
     "invalid_week": "not an ISO week such as 2026-W47",
     "invalid_format": "a report format sheetcrm cannot write",
     "file_exists": "a file sheetcrm will not overwrite",
+    "smtp_config": "the SMTP settings (SHEETCRM_SMTP_* or --smtp-url) cannot be used",
+    "smtp_failed": "the mail server could not be reached, refused the login or a recipient",
+    "not_sent": "an e-mail that was not sent; running the command again sends it",
+    "sent": "an e-mail that was sent before a failure; running again will not resend it",
+    "write_failed": "a file sheetcrm writes (an .eml of --dry-run, the sent log) failed",
+    "sent_log_unreadable": "the record of e-mails already sent cannot be read",
     "already_done": "the complaint already has that response or resolution",
 }
 

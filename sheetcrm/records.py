@@ -48,6 +48,7 @@ class Written:
     notes: list[str] = field(default_factory=list)
     backup: Path | None = None
     record: dict[str, Any] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # notice ids queued by this write
 
 
 def next_ids(existing: Iterable[Any], prefix: str | None, count: int = 1) -> list[str]:
@@ -348,7 +349,7 @@ def open_complaint(
         result.rows["Interactions"] = _write(tx, "Interactions", ityped)
         result.ids += [k["complaint_id"], ityped[0]["interaction_id"]]
         result.record = {**k, "customer_name": customer.get("name")}
-        result.notes += _notice_lines(department, members, k, "opened")
+        _queue_notice(tx, book, department, members, k["complaint_id"], "opened", opened, result)
         result.record["due"] = _due_times(book, k)
     result.backup = tx.backup
     return result
@@ -366,18 +367,50 @@ def _due_times(book: Book, complaint: Mapping[str, Any]) -> dict[str, datetime]:
     }
 
 
-def _notice_lines(
+def _queue_notice(
+    tx: writer.Transaction,
+    book: Book,
     department: str | None,
     members: Sequence[Mapping[str, Any]],
-    complaint: Mapping[str, Any],
+    complaint_id: str,
     event: str,
-) -> list[str]:
+    when: datetime,
+    result: Written,
+) -> None:
+    """Record a notice for a department in the Notices sheet, in the same write.
+
+    It stays there unsent until ``sheetcrm email`` (or the command itself, when
+    SMTP is set up) delivers it, so a notice is never lost.
+    """
     if not department:
-        return []
+        return
+    notice = {
+        "notice_id": next_ids(
+            book.frames["Notices"]["notice_id"].dropna(), SHEET_BY_NAME["Notices"].id_prefix
+        )[0],
+        "created": when,
+        "complaint_id": complaint_id,
+        "event": event,
+        "department": department,
+    }
+    spec = SHEET_BY_NAME["Notices"]
+    if "Notices" in book.sheet_names:
+        _write(tx, "Notices", [notice])
+    else:
+        tx.add_sheet(
+            "Notices",
+            [c.name for c in spec.columns],
+            [[notice.get(c.name) for c in spec.columns]],
+            [c.width for c in spec.columns],
+        )
+    result.notices.append(notice["notice_id"])
     names = ", ".join(
         f"{m['name']} <{m['email']}>" if m.get("email") else str(m["name"]) for m in members
     )
-    return [f"{department} is to be told that {complaint['complaint_id']} was {event}: {names}"]
+    result.notes.append(
+        f"{department} is to be told that {complaint_id} was {event}: {names} "
+        f"(notice {notice['notice_id']})"
+    )
 
 
 def _find_complaint(book: Book, complaint_id: str) -> pd.Series:
@@ -453,14 +486,14 @@ def update_complaint(
         members = _check_department(book, notify)
         if notify:
             notify = changes["notify_department"] = members[0]["department"]
+        tx.ensure_columns("Complaints", list(changes))  # an owner may have left one out
         tx.update("Complaints", int(row["excel_row"]), changes)
         result.rows["Complaints"] = [int(row["excel_row"])]
         result.ids.append(kid)
         result.record = {**history._record(row), **changes}
         fcr = resolution is not None and not pd.isna(opened) and when == opened
-        result.notes += _notice_lines(
-            notify, members, result.record, "resolved" if resolution is not None else "answered"
-        )
+        event = "resolved" if resolution is not None else "answered"
+        _queue_notice(tx, book, notify, members, kid, event, when, result)
         if fcr:
             result.notes.append(
                 f"{kid} was resolved in the contact that opened it (first-contact resolution)."

@@ -47,6 +47,9 @@ def validate(raw: RawBook, *, as_of: datetime | None = None) -> tuple[Book, Repo
     sheet_names: dict[str, str] = {}
     for spec in SHEETS:
         sheet = raw.sheets.get(spec.name)
+        if sheet is None and spec.managed:
+            frames[spec.name] = _empty_frame(spec)
+            continue
         if sheet is None:
             optional = spec.if_missing is not None
             report.add(

@@ -87,3 +87,11 @@ def test_version(runner):
 
     result = runner.invoke(cli, ["--version"])
     assert result.stdout.strip() == f"sheetcrm, version {__version__}"
+
+
+def test_every_problem_code_used_is_documented():
+    source = "\n".join(p.read_text() for p in (README.parent / "sheetcrm").glob("*.py"))
+    used = set(re.findall(r'Problem\(\s*"([a-z_]+)"', source))
+    used |= set(re.findall(r'(?:_config_error|_fail|Issue)\(\s*"([a-z_]+)"', source))
+    assert used, "found no problem codes: the pattern is wrong"
+    assert used - {"error"} <= set(CODES), sorted(used - set(CODES) - {"error"})
