@@ -8,14 +8,29 @@ the cell it came from.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from sheetcrm.errors import cell_ref
 from sheetcrm.settings import Settings, SlaTarget, default_sla
+
+
+def is_missing(value: Any) -> bool:
+    """True for every way a frame says "no value": None, NaN, NaT, pd.NA."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or other container is a value
+        return False
+
+
+def as_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One frame row as a plain dict, with None where the frame has a missing marker."""
+    return {k: (None if is_missing(v) else v) for k, v in row.items()}
 
 
 @dataclass(slots=True)

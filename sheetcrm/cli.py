@@ -879,6 +879,21 @@ def _iterate(batches: Any) -> Any:
 # --------------------------------------------------------------------------- report
 
 
+def _week_option(f: F) -> F:
+    return click.option(
+        "--week", help="An ISO week such as 2026-W47 (default: the last complete week)."
+    )(f)
+
+
+def _templates_option(f: F) -> F:
+    return click.option(
+        "--templates",
+        "templates",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Your own templates folder; a file not in it comes from the built-in ones.",
+    )(f)
+
+
 def _formats(value: str) -> tuple[str, ...]:
     return tuple(f.strip().lower() for f in value.split(",") if f.strip())
 
@@ -904,7 +919,7 @@ def _templates_folder(path: Path, given: Path | None, book: Any) -> Path | None:
 
 @cli.command()
 @workbook_option
-@click.option("--week", help="An ISO week such as 2026-W47 (default: the last complete week).")
+@_week_option
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day instead.")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (with --from).")
 @click.option(
@@ -920,12 +935,7 @@ def _templates_folder(path: Path, given: Path | None, book: Any) -> Path | None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the files (default: reports/ beside the workbook).",
 )
-@click.option(
-    "--templates",
-    "templates",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Your own templates; any file not there comes from the built-in ones.",
-)
+@_templates_option
 @as_of_option
 @click.pass_context
 def report(
@@ -1007,7 +1017,7 @@ def templates_export(folder: Path) -> None:
 
 @cli.command()
 @workbook_option
-@click.option("--week", help="An ISO week such as 2026-W47 (default: the last complete week).")
+@_week_option
 @click.option(
     "--to",
     "to",
@@ -1036,12 +1046,7 @@ def templates_export(folder: Path) -> None:
     envvar="SHEETCRM_SMTP_URL",
     help="e.g. smtp+starttls://user@smtp.example.com:587 (else SHEETCRM_SMTP_*).",
 )
-@click.option(
-    "--templates",
-    "templates",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Your own templates folder.",
-)
+@_templates_option
 @as_of_option
 @click.pass_context
 def email(

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from sheetcrm import followups, sla
-from sheetcrm.book import Book
+from sheetcrm.book import Book, as_record, is_missing
 from sheetcrm.matching import closest_ids, closest_texts
 
 
@@ -29,17 +29,6 @@ class Lookup:
     @property
     def one(self) -> dict[str, Any] | None:
         return self.matches[0] if len(self.matches) == 1 else None
-
-
-def _record(row: pd.Series) -> dict[str, Any]:
-    return {k: (None if _missing(v) else v) for k, v in row.items()}
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def find_customers(book: Book, text: str) -> Lookup:
@@ -62,7 +51,7 @@ def find_customers(book: Book, text: str) -> Lookup:
         names.str.contains(wanted, regex=False),
     ):
         if mask.any():
-            return Lookup([_record(r) for _, r in customers[mask].iterrows()])
+            return Lookup([as_record(r) for _, r in customers[mask].iterrows()])
     near: list[str] = []
     near += closest_ids(text, customers["customer_id"].astype(str).tolist())
     by_name = closest_texts(text, customers["name"].fillna("").astype(str).tolist())
@@ -72,7 +61,7 @@ def find_customers(book: Book, text: str) -> Lookup:
         | customers["name"].isin(by_name)
         | (customers["email"].isin(by_email))
     )
-    return Lookup([], [_record(r) for _, r in customers[keep].head(3).iterrows()])
+    return Lookup([], [as_record(r) for _, r in customers[keep].head(3).iterrows()])
 
 
 def describe(record: dict[str, Any]) -> str:
@@ -86,7 +75,7 @@ def describe(record: dict[str, Any]) -> str:
 def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
     """Everything about one customer as plain, JSON-able data."""
     customers = book.customers
-    customer = _record(customers[customers["customer_id"] == customer_id].iloc[0])
+    customer = as_record(customers[customers["customer_id"] == customer_id].iloc[0])
     inter = book.interactions[book.interactions["customer_id"] == customer_id]
     comp = book.complaints[book.complaints["customer_id"] == customer_id]
     sales = book.sales[book.sales["customer_id"] == customer_id]
@@ -102,7 +91,7 @@ def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
                 "text": r.summary,
                 "staff": r.staff,
                 "outcome": r.outcome,
-                "satisfaction": None if _missing(r.satisfaction) else int(r.satisfaction),
+                "satisfaction": None if is_missing(r.satisfaction) else int(r.satisfaction),
             }
         )
     for r in comp.itertuples(index=False):
@@ -118,7 +107,7 @@ def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
                 "satisfaction": None,
             }
         )
-        if not _missing(r.resolved):
+        if not is_missing(r.resolved):
             timeline.append(
                 {
                     "when": _iso(r.resolved),
@@ -165,7 +154,7 @@ def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
                         "target": t.target,
                         "state": t.state,
                         "due": _iso(t.due),
-                        "minutes": None if _missing(t.minutes) else round(t.minutes),
+                        "minutes": None if is_missing(t.minutes) else round(t.minutes),
                     }
                     for t in mine.itertuples(index=False)
                 ],
@@ -202,7 +191,7 @@ def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
 
 
 def _iso(value: Any) -> str | None:
-    if value is None or _missing(value):
+    if value is None or is_missing(value):
         return None
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()

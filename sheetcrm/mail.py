@@ -19,14 +19,12 @@ SMTP settings come from the environment (:meth:`SmtpConfig.from_env`) or a URL
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import smtplib
 import socket
 import ssl
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +37,7 @@ from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sheetcrm.errors import Problem, SheetCRMError
+from sheetcrm.files import write_atomic
 
 __all__ = [
     "Outgoing",
@@ -509,20 +508,6 @@ def inline_css(html: str) -> str:
 # ----------------------------------------------------------------------------- files
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._@+-]+")
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\.|$)", re.I)
 
@@ -554,7 +539,7 @@ def write_eml(outgoing: Sequence[Outgoing], folder: Path) -> list[Path]:
                 name = f"{stem}-{n}"
             taken.add(name.lower())
             path = folder / f"{name}.eml"
-            _atomic_write(path, item.message.as_bytes(policy=email_policy.SMTP))
+            write_atomic(path, item.message.as_bytes(policy=email_policy.SMTP))
             paths.append(path)
     except OSError as e:
         raise SheetCRMError(
@@ -631,7 +616,7 @@ class SentLog:
         self._sent = {**self._read(), **self._sent, key: stamp}
         data = json.dumps(self._sent, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
         try:
-            _atomic_write(self.path, data.encode("utf-8"))
+            write_atomic(self.path, data.encode("utf-8"))
         except OSError as e:
             raise SheetCRMError(
                 Problem(

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from sheetcrm import history, writer
-from sheetcrm.book import Book
+from sheetcrm.book import Book, as_record
 from sheetcrm.contract import (
     DEFAULT_SLA,
     OPEN_STATUSES,
@@ -267,7 +267,7 @@ def department_members(book: Book, department: str) -> list[dict[str, Any]]:
     staff = book.staff
     mask = staff["department"].fillna("").str.casefold() == department.strip().casefold()
     mask &= staff["active"].fillna(True).astype(bool)
-    return [history._record(r) for _, r in staff[mask].iterrows()]
+    return [as_record(r) for _, r in staff[mask].iterrows()]
 
 
 def _check_department(book: Book, department: str | None) -> list[dict[str, Any]]:
@@ -490,7 +490,7 @@ def update_complaint(
         tx.update("Complaints", int(row["excel_row"]), changes)
         result.rows["Complaints"] = [int(row["excel_row"])]
         result.ids.append(kid)
-        result.record = {**history._record(row), **changes}
+        result.record = {**as_record(row), **changes}
         fcr = resolution is not None and not pd.isna(opened) and when == opened
         event = "resolved" if resolution is not None else "answered"
         _queue_notice(tx, book, notify, members, kid, event, when, result)
@@ -614,7 +614,7 @@ def adopt(path: Path) -> Written:
         raw = read_book(path)
         present = set(raw.sheets)
         for spec in SHEETS:
-            if spec.name in present:
+            if spec.name in present or spec.managed:  # managed sheets come when needed
                 continue
             rows: list[list[Any]] = []
             if spec.name == "Settings":

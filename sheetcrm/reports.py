@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -32,6 +30,7 @@ from babel.dates import format_date
 from sheetcrm import charts, i18n, metrics
 from sheetcrm.book import Book
 from sheetcrm.errors import Problem, SheetCRMError
+from sheetcrm.files import write_atomic
 from sheetcrm.metrics import Period, period_label
 from sheetcrm.settings import Settings
 from sheetcrm.templates import environment, find_template, templates_dir
@@ -339,25 +338,9 @@ def write_reports(
     paths = []
     for fmt, content in rendered:
         path = out_dir / f"weekly-{period.label}.{FORMATS[fmt][1]}"
-        _write_atomic(path, content if isinstance(content, bytes) else content.encode("utf-8"))
+        write_atomic(path, content if isinstance(content, bytes) else content.encode("utf-8"))
         paths.append(path)
     return paths
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def export_templates(target_dir: Path) -> list[Path]:
@@ -384,7 +367,7 @@ def export_templates(target_dir: Path) -> list[Path]:
     written = []
     for source in sources:
         target = target_dir / source.name
-        _write_atomic(target, source.read_bytes())
+        write_atomic(target, source.read_bytes())
         written.append(target)
     return written
 

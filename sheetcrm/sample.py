@@ -52,6 +52,7 @@ _INTERACTIONS = _SHEET["Interactions"]
 _COMPLAINTS = _SHEET["Complaints"]
 _SALES = _SHEET["Sales"]
 _STAFF = _SHEET["Staff"]
+_NOTICES = _SHEET["Notices"]
 _SLA = _SHEET["SLA"]
 _HOLIDAYS = _SHEET["Holidays"]
 _SETTINGS = _SHEET["Settings"]
@@ -1300,6 +1301,32 @@ class _Story:
         settings = [
             {key_col: s.key, value_col: overrides.get(s.key, s.default)} for s in contract.SETTINGS
         ]
+        # Every department told about a complaint heard from sheetcrm a minute later.
+        members = {
+            dept: ", ".join(
+                f"{local}@{STAFF_DOMAIN}"
+                for _, local, d, active in _STAFF_ROWS
+                if d == dept and active
+            )
+            for _, _, dept, _ in _STAFF_ROWS
+        }
+        notices = []
+        for k in self.complaints:
+            if not k.notify_department:
+                continue
+            event, created = ("resolved", k.resolved) if k.resolved else ("opened", k.opened)
+            notices.append(
+                _row(
+                    _NOTICES,
+                    notice_id=f"{_NOTICES.id_prefix}{len(notices) + 1:04d}",
+                    created=created,
+                    complaint_id=k.complaint_id,
+                    event=event,
+                    department=k.notify_department,
+                    recipients=members[k.notify_department],
+                    sent=created + timedelta(minutes=1),
+                )
+            )
         return {
             _CUSTOMERS.name: customers,
             _INTERACTIONS.name: interactions,
@@ -1309,6 +1336,7 @@ class _Story:
             _SLA.name: sla,
             _HOLIDAYS.name: holidays,
             _SETTINGS.name: settings,
+            _NOTICES.name: notices,
         }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from sheetcrm import cells
-from sheetcrm.book import Book
+from sheetcrm.book import Book, as_record
 from sheetcrm.contract import CLOSED_STATUSES, OPEN_STATUSES, SHEET_BY_NAME, SHEETS, Column, Sheet
 from sheetcrm.errors import Problem, Report, column_letter
 from sheetcrm.matching import closest_ids
@@ -128,20 +128,10 @@ def check_new_rows(
     if as_of is not None:
         checker.future_dates(as_of)
     typed = frames[sheet].iloc[len(existing) :].drop(columns="excel_row")
-    records = [
-        {k: (None if _is_missing(v) else v) for k, v in rec.items()}
-        for rec in typed.to_dict("records")
-    ]
+    records = [as_record(rec) for rec in typed.to_dict("records")]
     found = [(p.row - first, p) for p in report.problems if p.row is not None and p.row >= first]
     # The grown book keeps the old letters for the owner's sheet: only the new rows moved.
     return replace(grown, letters=book.letters, sheet_names=book.sheet_names), records, found
-
-
-def _is_missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _order(raw: RawBook):  # type: ignore[no-untyped-def]

@@ -606,4 +606,3 @@ def test_from_url_errors_name_the_part_and_never_the_password(url, words):
     assert words in str(e.value)
     assert "hunter2" not in str(e.value) and "ter2" not in str(e.value)
     assert e.value.problem.code == "smtp_config"
-
