@@ -218,7 +218,7 @@ def validate(
 
         report, done = mark_problems(path, now_or(as_of))
         click.echo(
-            f"Marked {done.rows} problem{'s' * (done.rows != 1)} in {path.name}: see "
+            f"Marked {_count(done.rows, 'problem')} in {path.name}: see "
             f"the '{PROBLEMS_SHEET}' sheet.",
             err=True,
         )
@@ -235,15 +235,15 @@ def _print_report(report: Report, path: Path, records: int, sheets: int) -> None
         _print_problem(p)
     errors, warnings = len(report.errors), len(report.warnings)
     if errors:
-        parts = [f"{errors} error{'s' * (errors != 1)}"]
+        parts = [_count(errors, "error")]
         if warnings:
-            parts.append(f"{warnings} warning{'s' * (warnings != 1)}")
+            parts.append(_count(warnings, "warning"))
         click.echo(click.style(f"✗ {path.name}: {', '.join(parts)}", fg="red", bold=True))
     elif warnings:
         click.echo(
             click.style(
                 f"✓ {path.name}: {sheets} sheets, {records:,} records, no errors, "
-                f"{warnings} warning{'s' * (warnings != 1)}",
+                + _count(warnings, "warning"),
                 fg="yellow",
                 bold=True,
             )
@@ -286,7 +286,7 @@ def load_book(path: Path, as_of: datetime | None = None):  # type: ignore[no-unt
     if report.errors:
         n = len(report.errors)
         click.echo(
-            f"Note: {path.name} has {n} error{'s' * (n != 1)}; rows with bad cells are counted "
+            f"Note: {path.name} has {_count(n, 'error')}; rows with bad cells are counted "
             f"as far as they can be. See: sheetcrm validate -w {path}",
             err=True,
         )
@@ -487,6 +487,10 @@ _CHOICE = {
     name: click.Choice(list(values), case_sensitive=False) for name, values in VOCABULARIES.items()
 }
 _WHEN = click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"])
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _backup_note(done: Any) -> None:
@@ -1109,7 +1113,7 @@ def email(
     if dry_run is not None:
         everything = [*messages, *(o for n in notices for o in n.outgoing)]
         files = mail.write_eml(everything, dry_run)
-        click.echo(f"Wrote {len(files)} messages to {dry_run}; nothing was sent.")
+        click.echo(f"Wrote {_count(len(files), 'message')} to {dry_run}; nothing was sent.")
         for file in files:
             click.echo(f"  {file}")
         return
