@@ -95,3 +95,16 @@ def test_every_problem_code_used_is_documented():
     used |= set(re.findall(r'(?:_config_error|_fail|Issue)\(\s*"([a-z_]+)"', source))
     assert used, "found no problem codes: the pattern is wrong"
     assert used - {"error"} <= set(CODES), sorted(used - set(CODES) - {"error"})
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    from tests.conftest import SAMPLE
+
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "crm.xlsx").write_bytes(SAMPLE.read_bytes())
+    for block in blocks:
+        namespace: dict = {}
+        exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["late"] and namespace["calls"]
