@@ -477,7 +477,9 @@ def customer_show(
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     else:
-        for line in console.story_markdown(data):
+        from sheetcrm.templates import md_escape
+
+        for line in console.story_markdown(data, md_escape if fmt == "md" else str):
             click.echo(line)
 
 

@@ -6,7 +6,7 @@ and click removes the colour when the output is not a terminal.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import groupby
 from typing import Any
 
@@ -67,9 +67,10 @@ def followup_lines(suggestions: Sequence[Suggestion]) -> Iterator[str]:
             yield f"  {s.customer_id} {s.name}: {s.suppressed}. {s.sentence}"
 
 
-def story_markdown(data: dict[str, Any]) -> Iterator[str]:
+def story_markdown(data: dict[str, Any], escape: Callable[[Any], str] = str) -> Iterator[str]:
+    """The story as Markdown; pass ``escape=md_escape`` when it will be rendered as such."""
     c, f = data["customer"], data["figures"]
-    yield f"# {c['customer_id']} {c['name']}"
+    yield f"# {c['customer_id']} {escape(c['name'])}"
     yield ""
     details = [
         ("Company", c.get("company")),
@@ -85,7 +86,7 @@ def story_markdown(data: dict[str, Any]) -> Iterator[str]:
     ]
     for label, value in details:
         if value not in (None, ""):
-            yield f"- **{label}:** {value}"
+            yield f"- **{label}:** {escape(value)}"
     yield ""
     yield "## Open complaints"
     yield ""
@@ -94,7 +95,7 @@ def story_markdown(data: dict[str, Any]) -> Iterator[str]:
     for k in data["open_complaints"]:
         yield (
             f"- **{k['complaint_id']}** ({k['severity']}, {k['status']}, owner {k['owner']}), "
-            f"opened {k['opened']}: {k['summary']}"
+            f"opened {k['opened']}: {escape(k['summary'])}"
         )
         for t in k["targets"]:
             if t["state"] in ("met", "met_late"):
@@ -132,4 +133,4 @@ def story_markdown(data: dict[str, Any]) -> Iterator[str]:
         if e["satisfaction"]:
             extra.append(f"satisfaction {e['satisfaction']}/5")
         tail = f" ({', '.join(extra)})" if extra else ""
-        yield f"- {e['when']}  **{e['id']}** {e['what']}: {e['text']}{tail}"
+        yield f"- {e['when']}  **{e['id']}** {e['what']}: {escape(e['text'])}{tail}"

@@ -256,3 +256,13 @@ def test_customer_show_lists_several_matches(runner, make_book, valid_records):
     assert "2 customers match 'jane'" in result.stdout
     assert "C-0001 Jane Doe (jane@example.com)" in result.stdout
     assert "C-0003 Jane Smith" in result.stdout
+
+
+def test_customer_show_markdown_keeps_workbook_text_inert(runner, make_book, valid_records):
+    valid_records["Interactions"][0]["summary"] = "<script>alert(1)</script> [click](http://x)"
+    path = make_book(valid_records)
+    md = runner.invoke(cli, ["customer", "show", "C-0001", "-w", str(path), "--format", "md"])
+    assert "<script>" not in md.stdout and "](http" not in md.stdout
+    assert "\\<script\\>" in md.stdout
+    text = runner.invoke(cli, ["customer", "show", "C-0001", "-w", str(path)])
+    assert "<script>alert(1)</script>" in text.stdout  # a terminal shows it as typed
