@@ -44,6 +44,7 @@ class Book:
     settings: Settings = field(default_factory=Settings)
     sla: dict[str, SlaTarget] = field(default_factory=default_sla)
     holidays: frozenset[date] = frozenset()
+    loaded: frozenset[str] = frozenset()  # the sheets read (load(sheets=...) reads fewer)
 
     @property
     def customers(self) -> pd.DataFrame:

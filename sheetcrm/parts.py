@@ -12,13 +12,16 @@ This module has no disk policy and no locking: see :mod:`sheetcrm.writer`.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import math
 import numbers
 import posixpath
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -389,6 +392,63 @@ class _Styles:
 # --------------------------------------------------------------------------- package
 
 
+_UNREAD = None  # a member not decompressed yet
+
+
+class _LazyParts(dict):  # type: ignore[type-arg]
+    """Part name -> bytes, each member decompressed only when something reads it.
+
+    A write touches one or two sheets; unpacking every chart, image and pivot
+    cache of the workbook only to copy it back would cost most of the time.
+    """
+
+    def __init__(self, zf: zipfile.ZipFile, workbook: str) -> None:
+        super().__init__()
+        self._zf, self._workbook = zf, workbook
+
+    def __getitem__(self, name: str) -> bytes:
+        value = super().__getitem__(name)
+        if value is _UNREAD:
+            try:
+                value = self._zf.read(name)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
+                raise SheetCRMError(
+                    Problem(
+                        "not_a_workbook",
+                        f"{self._workbook} is damaged: its part {name} cannot be unpacked ({e})",
+                        hint="open it in Excel and save a fresh copy",
+                    )
+                ) from None
+            super().__setitem__(name, value)
+        return value  # type: ignore[no-any-return]
+
+    def get(self, name: str, default: object = None) -> object:  # type: ignore[override]
+        return self[name] if name in self else default  # noqa: SIM401 (self.get recurses)
+
+    def items(self):  # type: ignore[no-untyped-def, override]
+        return [(name, self[name]) for name in list(self.keys())]
+
+    def values(self):  # type: ignore[no-untyped-def, override]
+        return [self[name] for name in list(self.keys())]
+
+    def is_read(self, name: str) -> bool:
+        return super().__getitem__(name) is not _UNREAD
+
+
+def raw_member(fp: io.BufferedIOBase | io.BytesIO, info: zipfile.ZipInfo) -> bytes:
+    """A zip member's stored (compressed) bytes, exactly as they are in the archive."""
+    fp.seek(info.header_offset)
+    header = fp.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local header for {info.filename}")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    fp.seek(info.header_offset + 30 + name_len + extra_len)
+    data = fp.read(info.compress_size)
+    if len(data) != info.compress_size:
+        raise zipfile.BadZipFile(f"{info.filename} is cut short")
+    return data
+
+
 class Package:
     """An .xlsx (or .xlsm) package held in memory: every member's bytes, in order."""
 
@@ -396,6 +456,7 @@ class Package:
         self.name = name
         self._infos: list[zipfile.ZipInfo] = []
         self._parts: dict[str, bytes] = {}
+        self._source_infos: dict[str, zipfile.ZipInfo] = {}
         self.changed: set[str] = set()
         self._layouts: dict[str, _SheetLayout] = {}
         self._originals: dict[str, bytes] = {}
@@ -435,22 +496,25 @@ class Package:
                 )
             )
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                infos = zf.infolist()
-                if sum(i.file_size for i in infos) > _MAX_UNCOMPRESSED:
-                    raise SheetCRMError(
-                        Problem("unsafe_workbook", f"{self.name} unpacks to more than 2 GB")
-                    )
-                for info in infos:
-                    if info.is_dir():
-                        self._infos.append(info)
-                        continue
-                    if info.flag_bits & 0x1:
-                        raise SheetCRMError(
-                            Problem("encrypted", f"{self.name} has encrypted zip members")
-                        )
+            self._source = io.BytesIO(data)
+            zf = zipfile.ZipFile(self._source)
+            self._parts = _LazyParts(zf, self.name)
+            infos = zf.infolist()
+            if sum(i.file_size for i in infos) > _MAX_UNCOMPRESSED:
+                raise SheetCRMError(
+                    Problem("unsafe_workbook", f"{self.name} unpacks to more than 2 GB")
+                )
+            for info in infos:
+                if info.is_dir():
                     self._infos.append(info)
-                    self._parts[info.filename] = zf.read(info)
+                    continue
+                if info.flag_bits & 0x1:
+                    raise SheetCRMError(
+                        Problem("encrypted", f"{self.name} has encrypted zip members")
+                    )
+                self._infos.append(info)
+                dict.__setitem__(self._parts, info.filename, _UNREAD)
+                self._source_infos[info.filename] = info
         except SheetCRMError:
             raise
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
@@ -528,9 +592,33 @@ class Package:
                 if old.is_dir():
                     zf.writestr(info, b"")
                     continue
+                if self.raw(old.filename) is not None:
+                    self._copy_raw(zf, old)
+                    continue
                 level = 1 if old.filename in self.changed else None
                 zf.writestr(info, self._parts[old.filename], compresslevel=level)
         return out.getvalue()
+
+    def raw(self, name: str) -> bytes | None:
+        """The stored bytes of a member left as it was read (None once it was changed)."""
+        info = self._source_infos.get(name)
+        if info is None or name in self.changed:
+            return None
+        return raw_member(self._source, info)
+
+    def _copy_raw(self, zf: zipfile.ZipFile, old: zipfile.ZipInfo) -> None:
+        """Copy a member without unpacking it: same stored bytes, same CRC."""
+        raw = self.raw(old.filename)
+        assert raw is not None and zf.fp is not None
+        info = copy.copy(old)
+        info.flag_bits &= ~0x08  # sizes are known: no data descriptor after the data
+        info.header_offset = zf.fp.tell()
+        zf.fp.write(info.FileHeader())
+        zf.fp.write(raw)
+        zf.start_dir = zf.fp.tell()  # where the central directory will go
+        zf.filelist.append(info)
+        zf.NameToInfo[info.filename] = info
+        zf._didModify = True
 
     # ---- relationships
     def rels(self, part: str) -> list[tuple[str, str, str, str]]:
@@ -617,17 +705,20 @@ class Package:
         return False
 
     # ---- shared strings (only what the header row needs)
+    def _shared_strings_part(self) -> str | None:
+        return next(
+            (
+                t
+                for _i, typ, t, _m in self.rels(self.workbook_part)
+                if typ.endswith("/sharedStrings") and self.has(t)
+            ),
+            None,
+        )
+
     def shared_string(self, index: int) -> str:
         """One shared string by index (the table is split lazily, once, at C speed)."""
         if self._shared is None:
-            part = next(
-                (
-                    t
-                    for _i, typ, t, _m in self.rels(self.workbook_part)
-                    if typ.endswith("/sharedStrings") and self.has(t)
-                ),
-                None,
-            )
+            part = self._shared_strings_part()
             data = self.read(part) if part else b""
             if part:
                 _check_safe(part, data)
@@ -1522,6 +1613,43 @@ class Package:
         self._wb_root = _parse(self.workbook_part, wb)
         self.sheets[-1].rid = rid
         return part
+
+    # ---- a cheap look at a column, without reading the whole sheet
+
+    def edge_values(self, sheet: str, key: str) -> list[str]:
+        """The texts in column ``key`` of the first and the last data row.
+
+        New ids only need the ends of a sheet: records are added at the bottom,
+        and a sheet sorted the other way round has its largest id at the top.
+        """
+        layout = self._layout(sheet)
+        data = self.read(self.sheet_part(sheet))
+        col = self.column_of(sheet, key)
+        last, _ = self._last_data_row(data, layout)
+        rows = [last]
+        start = data.find(layout.header_fragment, layout.data_open) + len(layout.header_fragment)
+        first = self._row_re(layout.prefix).search(data, start, layout.data_close)
+        if first is not None and first.start() < last.start:
+            end = data.find(b"</" + layout.prefix + b"row>", first.start())
+            rows.append(_Row(0, first.start(), end, data[first.start() : end]))
+        values = []
+        for row in rows:
+            if row.r and row.r <= layout.header_row:
+                continue
+            for c, cell in _cells(row.fragment):
+                if c == col:
+                    text = self._cell_value_text(cell)
+                    if text:
+                        values.append(text)
+        return values
+
+    def holds_text(self, sheet: str, text: str) -> bool:
+        """Whether some cell of ``sheet`` may hold exactly ``text`` (false alarms are possible)."""
+        needle = b">" + _text(text) + b"<"
+        if needle in self.read(self.sheet_part(sheet)):
+            return True
+        strings = self._shared_strings_part()
+        return strings is not None and needle in self.read(strings)
 
     # ---- marks: what --mark shows inside the workbook
 

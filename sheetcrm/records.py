@@ -67,6 +67,33 @@ def next_ids(existing: Iterable[Any], prefix: str | None, count: int = 1) -> lis
     return [f"{common}{n:0{width}d}" for n in range(top + 1, top + 1 + count)]
 
 
+def fresh_ids(tx: writer.Transaction, book: Book, sheet: str, count: int = 1) -> list[str]:
+    """New ids for ``sheet``, unique in the workbook as it is on disk now (under the lock).
+
+    When the sheet was not read (one new interaction needs no 100,000 old ones),
+    the ids at its two ends are enough; should a new id turn out to be taken
+    after all (a sheet sorted by something else), every id is read once.
+    """
+    spec = SHEET_BY_NAME[sheet]
+    if sheet in book.loaded:
+        return next_ids(book.frames[sheet][spec.key].dropna(), spec.id_prefix, count)
+    if sheet not in book.sheet_names:
+        return next_ids((), spec.id_prefix, count)
+    ids = next_ids(tx.package.edge_values(sheet, spec.key), spec.id_prefix, count)
+    if count <= 5 and not any(tx.package.holds_text(sheet, i) for i in ids):
+        return ids
+    from sheetcrm.reader import read_book
+
+    every = read_book(tx.path, [spec]).sheets[sheet].columns.get(spec.key, ())
+    return next_ids(every, spec.id_prefix, count)
+
+
+def _sheets_for(sheet: str) -> list[str]:
+    """The sheets a new row of ``sheet`` is checked against: itself and what it refers to."""
+    spec = SHEET_BY_NAME[sheet]
+    return [sheet, *(c.references[0] for c in spec.columns if c.references)]
+
+
 def find_one_customer(book: Book, text: str) -> dict[str, Any]:
     """The one customer a person meant, or a refusal that suggests who they might have meant."""
     found = history.find_customers(book, text)
@@ -193,17 +220,19 @@ def log_interaction(
 ) -> Written:
     """Append one interaction; ``fields`` hold contract columns plus ``customer`` (id or name)."""
     result = Written()
+    # The interactions themselves are read only for an outbound contact's cool-down check.
+    sheets = _sheets_for("Interactions")
+    if str(fields.get("direction") or "").casefold() != "outbound":
+        sheets.remove("Interactions")
     with writer.edit(path) as tx:
-        book, _ = load(str(path))
+        book, _ = load(path, sheets=sheets)
         _settings_backups(tx, book)
         customer = find_one_customer(book, str(fields["customer"]))
         row = {k: v for k, v in fields.items() if k != "customer" and v not in (None, "")}
         row["customer_id"] = customer["customer_id"]
         row.setdefault("date", when)
         row.setdefault("staff", staff_default or customer.get("owner"))
-        row["interaction_id"] = next_ids(
-            book.interactions["interaction_id"].dropna(), SHEET_BY_NAME["Interactions"].id_prefix
-        )[0]
+        row["interaction_id"] = fresh_ids(tx, book, "Interactions")[0]
         _, typed, problems = check_new_rows(book, "Interactions", [row])
         _refuse(problems, "The interaction was")
         rec = typed[0]
@@ -230,14 +259,12 @@ def add_customer(
 ) -> Written:
     result = Written()
     with writer.edit(path) as tx:
-        book, _ = load(str(path))
+        book, _ = load(path, sheets=_sheets_for("Customers"))
         _settings_backups(tx, book)
         row = {k: v for k, v in fields.items() if v not in (None, "")}
         row.setdefault("since", today)
         row.setdefault("stage", "prospect")
-        row["customer_id"] = next_ids(
-            book.customers["customer_id"].dropna(), SHEET_BY_NAME["Customers"].id_prefix
-        )[0]
+        row["customer_id"] = fresh_ids(tx, book, "Customers")[0]
         email = str(row.get("email") or "").strip().casefold()
         if email and not allow_duplicate_email:
             same = book.customers[book.customers["email"].fillna("").str.casefold() == email]
@@ -301,7 +328,7 @@ def open_complaint(
     """
     result = Written()
     with writer.edit(path) as tx:
-        book, _ = load(str(path))
+        book, _ = load(path, sheets=_sheets_for("Complaints"))
         _settings_backups(tx, book)
         customer = find_one_customer(book, str(fields["customer"]))
         opened = fields.get("opened") or when
@@ -318,9 +345,7 @@ def open_complaint(
             complaint["notify_department"] = department
         complaint.update(customer_id=customer["customer_id"], opened=opened, status="open")
         complaint.setdefault("owner", customer.get("owner"))
-        complaint["complaint_id"] = next_ids(
-            book.complaints["complaint_id"].dropna(), SHEET_BY_NAME["Complaints"].id_prefix
-        )[0]
+        complaint["complaint_id"] = fresh_ids(tx, book, "Complaints")[0]
         if resolution:
             complaint.update(
                 status="resolved", first_response=opened, resolved=opened, resolution=resolution
@@ -329,10 +354,7 @@ def open_complaint(
         _refuse(problems, "The complaint was")
         k = typed[0]
         interaction = {
-            "interaction_id": next_ids(
-                book.interactions["interaction_id"].dropna(),
-                SHEET_BY_NAME["Interactions"].id_prefix,
-            )[0],
+            "interaction_id": fresh_ids(tx, book, "Interactions")[0],
             "date": opened,
             "customer_id": k["customer_id"],
             "staff": fields.get("staff") or staff_default or k["owner"],
@@ -385,9 +407,7 @@ def _queue_notice(
     if not department:
         return
     notice = {
-        "notice_id": next_ids(
-            book.frames["Notices"]["notice_id"].dropna(), SHEET_BY_NAME["Notices"].id_prefix
-        )[0],
+        "notice_id": fresh_ids(tx, book, "Notices")[0],
         "created": when,
         "complaint_id": complaint_id,
         "event": event,
@@ -444,7 +464,7 @@ def update_complaint(
     """Record a first response (``respond``) or a resolution in the complaint's own row."""
     result = Written()
     with writer.edit(path) as tx:
-        book, _ = load(str(path))
+        book, _ = load(path, sheets=["Complaints"])
         _settings_backups(tx, book)
         row = _find_complaint(book, complaint_id)
         kid = row["complaint_id"]
@@ -567,7 +587,7 @@ def import_rows(
         result.notes.append(f"{csv_path.name} holds no rows; nothing to import")
         return result
     with writer.edit(path) as tx:
-        book, _ = load(str(path))
+        book, _ = load(path, sheets=_sheets_for(spec.name))
         _settings_backups(tx, book)
         missing = [r for r in rows if not r.get(spec.key)]
         if missing and spec.id_prefix:

@@ -8,16 +8,25 @@ few cross-field rules that a table cannot express are spelled out below.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from sheetcrm import cells
 from sheetcrm.book import Book, as_record
-from sheetcrm.contract import CLOSED_STATUSES, OPEN_STATUSES, SHEET_BY_NAME, SHEETS, Column, Sheet
+from sheetcrm.contract import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    SHEET_BY_NAME,
+    SHEETS,
+    Column,
+    Sheet,
+    find_sheet,
+)
 from sheetcrm.errors import Problem, Report, column_letter
 from sheetcrm.matching import closest_ids
 from sheetcrm.reader import RawBook, RawSheet, read_book
@@ -34,8 +43,13 @@ _PAST_COLUMNS = {
 }
 
 
-def validate(raw: RawBook, *, as_of: datetime | None = None) -> tuple[Book, Report]:
+def validate(
+    raw: RawBook, *, as_of: datetime | None = None, only: Collection[str] | None = None
+) -> tuple[Book, Report]:
     """Check every contract rule; return the typed tables and every problem found.
+
+    With ``only``, just those sheets were read (see :func:`load`): the others are
+    empty frames, not missing sheets.
 
     >>> book, report = validate(read_book("sample_workbook.xlsx"))
     >>> report.flatten("sheet", "cell", "code")[:1]
@@ -45,8 +59,15 @@ def validate(raw: RawBook, *, as_of: datetime | None = None) -> tuple[Book, Repo
     frames: dict[str, pd.DataFrame] = {}
     letters: dict[str, dict[str, str]] = {}
     sheet_names: dict[str, str] = {}
+    for name in raw.sheet_names:  # every contract sheet the workbook has, read or not
+        spec_of = find_sheet(name)
+        if spec_of is not None:
+            sheet_names.setdefault(spec_of.name, name)
     for spec in SHEETS:
         sheet = raw.sheets.get(spec.name)
+        if only is not None and spec.name not in only:
+            frames[spec.name] = _empty_frame(spec)
+            continue
         if sheet is None and spec.managed:
             frames[spec.name] = _empty_frame(spec)
             continue
@@ -63,11 +84,16 @@ def validate(raw: RawBook, *, as_of: datetime | None = None) -> tuple[Book, Repo
             )
             frames[spec.name] = _empty_frame(spec)
             continue
-        sheet_names[spec.name] = sheet.name
         letters[spec.name] = dict(sheet.letters)
         frames[spec.name] = _typed_frame(sheet, report)
 
-    book = Book(path=raw.path, frames=frames, sheet_names=sheet_names, letters=letters)
+    book = Book(
+        path=raw.path,
+        frames=frames,
+        sheet_names=sheet_names,
+        letters=letters,
+        loaded=frozenset(raw.sheets),
+    )
     checker = _Checker(book, report, present=set(raw.sheets))
     checker.keys()
     checker.references()
@@ -85,9 +111,23 @@ def validate(raw: RawBook, *, as_of: datetime | None = None) -> tuple[Book, Repo
     return book, report
 
 
-def load(path: str, *, as_of: datetime | None = None) -> tuple[Book, Report]:
-    """Read and validate the workbook at ``path``."""
-    return validate(read_book(path), as_of=as_of)
+# Small sheets every command may need (settings, service levels, who works here).
+ALWAYS_READ = ("Staff", "SLA", "Holidays", "Settings")
+
+
+def load(
+    path: str | Path, *, as_of: datetime | None = None, sheets: Collection[str] | None = None
+) -> tuple[Book, Report]:
+    """Read and validate the workbook at ``path``: every sheet, or ``sheets`` and the small ones.
+
+    A write that adds one interaction need not read 100,000 of them; it names the
+    sheets its checks look at (``sheets=["Customers", "Complaints"]``).
+    """
+    if sheets is None:
+        return validate(read_book(path), as_of=as_of)
+    wanted = set(sheets) | set(ALWAYS_READ)
+    raw = read_book(path, [s for s in SHEETS if s.name in wanted])
+    return validate(raw, as_of=as_of, only=wanted)
 
 
 def check_new_rows(
@@ -121,7 +161,7 @@ def check_new_rows(
     names = dict(book.sheet_names)
     names[sheet] = sheet
     grown = replace(book, frames=frames, letters=letters, sheet_names=names)
-    checker = _Checker(grown, report, present=set(book.sheet_names) | {sheet}, checked={sheet})
+    checker = _Checker(grown, report, present=set(book.loaded) | {sheet}, checked={sheet})
     checker.keys()
     checker.references()
     checker.cross_fields()

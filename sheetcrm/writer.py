@@ -360,14 +360,22 @@ def _verify(tmp: Path, tx: Transaction) -> None:
     pkg = tx.package
     import zipfile
 
-    try:  # the container: every member reads back (CRC checked) as the bytes meant
-        with zipfile.ZipFile(tmp) as zf:
-            names = [i.filename for i in zf.infolist() if not i.is_dir()]
-            if names != pkg.part_names:
+    from sheetcrm.parts import raw_member
+
+    try:  # the container: every member reads back as the bytes meant
+        with zipfile.ZipFile(tmp) as zf, open(tmp, "rb") as fp:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+            if [i.filename for i in infos] != pkg.part_names:
                 raise _fail("a different list of parts")
-            for name in names:
-                if zf.read(name) != pkg.read(name):
-                    raise _fail(f"the part {name} differs from what was meant")
+            for info in infos:
+                # A member copied unchanged must be stored byte for byte as before;
+                # one sheetcrm wrote must unpack (CRC checked) to what it meant.
+                stored = pkg.raw(info.filename)
+                if stored is not None:
+                    if raw_member(fp, info) != stored:
+                        raise _fail(f"the part {info.filename} was not copied intact")
+                elif zf.read(info) != pkg.read(info.filename):
+                    raise _fail(f"the part {info.filename} differs from what was meant")
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise _fail(f"a broken zip ({exc})") from None
     for sheet, rows in tx._expected.items():
