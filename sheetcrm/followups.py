@@ -20,13 +20,14 @@ the customer is marked do-not-contact or had an outbound contact within
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
-from sheetcrm.book import Book
+from sheetcrm.book import Book, as_record
 
 Reason = Literal["follow_up_due", "complaint_check", "gone_quiet", "purchase_overdue"]
 COMPLAINT_CHECK_DAYS = 7
@@ -86,7 +87,7 @@ def due(
     today = as_of.date()
     settings = book.settings
     customers = book.customers.set_index("customer_id", drop=False)
-    customers = customers[customers.index.notna()]
+    customers = customers[customers.index.notna() & ~customers.index.duplicated()]
     interactions = book.interactions.dropna(subset=["customer_id", "date"])
     interactions = interactions[interactions["date"] <= pd.Timestamp(as_of)]
     last_contact = interactions.groupby("customer_id")["date"].max()
@@ -177,8 +178,10 @@ def due(
     cooldown = timedelta(days=settings.followup_cooldown_days)
     inbound = interactions[interactions["direction"] == "inbound"].sort_values("date")
     last_inbound_channel = inbound.groupby("customer_id")["channel"].last()
+    # Plain dicts: looking a customer up in a frame row by row costs more than the rules.
+    records = {k: as_record(v) for k, v in customers.to_dict("index").items()}
     for customer_id, reasons in found.items():
-        c = customers.loc[customer_id]
+        c = records[customer_id]
         if owner is not None and str(c["owner"] or "").casefold() != owner.casefold():
             continue
         suppressed = None
@@ -243,7 +246,7 @@ def rhythm(book: Book, customer_id: str) -> float | None:
     return (days[-1] - days[0]).days / (len(days) - 1)
 
 
-def _how(customer: pd.Series, last_inbound_channel: str | None) -> tuple[str, str]:
+def _how(customer: Mapping[str, Any], last_inbound_channel: str | None) -> tuple[str, str]:
     """The channel to use: their preferred one, else the one they last used, else email."""
     channel = customer["preferred_channel"] or last_inbound_channel
     if not channel:

@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 import pandas as pd
@@ -170,7 +170,8 @@ class Data:
     opening_outcome: pd.Series  # complaint_id -> outcome of its first interaction
 
 
-def prepare(book: Book, as_of: datetime) -> Data:
+def prepare(book: Book, as_of: datetime, since: date | None = None) -> Data:
+    """The frames every figure is computed from; service-level targets from ``since`` on."""
     inter = book.interactions
     inter = inter.assign(date=_datetimes(inter["date"]))
     complaints = book.complaints.assign(
@@ -182,7 +183,9 @@ def prepare(book: Book, as_of: datetime) -> Data:
     linked = inter.loc[inter["complaint_id"].notna(), ["complaint_id", "date", "outcome"]]
     first = linked.sort_values("date", kind="stable").drop_duplicates("complaint_id")
     opening_outcome = pd.Series(first["outcome"].to_numpy(), index=first["complaint_id"].to_numpy())
-    return Data(inter, complaints, sales, customers, sla.targets(book, as_of), opening_outcome)
+    start = None if since is None else datetime.combine(since, time())
+    targets = sla.targets(book, as_of, since=start)
+    return Data(inter, complaints, sales, customers, targets, opening_outcome)
 
 
 # ----------------------------------------------------------------------------- sections
@@ -602,8 +605,9 @@ def weekly(book: Book, period: Period, as_of: datetime) -> dict[str, Any]:
     >>> m["contact"]["interactions"], m["headlines"][0]["previous"]  # doctest: +SKIP
     (31, 27)
     """
-    data = prepare(book, as_of)
     previous = period.previous()
+    earliest = min(previous.start, weeks_ending(period.end)[0].start)
+    data = prepare(book, as_of, since=min(earliest, as_of.date()))
     current = figures(data, period.start, period.end)
     before = figures(data, previous.start, previous.end)
     previous_moment = as_of - timedelta(days=period.days)

@@ -379,7 +379,7 @@ def build_digest(book: Book, staff_name: str, as_of: datetime) -> dict[str, Any]
     """One staff member's list for the day: their breached and due-soon complaints, their
     follow-ups and their customers at risk (render with ``digest.html.j2`` / ``digest.txt.j2``).
     """
-    data = metrics.prepare(book, as_of)
+    data = metrics.prepare(book, as_of, since=as_of.date() - timedelta(days=7))
     week_ago = as_of - timedelta(days=7)
     snapshot = metrics.relationships(book, data, as_of, week_ago)
     mine = staff_name.casefold()

@@ -27,7 +27,7 @@ The rules, in the owner's words (the README repeats them):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 import pandas as pd
@@ -90,7 +90,27 @@ def calendar(book: Book) -> BusinessCalendar:
     return book.settings.calendar(book.holidays)
 
 
-def targets(book: Book, as_of: datetime) -> pd.DataFrame:
+def horizon(book: Book) -> timedelta:
+    """The longest any target can take, in calendar time, with room for holidays.
+
+    A complaint closed before a window by more than this cannot have a target
+    falling due in it, so a report on recent weeks need not compute it.
+    """
+    cal = calendar(book)
+    opens, closes = book.settings.business_hours
+    day_hours = (datetime.combine(date.min, closes) - datetime.combine(date.min, opens)).seconds
+    day_hours = max(day_hours / 3600, 1)
+    longest = 0.0
+    for target in book.sla.values():
+        hours = max(target.first_response_hours, target.resolution_hours)
+        if target.business_hours_only:
+            longest = max(longest, hours / day_hours * 7 / max(len(cal.days), 1))
+        else:
+            longest = max(longest, hours / 24)
+    return timedelta(days=longest + 30)
+
+
+def targets(book: Book, as_of: datetime, *, since: datetime | None = None) -> pd.DataFrame:
     """One row per complaint and target, with its due time and state at ``as_of``.
 
     Columns: ``TARGET_COLUMNS``. ``minutes`` is how late (positive) or how long
@@ -102,6 +122,13 @@ def targets(book: Book, as_of: datetime) -> pd.DataFrame:
     as_of_utc = cal.to_utc(as_of)
     rows: list[dict[str, object]] = []
     complaints = book.complaints
+    if since is not None:
+        # Only what can matter from ``since`` on: complaints still open, and closed ones
+        # whose last event is within the longest target's reach of it.
+        cutoff = pd.Timestamp(since - horizon(book))
+        last = complaints[["opened", "first_response", "resolved"]].max(axis=1)
+        keep = complaints["status"].isin(OPEN_STATUSES) | last.isna() | (last >= cutoff)
+        complaints = complaints[keep]
     for rec in complaints.itertuples(index=False):
         if pd.isna(rec.opened) or rec.severity is None:
             continue  # validation reported it; there is no clock to run
