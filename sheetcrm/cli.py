@@ -963,6 +963,7 @@ def report(
         sheetcrm report -w crm.xlsx --week 2026-W46 --format html --out ~/Desktop
     """
     from sheetcrm import reports
+    from sheetcrm.render_worker import RenderWorker
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
@@ -970,20 +971,27 @@ def report(
         raise click.UsageError("give either --week or --from/--to, not both", ctx)
     if bool(start) != bool(end):
         raise click.UsageError("--from and --to go together", ctx)
-    book = load_book(path, when)
-    if start and end:
-        period = reports.custom_period(start.date(), end.date())
-    else:
-        period = reports.week_period(book, when, week)
-    folder = _templates_folder(path, templates, book)
-    written = reports.write_reports(
-        book,
-        period,
-        when,
-        _formats(formats),
-        out_dir=out_dir or path.parent / "reports",
-        templates_dir=folder,
-    )
+    # Started first: it imports the chart and Word libraries while the workbook is read.
+    worker = RenderWorker() if _formats(formats) != ("md",) else None
+    try:
+        book = load_book(path, when)
+        if start and end:
+            period = reports.custom_period(start.date(), end.date())
+        else:
+            period = reports.week_period(book, when, week)
+        folder = _templates_folder(path, templates, book)
+        written = reports.write_reports(
+            book,
+            period,
+            when,
+            _formats(formats),
+            out_dir=out_dir or path.parent / "reports",
+            templates_dir=folder,
+            worker=worker,
+        )
+    finally:
+        if worker is not None:
+            worker.close()
     click.echo(
         f"Weekly report for {period.label} ({period.start:%Y-%m-%d} to {period.end:%Y-%m-%d}):"
     )

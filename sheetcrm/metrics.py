@@ -43,7 +43,7 @@ The rules, in the owner's words (the README and the report's footnotes repeat th
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
@@ -597,7 +597,25 @@ def figures(data: Data, start: date, end: date) -> dict[str, Any]:
     }
 
 
-def weekly(book: Book, period: Period, as_of: datetime) -> dict[str, Any]:
+def chart_data(
+    locale: str, current: Mapping[str, Any], week_trends: Mapping[str, Any], daily: Any
+) -> dict[str, Any]:
+    """What the charts are drawn from (a subset of the figures, small enough to send)."""
+    return {
+        "locale": locale,
+        "daily": daily,
+        "trends": week_trends,
+        "satisfaction": {"distribution": current["satisfaction"]["distribution"]},
+    }
+
+
+def weekly(
+    book: Book,
+    period: Period,
+    as_of: datetime,
+    *,
+    on_chart_data: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """Every figure of the report for ``period``, with the previous period's beside it.
 
     >>> m = weekly(book, Period(date(2026, 11, 9), date(2026, 11, 15), "2026-W46"),
@@ -610,6 +628,10 @@ def weekly(book: Book, period: Period, as_of: datetime) -> dict[str, Any]:
     data = prepare(book, as_of, since=min(earliest, as_of.date()))
     current = figures(data, period.start, period.end)
     before = figures(data, previous.start, previous.end)
+    week_trends = trends(data, period.end)
+    daily = daily_by_channel(data, period.start, period.end)
+    if on_chart_data is not None:  # the charts can be drawn while the rest is computed
+        on_chart_data(chart_data(book.settings.locale, current, week_trends, daily))
     previous_moment = as_of - timedelta(days=period.days)
     current["relationships"] = relationships(book, data, as_of, previous_moment)
     before["relationships"] = {"at_risk_count": current["relationships"]["at_risk_previous"]}
@@ -620,8 +642,8 @@ def weekly(book: Book, period: Period, as_of: datetime) -> dict[str, Any]:
         **current,
         "previous": before,
         "headlines": headlines(current, before),
-        "trends": trends(data, period.end),
-        "daily": daily_by_channel(data, period.start, period.end),
+        "trends": week_trends,
+        "daily": daily,
         "rules": {
             "fcr_minutes": FCR_MINUTES,
             "low_score": LOW_SCORE,

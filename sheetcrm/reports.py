@@ -32,6 +32,7 @@ from sheetcrm.book import Book
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.files import write_atomic
 from sheetcrm.metrics import Period, period_label
+from sheetcrm.render_worker import RenderWorker
 from sheetcrm.settings import Settings
 from sheetcrm.templates import environment, find_template, templates_dir
 
@@ -127,7 +128,12 @@ def custom_period(start: date, end: date) -> Period:
 
 
 def build_context(
-    book: Book, period: Period, as_of: datetime, *, with_charts: bool = True
+    book: Book,
+    period: Period,
+    as_of: datetime,
+    *,
+    with_charts: bool = True,
+    worker: RenderWorker | None = None,
 ) -> dict[str, Any]:
     """Everything a report template shows, as plain data (see :func:`metrics.weekly`).
 
@@ -136,7 +142,15 @@ def build_context(
     ``sales``, ``previous``, ``headlines``, ``trends``, ``daily``, ``rules``,
     ``period``, ``previous_period``) and ``charts``.
     """
-    figures = metrics.weekly(book, period, as_of)
+    sent: list[bool] = []
+
+    def draw_elsewhere(data: dict[str, Any]) -> None:
+        assert worker is not None
+        if worker.submit("charts", data):
+            sent.append(True)
+
+    hook = draw_elsewhere if worker is not None and with_charts else None
+    figures = metrics.weekly(book, period, as_of, on_chart_data=hook)
     settings = book.settings
     context: dict[str, Any] = {
         "locale": settings.locale,
@@ -144,7 +158,17 @@ def build_context(
         "meta": _meta(book, as_of),
         **figures,
     }
-    context["charts"] = _charts(context) if with_charts else {}
+    context["charts"] = {}
+    if with_charts:
+        charts_done = None
+        if sent and worker is not None:
+            try:
+                charts_done = worker.result()
+            except (RuntimeError, EOFError, OSError):
+                charts_done = None  # drawn here instead: same figures, same pictures
+        context["charts"] = charts_done or draw_charts(
+            metrics.chart_data(context["locale"], context, context["trends"], context["daily"])
+        )
     return context
 
 
@@ -157,7 +181,8 @@ def _meta(book: Book, as_of: datetime) -> dict[str, Any]:
     }
 
 
-def _charts(context: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+def draw_charts(context: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """The four charts from :func:`metrics.chart_data` (or a whole context)."""
     code = context["locale"]
     babel = i18n.babel_locale(code)
 
@@ -314,8 +339,12 @@ def write_reports(
     *,
     out_dir: Path,
     templates_dir: Path | None = None,
+    worker: RenderWorker | None = None,
 ) -> list[Path]:
     """Render each format and write it to ``out_dir/weekly-<label>.<ext>``, atomically.
+
+    With a :class:`RenderWorker` the charts and the Word document are made in
+    that process, at the same time as the rest; the files are the same.
 
     >>> write_reports(book, week_period(book, as_of), as_of, out_dir=Path("reports"))
     ... # doctest: +SKIP
@@ -331,12 +360,21 @@ def write_reports(
                 hint=f"choose from: {', '.join(FORMATS)}",
             )
         )
-    context = build_context(book, period, as_of)
-    rendered = [(f, render(context, FORMATS[f][0], templates_dir)) for f in formats]
+    context = build_context(book, period, as_of, worker=worker)
+    elsewhere = "docx" if worker is not None and "docx" in formats else None
+    if elsewhere and not worker.submit("render", context, FORMATS[elsewhere][0], templates_dir):  # type: ignore[union-attr]
+        elsewhere = None
+    rendered = {f: render(context, FORMATS[f][0], templates_dir) for f in formats if f != elsewhere}
+    if elsewhere:
+        try:
+            rendered[elsewhere] = worker.result()  # type: ignore[union-attr]
+        except (RuntimeError, EOFError, OSError):  # rendered here, so an error is reported
+            rendered[elsewhere] = render(context, FORMATS[elsewhere][0], templates_dir)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for fmt, content in rendered:
+    for fmt in formats:
+        content = rendered[fmt]
         path = out_dir / f"weekly-{period.label}.{FORMATS[fmt][1]}"
         write_atomic(path, content if isinstance(content, bytes) else content.encode("utf-8"))
         paths.append(path)

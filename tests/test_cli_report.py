@@ -170,3 +170,40 @@ def test_report_in_a_real_subprocess(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "weekly-2026-W46.md").read_text().startswith("#")
+
+
+def test_the_render_worker_changes_nothing_but_the_time(tmp_path):
+    from datetime import datetime
+
+    from sheetcrm import reports
+    from sheetcrm.render_worker import RenderWorker
+    from sheetcrm.validation import load
+
+    book, _ = load(SAMPLE)
+    as_of = datetime(2026, 11, 20, 15)
+    period = reports.week_period(book, as_of)
+    alone = reports.write_reports(book, period, as_of, out_dir=tmp_path / "alone")
+    with RenderWorker() as worker:
+        helped = reports.write_reports(
+            book, period, as_of, out_dir=tmp_path / "helped", worker=worker
+        )
+    assert [p.read_bytes() for p in alone] == [p.read_bytes() for p in helped]
+
+
+def test_a_failing_worker_is_replaced_by_doing_the_work_here(tmp_path, monkeypatch):
+    from datetime import datetime
+
+    from sheetcrm import reports
+    from sheetcrm.render_worker import RenderWorker
+    from sheetcrm.validation import load
+
+    book, _ = load(SAMPLE)
+    as_of = datetime(2026, 11, 20, 15)
+    worker = RenderWorker()
+    worker._proc.terminate()  # the helper process dies before it is asked anything
+    worker._proc.join()
+    paths = reports.write_reports(
+        book, reports.week_period(book, as_of), as_of, out_dir=tmp_path, worker=worker
+    )
+    worker.close()
+    assert zipfile.ZipFile(paths[1]).testzip() is None and "<img" in paths[0].read_text()

@@ -1,0 +1,83 @@
+"""A second process that draws the report's charts and renders its Word document.
+
+matplotlib and docxtpl take about a second to import and the charts and the
+Word file another half; none of it needs the main process. The worker starts
+first, imports them while the main process reads the workbook (python-calamine
+holds the GIL, so a thread would not help), then draws the charts while the
+figures are computed and renders the .docx while the page and Markdown are
+written. Anything that goes wrong in the worker makes the caller do the work
+itself, so the result never depends on it; only the time does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+class RenderWorker:
+    """``with RenderWorker() as worker: ...``; ``submit(task, *args)`` then ``result()``."""
+
+    def __init__(self) -> None:
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="sheetcrm-render")
+        self._proc.start()
+        child.close()
+
+    def submit(self, task: str, *args: Any) -> bool:
+        """Hand a task over; False if the worker is gone (the caller does it itself)."""
+        try:
+            self._conn.send((task, args))
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def result(self, timeout: float = 300) -> Any:
+        """The answer to the oldest task submitted; RuntimeError if the worker failed."""
+        if not self._conn.poll(timeout):
+            raise RuntimeError("the render worker did not answer")
+        kind, value = self._conn.recv()
+        if kind != "ok":
+            raise RuntimeError(value)
+        return value
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):  # already gone: nothing to stop
+            self._conn.send(None)
+        self._proc.join(timeout=5)
+        if self._proc.is_alive():
+            self._proc.terminate()
+        self._conn.close()
+
+    def __enter__(self) -> RenderWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _serve(conn: Connection) -> None:
+    # The slow imports, done while the main process is still reading the workbook.
+    import docxtpl  # noqa: F401
+    from matplotlib.backends import backend_agg  # noqa: F401
+    from matplotlib.figure import Figure  # noqa: F401
+
+    from sheetcrm import reports
+
+    tasks = {"charts": reports.draw_charts, "render": reports.render}
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        task, args = message
+        try:
+            conn.send(("ok", tasks[task](*args)))
+        except BaseException as e:  # the caller redoes the work and reports it properly
+            conn.send(("error", f"{type(e).__name__}: {e}"))
