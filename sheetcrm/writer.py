@@ -171,10 +171,12 @@ class Transaction:
         """Append records to a sheet; returns their Excel row numbers."""
         numbers = self.package.append_rows(sheet, rows)
         self.appended.setdefault(sheet, []).extend(numbers)
-        header = self._columns(sheet)
+        # Each column is looked up once per batch, not once per cell.
+        names = {k for values in rows for k in values}
+        columns = {k: self.package.column_of(sheet, k) for k in names}
         exp = self._expected.setdefault(sheet, {})
         for r, values in zip(numbers, rows, strict=True):
-            exp[r] = {header[k]: v for k, v in values.items()}
+            exp[r] = {columns[k]: v for k, v in values.items()}
         return numbers
 
     def update(self, sheet: str, excel_row: int, values: Mapping[str, object]) -> None:
@@ -448,15 +450,10 @@ def _verify_big(
         same = same and a[a_skip[1] : a_skip[1] + length] == b[b_skip[1] : new_start]
         if not same:
             raise _fail(f"rows of {sheet} above row {first} changed")
-    # the touched rows, renumbered 1..n, in a one-sheet workbook of their own
-    frags = []
-    renumbered: dict[int, Mapping[int, object]] = {}
-    for i, r in enumerate(sorted(rows), start=1):
-        frag = new[slice(*pkg.row_span(sheet, r, new))]
-        frag = re.sub(rb'(<(?:[\w.-]+:)?row\b[^>]*?\sr=")\d+"', rb'\g<1>%d"' % i, frag, count=1)
-        frag = re.sub(rb'(\sr="[A-Z]+)%d"' % r, rb'\g<1>%d"' % i, frag)
-        frags.append(frag)
-        renumbered[i] = rows[r]
+    # The stretch of rows from the first touched row to the last, read back by calamine
+    # from a one-sheet workbook of its own; rows keep their numbers, so cells line up.
+    lo, hi = min(rows), max(rows)
+    span = new[pkg.row_span(sheet, lo, new)[0] : pkg.row_span(sheet, hi, new)[1]]
     root = re.search(rb"<((?:[\w.-]+:)?)worksheet\b[^>]*>", new)
     p = root.group(1) if root else b""
     sheet_xml = (
@@ -464,7 +461,7 @@ def _verify_big(
         + b"<"
         + p
         + b"sheetData>"
-        + b"".join(frags)
+        + span
         + b"</"
         + p
         + b"sheetData></"
@@ -472,10 +469,27 @@ def _verify_big(
         + b"worksheet>"
     )
     try:
-        table = _rows(_mini_workbook(pkg, sheet_xml), "S")
+        table = _stretch(_mini_workbook(pkg, sheet_xml), "S", lo)
     except Exception as exc:
         raise _fail(f"the new rows cannot be read ({exc})") from None
-    _check_values(sheet, table, renumbered)
+    _check_values(sheet, table, rows)
+
+
+def _stretch(data: bytes, sheet: str, first: int) -> list[list[Any]]:
+    """Rows ``first``.. of a sheet, indexed as a whole sheet would be (row r at r - 1)."""
+    import python_calamine as pc
+
+    book = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    try:
+        found = book.get_sheet_by_name(sheet)
+        body = found.to_python(skip_empty_area=True)
+        row0, col0 = found.start if body else (first - 1, 0)
+    finally:
+        with contextlib.suppress(Exception):
+            book.close()
+    padded: list[list[Any]] = [[] for _ in range(row0)]
+    padded += [[""] * col0 + list(row) for row in body]
+    return padded
 
 
 def _mini_workbook(pkg: Package, sheet_xml: bytes) -> bytes:
