@@ -34,6 +34,15 @@ COMPLAINT_CHECK_DAYS = 7
 MIN_ORDERS_FOR_RHYTHM = 3
 # Stages from customer up: a prospect who has gone quiet is not "at risk".
 ACTIVE_STAGES = ("customer", "client", "supporter", "advocate", "partner")
+_CONTACT_COLUMNS = (
+    "customer_id",
+    "name",
+    "owner",
+    "do_not_contact",
+    "preferred_channel",
+    "email",
+    "phone",
+)
 _PRIORITY: dict[str, int] = {
     "complaint_check": 0,
     "follow_up_due": 1,
@@ -92,7 +101,8 @@ def due(
     interactions = interactions[interactions["date"] <= pd.Timestamp(as_of)]
     last_contact = interactions.groupby("customer_id")["date"].max()
     outbound = interactions[interactions["direction"] == "outbound"]
-    last_outbound = outbound.groupby("customer_id")["date"].max()
+    # Plain dicts: Series.get in the loops below costs more than the rules themselves.
+    last_outbound = outbound.groupby("customer_id")["date"].max().to_dict()
 
     found: dict[str, list[Why]] = {}
 
@@ -104,6 +114,7 @@ def due(
     pending = interactions.dropna(subset=["follow_up_on"])
     pending = pending[pending["follow_up_on"].map(lambda d: d <= today).astype(bool)]
     pending = pending[pending["customer_id"].map(last_contact) <= pending["date"]]
+    last_contact_at = last_contact.to_dict()
     for rec in pending.itertuples(index=False):
         add(
             rec.customer_id,
@@ -123,7 +134,7 @@ def due(
         (complaints["resolved"] >= window_start) & (complaints["resolved"] <= window_end)
     ]
     for rec in recent.itertuples(index=False):
-        if last_contact.get(rec.customer_id, rec.resolved) > rec.resolved:
+        if last_contact_at.get(rec.customer_id, rec.resolved) > rec.resolved:
             continue
         add(
             rec.customer_id,
@@ -138,7 +149,7 @@ def due(
     # Customers gone quiet.
     quiet_before = pd.Timestamp(as_of - timedelta(days=settings.at_risk_after_days))
     for rec in customers[customers["stage"].isin(ACTIVE_STAGES)].itertuples(index=False):
-        last = last_contact.get(rec.customer_id)
+        last = last_contact_at.get(rec.customer_id)
         if last is None:
             since = rec.since
             if since is None or pd.Timestamp(since) > quiet_before:
@@ -177,9 +188,10 @@ def due(
     suggestions: list[Suggestion] = []
     cooldown = timedelta(days=settings.followup_cooldown_days)
     inbound = interactions[interactions["direction"] == "inbound"].sort_values("date")
-    last_inbound_channel = inbound.groupby("customer_id")["channel"].last()
+    last_inbound_channel = inbound.groupby("customer_id")["channel"].last().to_dict()
     # Plain dicts: looking a customer up in a frame row by row costs more than the rules.
-    records = {k: as_record(v) for k, v in customers.to_dict("index").items()}
+    wanted = customers.loc[list(found), list(_CONTACT_COLUMNS)]
+    records = {rec["customer_id"]: as_record(rec) for rec in wanted.to_dict("records")}
     for customer_id, reasons in found.items():
         c = records[customer_id]
         if owner is not None and str(c["owner"] or "").casefold() != owner.casefold():

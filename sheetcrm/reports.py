@@ -361,15 +361,26 @@ def write_reports(
             )
         )
     context = build_context(book, period, as_of, worker=worker)
-    elsewhere = "docx" if worker is not None and "docx" in formats else None
-    if elsewhere and not worker.submit("render", context, FORMATS[elsewhere][0], templates_dir):  # type: ignore[union-attr]
-        elsewhere = None
-    rendered = {f: render(context, FORMATS[f][0], templates_dir) for f in formats if f != elsewhere}
-    if elsewhere:
+    # The worker renders the Word document (and the Markdown) while this process
+    # renders the rest; whatever it cannot do is rendered here.
+    elsewhere: list[str] = []
+    for fmt in ("docx", "md"):
+        if fmt in formats and worker is not None:
+            if not worker.submit("render", context, FORMATS[fmt][0], templates_dir):
+                break
+            elsewhere.append(fmt)
+    rendered = {
+        f: render(context, FORMATS[f][0], templates_dir) for f in formats if f not in elsewhere
+    }
+    trusted = True
+    for fmt in elsewhere:
         try:
-            rendered[elsewhere] = worker.result()  # type: ignore[union-attr]
-        except (RuntimeError, EOFError, OSError):  # rendered here, so an error is reported
-            rendered[elsewhere] = render(context, FORMATS[elsewhere][0], templates_dir)
+            if trusted:
+                rendered[fmt] = worker.result()  # type: ignore[union-attr]
+                continue
+        except (RuntimeError, EOFError, OSError):
+            trusted = False  # its answers may be out of step now: do the rest here
+        rendered[fmt] = render(context, FORMATS[fmt][0], templates_dir)  # reports any error
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
