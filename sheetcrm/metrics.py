@@ -53,6 +53,7 @@ import pandas as pd
 from sheetcrm import followups, sla
 from sheetcrm.book import Book
 from sheetcrm.contract import OPEN_STATUSES, VOCABULARIES
+from sheetcrm.render_worker import Forked
 
 FCR_MINUTES = 30
 LOW_SCORE = 2
@@ -615,6 +616,7 @@ def weekly(
     as_of: datetime,
     *,
     on_chart_data: Callable[[dict[str, Any]], None] | None = None,
+    parallel: bool = False,
 ) -> dict[str, Any]:
     """Every figure of the report for ``period``, with the previous period's beside it.
 
@@ -626,14 +628,19 @@ def weekly(
     previous = period.previous()
     earliest = min(previous.start, weeks_ending(period.end)[0].start)
     data = prepare(book, as_of, since=min(earliest, as_of.date()))
+    previous_moment = as_of - timedelta(days=period.days)
+    # The relationships (follow-ups and customers at risk) take longest; with
+    # ``parallel`` a forked copy of this process works them out meanwhile.
+    pending = Forked(relationships, book, data, as_of, previous_moment) if parallel else None
     current = figures(data, period.start, period.end)
     before = figures(data, previous.start, previous.end)
     week_trends = trends(data, period.end)
     daily = daily_by_channel(data, period.start, period.end)
     if on_chart_data is not None:  # the charts can be drawn while the rest is computed
         on_chart_data(chart_data(book.settings.locale, current, week_trends, daily))
-    previous_moment = as_of - timedelta(days=period.days)
-    current["relationships"] = relationships(book, data, as_of, previous_moment)
+    current["relationships"] = (
+        pending.result() if pending else relationships(book, data, as_of, previous_moment)
+    )
     before["relationships"] = {"at_risk_count": current["relationships"]["at_risk_previous"]}
     return {
         "period": period.to_json(),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -81,3 +82,45 @@ def _serve(conn: Connection) -> None:
             conn.send(("ok", tasks[task](*args)))
         except BaseException as e:  # the caller redoes the work and reports it properly
             conn.send(("error", f"{type(e).__name__}: {e}"))
+
+
+class Forked:
+    """``fn(*args)`` computed in a forked copy of this process, at the same time as the rest.
+
+    The copy shares the workbook already read, so nothing is sent but the
+    answer. Where processes cannot fork (Windows), or the copy fails, ``result()``
+    computes it here instead: the answer is the same either way.
+    """
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._fn, self._args = fn, args
+        self._proc: Any = None
+        if "fork" in multiprocessing.get_all_start_methods():
+            ctx = multiprocessing.get_context("fork")
+            self._conn, child = ctx.Pipe(duplex=False)
+            self._proc = ctx.Process(target=_call_and_send, args=(child, fn, args), daemon=True)
+            self._proc.start()
+            child.close()
+
+    def result(self, timeout: float = 300) -> Any:
+        if self._proc is not None:
+            try:
+                if self._conn.poll(timeout):
+                    kind, value = self._conn.recv()
+                    if kind == "ok":
+                        return value
+            except (EOFError, OSError):
+                pass
+            finally:
+                self._conn.close()
+                self._proc.join(timeout=5)
+                if self._proc.is_alive():
+                    self._proc.terminate()
+        return self._fn(*self._args)  # here, so that a real error is raised properly
+
+
+def _call_and_send(conn: Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        conn.send(("ok", fn(*args)))
+    except BaseException as e:
+        conn.send(("error", f"{type(e).__name__}: {e}"))

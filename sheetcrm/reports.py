@@ -150,7 +150,7 @@ def build_context(
             sent.append(True)
 
     hook = draw_elsewhere if worker is not None and with_charts else None
-    figures = metrics.weekly(book, period, as_of, on_chart_data=hook)
+    figures = metrics.weekly(book, period, as_of, on_chart_data=hook, parallel=worker is not None)
     settings = book.settings
     context: dict[str, Any] = {
         "locale": settings.locale,
