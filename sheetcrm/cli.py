@@ -208,15 +208,21 @@ def validate(
     from sheetcrm.validation import load
 
     path = resolve_workbook(ctx, workbook)
-    book, report = load(str(path), as_of=now_or(as_of))
+    when = now_or(as_of)
+    done = None
+    if mark:  # validates under the write lock, so the marks match what is printed
+        from sheetcrm.marks import mark_problems
+
+        book, report, done = mark_problems(path, when)
+    else:
+        book, report = load(str(path), as_of=when)
     if fmt == "json":
         click.echo(report.dumps())
     else:
         _print_report(report, path, book.record_count(), len(book.sheet_names))
-    if mark:
-        from sheetcrm.marks import PROBLEMS_SHEET, mark_problems
+    if done is not None:
+        from sheetcrm.marks import PROBLEMS_SHEET
 
-        report, done = mark_problems(path, now_or(as_of))
         click.echo(
             f"Marked {_count(done.rows, 'problem')} in {path.name}: see "
             f"the '{PROBLEMS_SHEET}' sheet.",

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from sheetcrm import sla, writer
+from sheetcrm.book import Book
 from sheetcrm.contract import SHEETS
 from sheetcrm.errors import Report, column_letter, quote_sheet
 from sheetcrm.reader import read_book
@@ -83,8 +84,8 @@ def mark_overdue(path: Path, as_of: datetime) -> Marked:
     return Marked(len(marks), tx.backup)
 
 
-def mark_problems(path: Path, as_of: datetime) -> tuple[Report, Marked]:
-    """Validate, then write the problems into the workbook; returns the report."""
+def mark_problems(path: Path, as_of: datetime) -> tuple[Book, Report, Marked]:
+    """Validate, then write the problems into the workbook; returns what validate found."""
     with writer.edit(path) as tx:
         raw = read_book(path)
         book, report = validate(raw, as_of=as_of)
@@ -123,4 +124,4 @@ def mark_problems(path: Path, as_of: datetime) -> tuple[Report, Marked]:
                 if cells:
                     rules.append((" ".join(cells[:MAX_COLOURED_CELLS]), "TRUE", *colours))
             tx.package.highlight(name, MARKER, rules)
-    return report, Marked(len(report.problems), tx.backup)
+    return book, report, Marked(len(report.problems), tx.backup)

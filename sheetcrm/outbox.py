@@ -209,7 +209,7 @@ def deliver(
 
 def _mark_notices(path: Path, done: Sequence[Notice], when: datetime) -> None:
     with writer.edit(path) as tx:
-        book, _ = load(str(path))
+        book, _ = load(path, sheets=["Notices"])  # no need to read every interaction again
         tx.backups_to_keep = book.settings.backups_to_keep
         frame = book.frames["Notices"].set_index("notice_id")
         for notice in done:

@@ -107,7 +107,7 @@ def validate(
     if as_of is not None:
         checker.future_dates(as_of)
     checker.warnings()
-    report.problems.sort(key=_order(raw))
+    report.problems.sort(key=_order())
     return book, report
 
 
@@ -174,7 +174,7 @@ def check_new_rows(
     return replace(grown, letters=book.letters, sheet_names=book.sheet_names), records, found
 
 
-def _order(raw: RawBook):  # type: ignore[no-untyped-def]
+def _order():  # type: ignore[no-untyped-def]
     sheet_index = {s.name: i for i, s in enumerate(SHEETS)}
     col_index = {(s.name, c.name): j for s in SHEETS for j, c in enumerate(s.columns)}
 
