@@ -23,9 +23,8 @@ Tags, for anyone editing the template by hand (the context is
 from __future__ import annotations
 
 import io
-import re
 import sys
-import zipfile
+from datetime import datetime
 from pathlib import Path
 
 from docx import Document
@@ -35,6 +34,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
+from sheetcrm.reports import _stable_zip
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "templates" / "weekly.docx"
 
@@ -43,7 +44,7 @@ INK = RGBColor(0x1F, 0x29, 0x33)
 MUTED = RGBColor(0x6B, 0x77, 0x85)
 FONT = "Arial"  # LibreOffice shows it as the metric-compatible Liberation Sans
 TABLE_STYLE = "Light Shading Accent 1"
-_EPOCH = rb"\g<1>2026-01-01T00:00:00Z"
+_EPOCH = datetime(2026, 1, 1)  # fixed document dates: rebuilding gives the same bytes
 
 
 def _styles(doc: Document) -> None:
@@ -385,25 +386,10 @@ def build() -> bytes:
 
     doc.core_properties.title = "Weekly report"
     doc.core_properties.author = "sheetcrm"
+    doc.core_properties.created = doc.core_properties.modified = _EPOCH
     buffer = io.BytesIO()
     doc.save(buffer)
-    return _stable(buffer.getvalue())
-
-
-def _stable(data: bytes) -> bytes:
-    """Fixed zip timestamps and core dates: rebuilding gives the same bytes."""
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            blob = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                blob = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", _EPOCH, blob)
-            target.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), blob,
-                            compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
-    return out.getvalue()
+    return _stable_zip(buffer.getvalue())  # the same fixed zip dates as every report
 
 
 def main(argv: list[str]) -> int:
