@@ -361,26 +361,23 @@ def write_reports(
             )
         )
     context = build_context(book, period, as_of, worker=worker)
-    # The worker renders the Word document (and the Markdown) while this process
-    # renders the rest; whatever it cannot do is rendered here.
-    elsewhere: list[str] = []
-    for fmt in ("docx", "md"):
-        if fmt in formats and worker is not None:
-            if not worker.submit("render", context, FORMATS[fmt][0], templates_dir):
-                break
-            elsewhere.append(fmt)
+    # The worker renders the Word document, the slowest, while this process renders
+    # the rest. Only one task: a second would wait in the pipe until the first is done.
+    elsewhere = (
+        "docx" in formats
+        and worker is not None
+        and worker.submit("render", context, FORMATS["docx"][0], templates_dir)
+    )
     rendered = {
-        f: render(context, FORMATS[f][0], templates_dir) for f in formats if f not in elsewhere
+        f: render(context, FORMATS[f][0], templates_dir)
+        for f in formats
+        if not (elsewhere and f == "docx")
     }
-    trusted = True
-    for fmt in elsewhere:
+    if elsewhere:
         try:
-            if trusted:
-                rendered[fmt] = worker.result()  # type: ignore[union-attr]
-                continue
+            rendered["docx"] = worker.result()  # type: ignore[union-attr]
         except (RuntimeError, EOFError, OSError):
-            trusted = False  # its answers may be out of step now: do the rest here
-        rendered[fmt] = render(context, FORMATS[fmt][0], templates_dir)  # reports any error
+            rendered["docx"] = render(context, FORMATS["docx"][0], templates_dir)  # any error
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
