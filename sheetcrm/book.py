@@ -33,6 +33,16 @@ def as_record(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (None if is_missing(v) else v) for k, v in row.items()}
 
 
+def as_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every row of ``frame`` as :func:`as_record` gives it, converted in one go.
+
+    >>> as_records(pd.DataFrame({"a": [1.5, None]}))
+    [{'a': 1.5}, {'a': None}]
+    """
+    plain = frame.astype(object).where(frame.notna(), None)
+    return plain.to_dict("records")  # type: ignore[return-value]
+
+
 @dataclass(slots=True)
 class Book:
     """Typed frames keyed by contract sheet name (``Customers``, ``Interactions``, ...)."""

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from sheetcrm import cells
-from sheetcrm.book import Book, as_record
+from sheetcrm.book import Book, as_records
 from sheetcrm.contract import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -168,7 +168,7 @@ def check_new_rows(
     if as_of is not None:
         checker.future_dates(as_of)
     typed = frames[sheet].iloc[len(existing) :].drop(columns="excel_row")
-    records = [as_record(rec) for rec in typed.to_dict("records")]
+    records = as_records(typed)
     found = [(p.row - first, p) for p in report.problems if p.row is not None and p.row >= first]
     # The grown book keeps the old letters for the owner's sheet: only the new rows moved.
     return replace(grown, letters=book.letters, sheet_names=book.sheet_names), records, found

@@ -206,6 +206,34 @@ def test_followups_all_shows_who_is_held_back_and_why(runner, followup_book):
     assert "usually order every 30 days" in text.stdout
 
 
+def test_buying_rhythm_counts_visits_up_to_as_of(runner, make_book, valid_records):
+    r = valid_records
+    r["Customers"] = [customer("C-1", "Anna")]
+    r["Interactions"] = [contact("I-1", datetime(2026, 11, 16, 10), "C-1")]
+    r["Sales"] = [
+        {"order_id": f"S-{i}", "date": d, "customer_id": "C-1", "amount": 100}
+        for i, d in enumerate(
+            [
+                date(2026, 8, 2),
+                date(2026, 8, 2),  # two orders on one visit: one day in the rhythm
+                date(2026, 9, 1),
+                date(2026, 10, 1),  # every 30 days: the next was due 2026-10-31
+                date(2026, 12, 1),  # after as-of: not known yet
+            ]
+        )
+    ]
+    path = make_book(r)
+    result = runner.invoke(
+        cli, ["followups", "-w", str(path), "--as-of", AS_OF, "--all", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    [found] = json.loads(result.stdout)
+    assert found["reasons"] == ["purchase_overdue"]
+    assert "usually order every 30 days" in found["why"]
+    assert "the last order was on 2026-10-01" in found["why"]
+    assert "expected by 2026-10-31" in found["why"]
+
+
 def test_followups_owner_filter(runner, followup_book):
     result = runner.invoke(
         cli, ["followups", "-w", str(followup_book), "--as-of", AS_OF, "--owner", "Per"]
