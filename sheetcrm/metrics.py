@@ -51,7 +51,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from sheetcrm import followups, sla
-from sheetcrm.book import Book
+from sheetcrm.book import Book, as_records
 from sheetcrm.contract import OPEN_STATUSES, VOCABULARIES
 from sheetcrm.render_worker import Forked
 
@@ -368,21 +368,17 @@ def at_risk(book: Book, data: Data, moment: datetime) -> list[dict[str, Any]]:
             {"reason": "low_score", "score": int(rec.satisfaction), "date": _iso(rec.date.date())}
         )
 
-    info = customers.set_index("customer_id")
-    result = []
-    for cid, why in reasons.items():
-        if cid not in info.index:
-            continue
-        c = info.loc[cid]
-        result.append(
-            {
-                "customer_id": str(cid),
-                "name": _text(c["name"]),
-                "owner": _text(c["owner"]),
-                "stage": _text(c["stage"]),
-                "reasons": why,
-            }
-        )
+    wanted = customers[customers["customer_id"].isin(reasons)]
+    result = [
+        {
+            "customer_id": str(c["customer_id"]),
+            "name": _text(c["name"]),
+            "owner": _text(c["owner"]),
+            "stage": _text(c["stage"]),
+            "reasons": reasons[c["customer_id"]],
+        }
+        for c in as_records(wanted[["customer_id", "name", "owner", "stage"]])
+    ]
     order = {"complaint_overdue": 0, "low_score": 1, "no_contact": 2}
     result.sort(
         key=lambda r: (
@@ -446,12 +442,13 @@ def _followups(book: Book, data: Data, as_of: datetime) -> list[dict[str, Any]]:
     last = inter[inter["date"] <= now].groupby("customer_id")["date"].max()
     soon = soon[soon["customer_id"].map(last) <= soon["date"]]
     soon = soon.sort_values(["on", "customer_id"], kind="stable").drop_duplicates("customer_id")
-    customers = data.customers.drop_duplicates("customer_id").set_index("customer_id")
+    soon = soon[~soon["customer_id"].isin(seen)]
+    customers = data.customers.drop_duplicates("customer_id")
+    customers = customers[customers["customer_id"].isin(soon["customer_id"])]
+    records = {c["customer_id"]: c for c in as_records(customers)}
     for rec in soon.itertuples(index=False):
-        if rec.customer_id in seen or rec.customer_id not in customers.index:
-            continue
-        c = customers.loc[rec.customer_id]
-        if pd.notna(c["do_not_contact"]) and bool(c["do_not_contact"]):
+        c = records.get(rec.customer_id)
+        if c is None or c["do_not_contact"]:
             continue
         result.append(
             {
