@@ -280,6 +280,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("followup_cooldown_days", "7", "no outbound contact this soon after the last one"),
     Setting("at_risk_after_days", "90", "a customer with no contact this long is at risk"),
     Setting("report_recipients", "", "email addresses for the weekly report, comma separated"),
+    Setting(
+        "report_list_limit",
+        "25",
+        "most rows a report shows in each list (most pressing first); 0 shows all",
+    ),
     Setting("backups_to_keep", "10", "how many previous versions of the workbook to keep"),
     Setting("templates_dir", "", "a folder of your own report templates (optional)"),
 )

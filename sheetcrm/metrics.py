@@ -471,14 +471,18 @@ def relationships(
     stages = data.customers.drop_duplicates("customer_id")["stage"]
     counts = stages.value_counts()
     risk = at_risk(book, data, as_of)
+    due = _followups(book, data, as_of)
+    overdue = _breaches(book, data)
     return {
         "by_stage": {stage: int(counts.get(stage, 0)) for stage in VOCABULARIES["stage"]},
         "customers": len(stages),
         "at_risk": risk,
         "at_risk_count": len(risk),
         "at_risk_previous": len(at_risk(book, data, previous_moment)),
-        "followups": _followups(book, data, as_of),
-        "overdue": _breaches(book, data),
+        "followups": due,
+        "followups_count": len(due),
+        "overdue": overdue,
+        "overdue_count": len(overdue),
     }
 
 

@@ -58,6 +58,9 @@ FORMATS: dict[str, tuple[str, str]] = {
     "txt": ("email.txt.j2", "txt"),
 }
 CHART_NAMES = ("interactions", "complaints", "sla", "satisfaction")
+#: The lists in ``context["relationships"]`` shortened to Settings ``report_list_limit``;
+#: ``<list>_count`` keeps each one's full length.
+LISTS = ("overdue", "at_risk", "followups")
 DOCX_CHART_WIDTH_MM = {"interactions": 170, "complaints": 120, "sla": 120, "satisfaction": 110}
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _CHANGE_COLOURS = {True: "15803D", False: "B91C1C", None: "52606D"}  # good, bad, neither
@@ -157,6 +160,7 @@ def build_context(
         "currency": settings.currency,
         "meta": _meta(book, as_of),
         **figures,
+        "relationships": _shortened(figures["relationships"], settings.report_list_limit),
     }
     context["charts"] = {}
     if with_charts:
@@ -170,6 +174,18 @@ def build_context(
             metrics.chart_data(context["locale"], context, context["trends"], context["daily"])
         )
     return context
+
+
+def _shortened(relationships: dict[str, Any], limit: int) -> dict[str, Any]:
+    """The lists cut to their ``limit`` most pressing rows (0: all); the counts stay whole.
+
+    A weekly report is read and forwarded: 1,200 follow-ups would bury the first
+    ten. Each list is already in order of urgency, and ``followups`` and the
+    digest e-mails give every row to the staff who act on them.
+    """
+    if not limit:
+        return relationships
+    return relationships | {key: relationships[key][:limit] for key in LISTS}
 
 
 def _meta(book: Book, as_of: datetime) -> dict[str, Any]:

@@ -51,6 +51,7 @@ class Settings:
     followup_cooldown_days: int = 7
     at_risk_after_days: int = 90
     report_recipients: tuple[str, ...] = ()
+    report_list_limit: int = 25  # 0: no limit
     backups_to_keep: int = 10
     templates_dir: str | None = None
     extra: dict[str, str] = field(default_factory=dict)  # the owner's own keys, untouched
@@ -126,6 +127,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "followup_cooldown_days": _positive_int,
     "at_risk_after_days": _positive_int,
     "report_recipients": _recipients,
+    "report_list_limit": _positive_int,
     "backups_to_keep": _positive_int,
     "templates_dir": lambda t: t.strip() or None,
 }

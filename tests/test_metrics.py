@@ -372,6 +372,7 @@ def test_breached_and_due_soon_now(m: dict[str, Any]) -> None:
     assert overdue[0]["minutes"] == 185 * 60  # 7 days 17 hours late
     assert overdue[0]["customer"] == "Cy"
     assert overdue[0]["owner"] == "Per"
+    assert m["relationships"]["overdue_count"] == 1
 
 
 # ----------------------------------------------------------------------------- satisfaction
@@ -426,6 +427,7 @@ def test_followups_in_the_coming_week(m: dict[str, Any]) -> None:
         ("C-4", "2026-11-20", ["gone_quiet"]),  # due now, by the followups rules
         ("C-2", "2026-11-24", ["follow_up_scheduled"]),  # I-5's follow_up_on
     ]
+    assert m["relationships"]["followups_count"] == 2
 
 
 # ----------------------------------------------------------------------------- sales

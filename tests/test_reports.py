@@ -282,6 +282,42 @@ def test_docx_in_norwegian(nb_context: dict[str, Any]) -> None:
     assert "Omsetning | 1\xa0000\xa0kr | 800\xa0kr" in text
 
 
+# ----------------------------------------------------------------------------- long lists
+
+
+@pytest.fixture(scope="module")
+def short_context(book) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    one = replace(book, settings=replace(book.settings, report_list_limit=1))
+    return reports.build_context(one, W46, AS_OF)
+
+
+def test_long_lists_show_the_most_pressing_rows_and_the_whole_count(
+    context: dict[str, Any], short_context: dict[str, Any]
+) -> None:
+    full, short = context["relationships"], short_context["relationships"]
+    assert [r["customer_id"] for r in full["at_risk"]] == ["C-3", "C-5", "C-4"]  # default 25
+    assert [r["customer_id"] for r in short["at_risk"]] == ["C-3"]
+    assert short["at_risk_count"] == 3
+    assert len(full["followups"]) == full["followups_count"] == short["followups_count"] > 1
+    assert short["followups"] == full["followups"][:1]
+    note = "The 1 most pressing of 3; report_list_limit in Settings sets how many are shown."
+    for name in ("weekly.html.j2", "weekly.md.j2", "email.txt.j2", "weekly.docx"):
+        shown = reports.render(short_context, name)
+        text = docx_text(shown) if isinstance(shown, bytes) else shown
+        assert note in text, name
+        assert "Customers at risk (3)" in text, name
+        assert "most pressing" not in str(reports.render(context, name)), name
+    html = reports.render(short_context, "weekly.html.j2")
+    assert "C-3 ·" in html and "C-4 ·" not in html
+    assert "C-4 ·" in reports.render(context, "weekly.html.j2")
+
+
+def test_a_list_limit_of_zero_shows_every_row(book) -> None:  # type: ignore[no-untyped-def]
+    everyone = replace(book, settings=replace(book.settings, report_list_limit=0))
+    rel = reports.build_context(everyone, W46, AS_OF, with_charts=False)["relationships"]
+    assert len(rel["at_risk"]) == rel["at_risk_count"] == 3
+
+
 # ----------------------------------------------------------------------------- templates
 
 

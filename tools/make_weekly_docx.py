@@ -44,6 +44,10 @@ INK = RGBColor(0x1F, 0x29, 0x33)
 MUTED = RGBColor(0x6B, 0x77, 0x85)
 FONT = "Arial"  # LibreOffice shows it as the metric-compatible Liberation Sans
 TABLE_STYLE = "Light Shading Accent 1"
+# under a list the report shortened (Settings report_list_limit)
+MORE = (
+    "The {shown} most pressing of {total}; report_list_limit in Settings sets how many are shown."
+)
 _EPOCH = datetime(2026, 1, 1)  # fixed document dates: rebuilding gives the same bytes
 
 
@@ -80,6 +84,15 @@ def _styles(doc: Document) -> None:
     ppr = title.element.get_or_add_pPr()
     for border in ppr.findall(qn("w:pBdr")):
         ppr.remove(border)
+
+
+def _more(doc: Document, key: str) -> None:
+    """The line under a shortened list: how many of how many it shows."""
+    rows = f"relationships.{key}"
+    _para(doc, f"{{%p if {rows}_count > {rows}|length %}}")
+    numbers = f"shown={rows}|length|number, total={rows}_count|number"
+    _para(doc, f'{{{{ _("{MORE}", {numbers}) }}}}', colour=MUTED)
+    _para(doc, "{%p endif %}")
 
 
 def _para(doc: Document, text: str, *, style: str | None = None, size: float | None = None,
@@ -291,7 +304,9 @@ def build() -> bytes:
     )  # fmt: skip
     _chart(doc, "complaints")
     _chart(doc, "sla")
-    doc.add_heading('{{ _("Breached and due soon now") }}', level=2)
+    doc.add_heading(
+        '{{ _("Breached and due soon now") }} ({{ relationships.overdue_count }})', level=2
+    )
     _para(doc, "{%p if not relationships.overdue %}")
     _para(doc, '{{ _("Nothing breached or due soon.") }}', colour=MUTED)
     _para(doc, "{%p endif %}")
@@ -305,6 +320,7 @@ def build() -> bytes:
          "{{ b.summary }}"],
         widths=[20, 30, 32, 20, 26, 46],
     )  # fmt: skip
+    _more(doc, "overdue")
     doc.add_heading('{{ _("Complaints by category") }}', level=2)
     _table(
         doc,
@@ -340,8 +356,9 @@ def build() -> bytes:
         ["{{ r.name or r.customer_id }} ({{ r.customer_id }})", "{{ r.owner }}", REASON],
         widths=[56, 28, 90],
     )
+    _more(doc, "at_risk")
     doc.add_heading(
-        '{{ _("Follow-ups in the coming week") }} ({{ relationships.followups|length }})', level=2
+        '{{ _("Follow-ups in the coming week") }} ({{ relationships.followups_count }})', level=2
     )
     _table(
         doc,
@@ -354,6 +371,7 @@ def build() -> bytes:
          "{% for reason in f.reasons %}{{ _(reason) }}{{ ', ' if not loop.last }}{% endfor %}"],
         widths=[46, 24, 26, 24, 54],
     )  # fmt: skip
+    _more(doc, "followups")
 
     doc.add_heading('{{ _("Sales") }}', level=1)
     _fixed_table(
