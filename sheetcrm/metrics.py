@@ -633,12 +633,14 @@ def weekly(
     # The relationships (follow-ups and customers at risk) take longest; with
     # ``parallel`` a forked copy of this process works them out meanwhile.
     pending = Forked(relationships, book, data, as_of, previous_moment) if parallel else None
-    current = figures(data, period.start, period.end)
-    before = figures(data, previous.start, previous.end)
+    # What the charts show first, so they can be drawn while the rest is computed.
     week_trends = trends(data, period.end)
     daily = daily_by_channel(data, period.start, period.end)
-    if on_chart_data is not None:  # the charts can be drawn while the rest is computed
-        on_chart_data(chart_data(book.settings.locale, current, week_trends, daily))
+    happy = satisfaction(data, period.start, period.end)
+    if on_chart_data is not None:
+        on_chart_data(chart_data(book.settings.locale, {"satisfaction": happy}, week_trends, daily))
+    current = figures(data, period.start, period.end)
+    before = figures(data, previous.start, previous.end)
     current["relationships"] = (
         pending.result() if pending else relationships(book, data, as_of, previous_moment)
     )
