@@ -218,6 +218,15 @@ def test_html_lists_the_breach_and_who_is_at_risk(context: dict[str, Any]) -> No
     assert "Scored 1 on 5 Nov" in html
 
 
+def test_html_shrinks_a_long_amount_to_fit_its_card(context: dict[str, Any]) -> None:
+    rich = dict(context)
+    rich["headlines"] = [
+        {**h, "value": 682305.94} if h["key"] == "revenue" else h for h in context["headlines"]
+    ]
+    assert '<div class="value long">NOK\xa0682,306</div>' in reports.render(rich, "weekly.html.j2")
+    assert '<div class="value">NOK\xa01,000</div>' in reports.render(context, "weekly.html.j2")
+
+
 def test_html_in_norwegian(nb_context: dict[str, Any]) -> None:
     html = reports.render(nb_context, "weekly.html.j2")
     assert '<html lang="nb">' in html
