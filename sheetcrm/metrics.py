@@ -468,17 +468,29 @@ def _followups(book: Book, data: Data, as_of: datetime) -> list[dict[str, Any]]:
 def relationships(
     book: Book, data: Data, as_of: datetime, previous_moment: datetime
 ) -> dict[str, Any]:
+    """The snapshot at ``as_of``: customers by stage and at risk, and what to do now."""
+    return standing(book, data, as_of, previous_moment) | to_do(book, data, as_of)
+
+
+def standing(book: Book, data: Data, as_of: datetime, previous_moment: datetime) -> dict[str, Any]:
+    """Customers per stage, and those at risk now and at ``previous_moment``."""
     stages = data.customers.drop_duplicates("customer_id")["stage"]
     counts = stages.value_counts()
     risk = at_risk(book, data, as_of)
-    due = _followups(book, data, as_of)
-    overdue = _breaches(book, data)
     return {
         "by_stage": {stage: int(counts.get(stage, 0)) for stage in VOCABULARIES["stage"]},
         "customers": len(stages),
         "at_risk": risk,
         "at_risk_count": len(risk),
         "at_risk_previous": len(at_risk(book, data, previous_moment)),
+    }
+
+
+def to_do(book: Book, data: Data, as_of: datetime) -> dict[str, Any]:
+    """The follow-ups of the coming week, and the complaints breached or due soon."""
+    due = _followups(book, data, as_of)
+    overdue = _breaches(book, data)
+    return {
         "followups": due,
         "followups_count": len(due),
         "overdue": overdue,
@@ -630,9 +642,9 @@ def weekly(
     earliest = min(previous.start, weeks_ending(period.end)[0].start)
     data = prepare(book, as_of, since=min(earliest, as_of.date()))
     previous_moment = as_of - timedelta(days=period.days)
-    # The relationships (follow-ups and customers at risk) take longest; with
-    # ``parallel`` a forked copy of this process works them out meanwhile.
-    pending = Forked(relationships, book, data, as_of, previous_moment) if parallel else None
+    # The follow-ups take longest; with ``parallel`` a forked copy of this process
+    # works them out meanwhile.
+    pending = Forked(to_do, book, data, as_of) if parallel else None
     # What the charts show first, so they can be drawn while the rest is computed.
     week_trends = trends(data, period.end)
     daily = daily_by_channel(data, period.start, period.end)
@@ -641,8 +653,8 @@ def weekly(
         on_chart_data(chart_data(book.settings.locale, {"satisfaction": happy}, week_trends, daily))
     current = figures(data, period.start, period.end)
     before = figures(data, previous.start, previous.end)
-    current["relationships"] = (
-        pending.result() if pending else relationships(book, data, as_of, previous_moment)
+    current["relationships"] = standing(book, data, as_of, previous_moment) | (
+        pending.result() if pending else to_do(book, data, as_of)
     )
     before["relationships"] = {"at_risk_count": current["relationships"]["at_risk_previous"]}
     return {
