@@ -461,7 +461,7 @@ def test_outbound_warnings(runner, make_book, valid_records):
 
 
 def test_log_prompts_on_a_terminal(runner, decorated, monkeypatch):
-    monkeypatch.setattr("sheetcrm.cli._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("sheetcrm.cli.contacts._stdin_is_terminal", lambda: True)
     result = runner.invoke(
         cli,
         ["log", "-w", str(decorated), "--date", AT],

@@ -1,0 +1,10 @@
+"""The ``sheetcrm`` command: Click only. Parse, call the library, print, choose the exit code.
+
+One module per group of commands; each registers its commands on :data:`cli`
+when imported, which this package does below.
+"""
+
+from sheetcrm.cli import complaints, contacts, reporting, workbook  # noqa: F401  (registers)
+from sheetcrm.cli.app import cli, main
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,234 @@
+"""The ``sheetcrm`` group, the options and helpers its commands share, and exit codes.
+
+Exit codes (documented in the README): 0 done, 1 findings need attention
+(errors in the workbook, breached complaints), 2 could not do it (usage, bad
+file, refused write), 3 the workbook is open in Excel (try again later).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from sheetcrm import __version__
+from sheetcrm.contract import VOCABULARIES
+from sheetcrm.errors import Problem, SheetCRMError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT, EXIT_OPEN = 0, 1, 2, 3
+
+
+class SheetCRMGroup(click.Group):
+    """Turns the library's one exception into one clear message on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SheetCRMError as e:
+            if _debug(ctx):
+                raise
+            _print_error(e)
+            ctx.exit(e.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted; nothing was written.", err=True)
+            ctx.exit(130)
+        except Exception as e:  # promise: no tracebacks for users
+            if _debug(ctx):
+                raise
+            click.echo(
+                f"Error: sheetcrm hit an unexpected problem ({type(e).__name__}: {e}). "
+                "Nothing was written.\n  hint: run the command again with --debug and "
+                "send the output to whoever looks after sheetcrm",
+                err=True,
+            )
+            ctx.exit(EXIT_CANNOT)
+
+
+def _debug(ctx: click.Context) -> bool:
+    return bool(ctx.find_root().params.get("debug")) or bool(os.environ.get("SHEETCRM_DEBUG"))
+
+
+def _print_error(e: SheetCRMError) -> None:
+    problems = e.problems
+    click.echo(f"Error: {problems[0]}", err=True)
+    for p in problems[1:]:
+        click.echo(f"  {p}", err=True)
+
+
+@click.group(cls=SheetCRMGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-w",
+    "--workbook",
+    "workbook",
+    envvar="SHEETCRM_WORKBOOK",
+    type=click.Path(dir_okay=True, path_type=Path),
+    help="The CRM workbook (.xlsx). Also SHEETCRM_WORKBOOK.",
+)
+@click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks.")
+@click.version_option(__version__, "--version", prog_name="sheetcrm")
+@click.pass_context
+def cli(ctx: click.Context, workbook: Path | None, debug: bool) -> None:
+    """sheetcrm: a CRM whose record store is one Excel workbook.
+
+    \b
+    Example:
+        sheetcrm init crm.xlsx --sample
+        sheetcrm -w crm.xlsx validate
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["workbook"] = workbook
+
+
+def workbook_option(f: F) -> F:
+    """``-w/--workbook`` on a command too: ``sheetcrm validate -w crm.xlsx`` works."""
+    return click.option(
+        "-w",
+        "--workbook",
+        "workbook",
+        type=click.Path(dir_okay=True, path_type=Path),
+        default=None,
+        help="The CRM workbook (.xlsx). Also SHEETCRM_WORKBOOK.",
+    )(f)
+
+
+def resolve_workbook(ctx: click.Context, workbook: Path | None) -> Path:
+    path = workbook or (ctx.obj or {}).get("workbook")
+    if path is None:
+        raise click.UsageError(
+            "which workbook? Give -w crm.xlsx (or set SHEETCRM_WORKBOOK=crm.xlsx)", ctx
+        )
+    return Path(path)
+
+
+def as_of_option(f: F) -> F:
+    return click.option(
+        "--as-of",
+        "as_of",
+        type=click.DateTime(["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"]),
+        default=None,
+        help="Pretend it is this local date-time (default: now).",
+    )(f)
+
+
+def now_or(as_of: datetime | None) -> datetime:
+    """The one place sheetcrm reads the clock."""
+    return as_of if as_of is not None else datetime.now().replace(microsecond=0)
+
+
+# -------------------------------------------------------------------------- helpers
+
+
+def load_book(path: Path, as_of: datetime | None = None):  # type: ignore[no-untyped-def]
+    """Read and validate; refuse to compute on a workbook whose errors would skew the answer."""
+    from sheetcrm.validation import load
+
+    book, report = load(str(path), as_of=as_of)
+    fatal = [p for p in report.errors if p.code in ("missing_sheet", "missing_column")]
+    if fatal:
+        raise SheetCRMError(
+            Problem(
+                fatal[0].code,
+                f"{path.name} cannot be used until this is fixed: {fatal[0]}",
+                hint=f"run: sheetcrm validate -w {path}",
+            ),
+        )
+    if report.errors:
+        n = len(report.errors)
+        click.echo(
+            f"Note: {path.name} has {plural(n, 'error')}; rows with bad cells are counted "
+            f"as far as they can be. See: sheetcrm validate -w {path}",
+            err=True,
+        )
+    return book
+
+
+def owner_option(f: F) -> F:
+    return click.option("--owner", default=None, help="Only this staff member's.")(f)
+
+
+def table_or_json(f: F) -> F:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )(f)
+
+
+# ----------------------------------------------------------------------------- writes
+
+CHOICE = {
+    name: click.Choice(list(values), case_sensitive=False) for name, values in VOCABULARIES.items()
+}
+WHEN = click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"])
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def backup_note(done: Any) -> None:
+    if done.backup is not None:
+        click.echo(click.style(f"  previous version kept as {done.backup}", dim=True), err=True)
+
+
+def report_write(done: Any, path: Path | None = None, when: datetime | None = None) -> None:
+    for warning in done.warnings:
+        click.echo(click.style(f"Warning: {warning}", fg="yellow"), err=True)
+    for note in done.notes:
+        click.echo(note)
+    backup_note(done)
+    if done.notices and path is not None and when is not None:
+        _send_notices_now(path, done.notices, when)
+
+
+def _send_notices_now(path: Path, notice_ids: list[str], when: datetime) -> None:
+    """A department hears at once when mail is set up; otherwise the notice waits, queued."""
+    from sheetcrm import mail, outbox
+
+    config = mail.SmtpConfig.from_env()
+    if config is None:
+        click.echo(
+            f"Notice {', '.join(notice_ids)} is queued in the Notices sheet; "
+            "`sheetcrm email` will send it."
+        )
+        return
+    try:
+        book = load_book(path, when)
+        notices = outbox.notice_messages(book, config.sender, only=notice_ids)
+        done = outbox.deliver(path, [], notices, config, when=when)
+    except SheetCRMError as e:
+        click.echo(
+            click.style(
+                f"Warning: the notice could not be sent now ({e.problem.message}); "
+                "it stays queued and `sheetcrm email` will send it.",
+                fg="yellow",
+            ),
+            err=True,
+        )
+        return
+    for key in done.result.sent:
+        click.echo(f"  sent {key}")
+    for key, reason in done.result.failed.items():
+        click.echo(click.style(f"Warning: {key} was not sent: {reason}", fg="yellow"), err=True)
+
+
+def main() -> None:
+    # Windows consoles default to a code page that cannot print ✓ or Ø.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+    cli(prog_name="sheetcrm")

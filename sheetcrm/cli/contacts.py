@@ -1,0 +1,294 @@
+"""Customers and contacts: ``log``, ``customer add/show`` and ``followups``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from sheetcrm.cli.app import (
+    CHOICE,
+    EXIT_CANNOT,
+    WHEN,
+    SheetCRMGroup,
+    as_of_option,
+    cli,
+    load_book,
+    now_or,
+    owner_option,
+    report_write,
+    resolve_workbook,
+    table_or_json,
+    workbook_option,
+)
+from sheetcrm.errors import Problem, SheetCRMError
+
+# ------------------------------------------------------------------------ followups
+
+
+@cli.command()
+@workbook_option
+@as_of_option
+@owner_option
+@table_or_json
+@click.option(
+    "--all", "show_all", is_flag=True, help="Also list the customers not to contact now, and why."
+)
+@click.pass_context
+def followups(
+    ctx: click.Context,
+    workbook: Path | None,
+    as_of: datetime | None,
+    owner: str | None,
+    fmt: str,
+    show_all: bool,
+) -> None:
+    """Whom to contact today and how, respecting cool-down and do-not-contact.
+
+    \b
+    Example:
+        sheetcrm followups -w crm.xlsx --as-of 2026-11-20
+        sheetcrm followups -w crm.xlsx --owner Kari --all
+    """
+    import json
+
+    from sheetcrm import console
+    from sheetcrm import followups as rules
+
+    path = resolve_workbook(ctx, workbook)
+    when = now_or(as_of)
+    book = load_book(path, when)
+    found = rules.due(book, when, owner=owner, include_suppressed=show_all)
+    if fmt == "json":
+        click.echo(json.dumps([s.to_json() for s in found], ensure_ascii=False, indent=2))
+    elif not found:
+        click.echo(f"Nobody needs a follow-up on {when:%Y-%m-%d}.")
+    else:
+        for line in console.followup_lines(found):
+            click.echo(line)
+
+
+# ------------------------------------------------------------------------- customer
+
+
+@cli.group(cls=SheetCRMGroup)
+def customer() -> None:
+    """Look up or add customers.
+
+    \b
+    Example:
+        sheetcrm customer show "Jane Doe" -w crm.xlsx
+    """
+
+
+@customer.command("show")
+@click.argument("who")
+@workbook_option
+@as_of_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True
+)
+@click.pass_context
+def customer_show(
+    ctx: click.Context, who: str, workbook: Path | None, as_of: datetime | None, fmt: str
+) -> None:
+    """One customer's whole story: details, open complaints, timeline, figures.
+
+    WHO is a customer id, an email, or (part of) a name.
+
+    \b
+    Example:
+        sheetcrm customer show C-0012 -w crm.xlsx
+        sheetcrm customer show "jane@example.com" -w crm.xlsx --format json
+    """
+    import json
+
+    from sheetcrm import console, history
+
+    path = resolve_workbook(ctx, workbook)
+    when = now_or(as_of)
+    book = load_book(path, when)
+    found = history.find_customers(book, who)
+    if found.one is None:
+        if found.matches:
+            click.echo(f"{len(found.matches)} customers match {who!r}; name one of them:")
+            for record in found.matches:
+                click.echo(f"  {history.describe(record)}")
+            ctx.exit(EXIT_CANNOT)
+        hint = ""
+        if found.suggestions:
+            hint = (
+                "did you mean " + " or ".join(history.describe(r) for r in found.suggestions) + "?"
+            )
+        raise SheetCRMError(
+            Problem(
+                "unknown_customer",
+                f"no customer matches {who!r}",
+                hint=hint or "check the Customers sheet",
+            )
+        )
+    data = history.story(book, found.one["customer_id"], when)
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        from sheetcrm.templates import md_escape
+
+        for line in console.story_markdown(data, md_escape if fmt == "md" else str):
+            click.echo(line)
+
+
+# ------------------------------------------------------------------------------ log
+
+
+@cli.command("log")
+@workbook_option
+@click.option("--customer", help="Customer id, email or name.")
+@click.option("--channel", type=CHOICE["channel"])
+@click.option("--type", "type_", type=CHOICE["type"])
+@click.option("--summary", help="What was said or done.")
+@click.option(
+    "--staff",
+    envvar="SHEETCRM_STAFF",
+    help="Who (default SHEETCRM_STAFF, else the customer's owner).",
+)
+@click.option("--direction", type=CHOICE["direction"])
+@click.option("--outcome", type=CHOICE["outcome"])
+@click.option("--satisfaction", type=click.IntRange(1, 5))
+@click.option("--follow-up-on", "follow_up_on", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--complaint", "complaint_id", help="The complaint this contact is about.")
+@click.option("--date", "when", type=WHEN, help="When it happened (default now).")
+@click.pass_context
+def log_cmd(
+    ctx: click.Context,
+    workbook: Path | None,
+    customer: str | None,
+    channel: str | None,
+    type_: str | None,
+    summary: str | None,
+    staff: str | None,
+    direction: str | None,
+    outcome: str | None,
+    satisfaction: int | None,
+    follow_up_on: datetime | None,
+    complaint_id: str | None,
+    when: datetime | None,
+) -> None:
+    """Record a call, email, visit or any other contact with a customer.
+
+    With no --summary on a terminal, asks for whatever is missing.
+
+    \b
+    Example:
+        sheetcrm log -w crm.xlsx --customer C-0012 --channel phone --type support \\
+            --summary "Gears slip; booked a service for Tuesday" --follow-up-on 2026-11-27
+    """
+    from sheetcrm.records import log_interaction
+
+    path = resolve_workbook(ctx, workbook)
+    if summary is None and _stdin_is_terminal():
+        customer = customer or click.prompt("Customer (id, email or name)")
+        channel = channel or click.prompt("Channel", type=CHOICE["channel"])
+        type_ = type_ or click.prompt("Type", type=CHOICE["type"])
+        summary = click.prompt("Summary")
+    missing = [
+        f"--{n}"
+        for n, v in (
+            ("customer", customer),
+            ("channel", channel),
+            ("type", type_),
+            ("summary", summary),
+        )
+        if not v
+    ]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)}", ctx)
+    fields = {
+        "customer": customer,
+        "channel": channel,
+        "type": type_,
+        "summary": summary,
+        "staff": staff,
+        "direction": direction,
+        "outcome": outcome,
+        "satisfaction": satisfaction,
+        "complaint_id": complaint_id,
+        "follow_up_on": follow_up_on.date() if follow_up_on else None,
+    }
+    done = log_interaction(path, fields, when=now_or(when))
+    rec = done.record
+    click.echo(
+        f"Logged {rec['interaction_id']}: {rec['type']} by {rec['channel']} with "
+        f"{rec['customer_id']} {rec['customer_name'] or ''} ({rec['staff']})."
+    )
+    report_write(done)
+
+
+@customer.command("add")
+@workbook_option
+@click.option("--name", required=True)
+@click.option("--email")
+@click.option("--phone")
+@click.option("--company")
+@click.option("--preferred-channel", "preferred_channel", type=CHOICE["channel"])
+@click.option("--owner", help="The staff member who owns the relationship.")
+@click.option("--stage", type=CHOICE["stage"], default="prospect", show_default=True)
+@click.option("--segment")
+@click.option(
+    "--allow-duplicate-email",
+    is_flag=True,
+    help="Add them even if another customer has this email.",
+)
+@as_of_option
+@click.pass_context
+def customer_add(
+    ctx: click.Context,
+    workbook: Path | None,
+    name: str,
+    email: str | None,
+    phone: str | None,
+    company: str | None,
+    preferred_channel: str | None,
+    owner: str | None,
+    stage: str,
+    segment: str | None,
+    allow_duplicate_email: bool,
+    as_of: datetime | None,
+) -> None:
+    """Add a customer (refuses an email another customer already has).
+
+    \b
+    Example:
+        sheetcrm customer add -w crm.xlsx --name "Jane Doe" --email jane@example.com \\
+            --owner Kari --stage customer
+    """
+    from sheetcrm.records import add_customer
+
+    path = resolve_workbook(ctx, workbook)
+    owner = owner or os.environ.get("SHEETCRM_STAFF")
+    if not owner:
+        raise click.UsageError("who owns this customer? give --owner NAME", ctx)
+    fields = {
+        "name": name,
+        "email": email,
+        "phone": phone,
+        "company": company,
+        "preferred_channel": preferred_channel,
+        "owner": owner,
+        "stage": stage,
+        "segment": segment,
+    }
+    done = add_customer(
+        path, fields, allow_duplicate_email=allow_duplicate_email, today=now_or(as_of).date()
+    )
+    click.echo(
+        f"Added {done.record['customer_id']} {done.record['name']} "
+        f"(owner {done.record['owner']}, {done.record['stage']})."
+    )
+    report_write(done)
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()

@@ -1,0 +1,292 @@
+"""The weekly report and mail: ``report``, ``templates export`` and ``email``."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sheetcrm.cli.app import (
+    F,
+    SheetCRMGroup,
+    as_of_option,
+    cli,
+    load_book,
+    now_or,
+    plural,
+    resolve_workbook,
+    workbook_option,
+)
+from sheetcrm.errors import Problem, SheetCRMError
+
+# --------------------------------------------------------------------------- report
+
+
+def _week_option(f: F) -> F:
+    return click.option(
+        "--week", help="An ISO week such as 2026-W47 (default: the last complete week)."
+    )(f)
+
+
+def _templates_option(f: F) -> F:
+    return click.option(
+        "--templates",
+        "templates",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Your own templates folder; a file not in it comes from the built-in ones.",
+    )(f)
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    return tuple(f.strip().lower() for f in value.split(",") if f.strip())
+
+
+def _templates_folder(path: Path, given: Path | None, book: Any) -> Path | None:
+    """--templates, else Settings templates_dir (relative to the workbook's folder)."""
+    if given is not None:
+        folder = given
+    elif book.settings.templates_dir:
+        folder = path.parent / book.settings.templates_dir
+    else:
+        return None
+    if not folder.is_dir():
+        raise SheetCRMError(
+            Problem(
+                "missing_file",
+                f"the templates folder {folder} does not exist",
+                hint="create it with: sheetcrm templates export FOLDER",
+            )
+        )
+    return folder
+
+
+@cli.command()
+@workbook_option
+@_week_option
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day instead.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (with --from).")
+@click.option(
+    "--format",
+    "formats",
+    default="html,docx,md",
+    show_default=True,
+    help="Comma-separated: html, docx, md, txt.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the files (default: reports/ beside the workbook).",
+)
+@_templates_option
+@as_of_option
+@click.pass_context
+def report(
+    ctx: click.Context,
+    workbook: Path | None,
+    week: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    formats: str,
+    out_dir: Path | None,
+    templates: Path | None,
+    as_of: datetime | None,
+) -> None:
+    """Write the weekly report as a web page, a Word document and Markdown.
+
+    \b
+    Example:
+        sheetcrm report -w crm.xlsx
+        sheetcrm report -w crm.xlsx --week 2026-W46 --format html --out ~/Desktop
+    """
+    from sheetcrm import reports
+    from sheetcrm.render_worker import RenderWorker
+
+    path = resolve_workbook(ctx, workbook)
+    when = now_or(as_of)
+    if week and (start or end):
+        raise click.UsageError("give either --week or --from/--to, not both", ctx)
+    if bool(start) != bool(end):
+        raise click.UsageError("--from and --to go together", ctx)
+    # Started first: it imports the chart and Word libraries while the workbook is read.
+    worker = RenderWorker() if _formats(formats) != ("md",) else None
+    try:
+        book = load_book(path, when)
+        if start and end:
+            period = reports.custom_period(start.date(), end.date())
+        else:
+            period = reports.week_period(book, when, week)
+        folder = _templates_folder(path, templates, book)
+        written = reports.write_reports(
+            book,
+            period,
+            when,
+            _formats(formats),
+            out_dir=out_dir or path.parent / "reports",
+            templates_dir=folder,
+            worker=worker,
+        )
+    finally:
+        if worker is not None:
+            worker.close()
+    click.echo(
+        f"Weekly report for {period.label} ({period.start:%Y-%m-%d} to {period.end:%Y-%m-%d}):"
+    )
+    for file in written:
+        click.echo(f"  {file}")
+
+
+@cli.group(cls=SheetCRMGroup)
+def templates() -> None:
+    """The report templates, for owners who want to change how reports look.
+
+    \b
+    Example:
+        sheetcrm templates export my-templates
+    """
+
+
+@templates.command("export")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def templates_export(folder: Path) -> None:
+    """Copy the built-in templates into FOLDER to edit; use them with --templates FOLDER.
+
+    \b
+    Example:
+        sheetcrm templates export my-templates
+        sheetcrm report -w crm.xlsx --templates my-templates
+    """
+    from sheetcrm.reports import export_templates
+
+    written = export_templates(folder)
+    click.echo(f"Copied {len(written)} templates into {folder}. Edit them, then run:")
+    click.echo(f"  sheetcrm report -w crm.xlsx --templates {folder}")
+
+
+# ---------------------------------------------------------------------------- email
+
+
+@cli.command()
+@workbook_option
+@_week_option
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    help="Send the summary here (repeatable); default Settings report_recipients.",
+)
+@click.option(
+    "--per-owner",
+    is_flag=True,
+    help="Also send each active staff member with an email their own digest.",
+)
+@click.option(
+    "--attach",
+    default="docx",
+    show_default=True,
+    help="Reports to attach: docx, html, both (docx,html) or none.",
+)
+@click.option(
+    "--dry-run",
+    "dry_run",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each message as an .eml file in this folder; send nothing.",
+)
+@click.option(
+    "--smtp-url",
+    envvar="SHEETCRM_SMTP_URL",
+    help="e.g. smtp+starttls://user@smtp.example.com:587 (else SHEETCRM_SMTP_*).",
+)
+@_templates_option
+@as_of_option
+@click.pass_context
+def email(
+    ctx: click.Context,
+    workbook: Path | None,
+    week: str | None,
+    to: tuple[str, ...],
+    per_owner: bool,
+    attach: str,
+    dry_run: Path | None,
+    smtp_url: str | None,
+    templates: Path | None,
+    as_of: datetime | None,
+) -> None:
+    """Email the weekly summary, staff digests and waiting department notices.
+
+    The summary goes in the body (text and HTML, charts included) with the Word
+    report attached. Nothing is ever sent twice: a re-run after a failure sends
+    only what did not go.
+
+    \b
+    Example:
+        sheetcrm email -w crm.xlsx --per-owner
+        sheetcrm email -w crm.xlsx --to owner@example.com --dry-run outbox
+    """
+    from sheetcrm import mail, outbox, reports
+
+    path = resolve_workbook(ctx, workbook)
+    when = now_or(as_of)
+    kinds = [k for k in _formats(attach) if k != "none"]
+    unknown = [k for k in kinds if k not in outbox.ATTACHMENTS]
+    if unknown:
+        raise click.BadParameter(
+            f"cannot attach {', '.join(unknown)}; choose docx or html", param_hint="--attach"
+        )
+    config = None if dry_run else outbox.smtp_config(smtp_url)
+    sender = (
+        config.sender if config else (os.environ.get("SHEETCRM_SMTP_FROM") or outbox.DRY_RUN_SENDER)
+    )
+    book = load_book(path, when)
+    period = reports.week_period(book, when, week)
+    folder = _templates_folder(path, templates, book)
+    recipients = list(to) or list(book.settings.report_recipients)
+    if not recipients and not per_owner:
+        raise click.UsageError(
+            "nobody to send the summary to: give --to ADDRESS or set "
+            "report_recipients on the Settings sheet",
+            ctx,
+        )
+    messages = (
+        outbox.weekly_messages(
+            book, period, when, recipients, sender, attach=kinds, templates_dir=folder
+        )
+        if recipients
+        else []
+    )
+    if per_owner:
+        messages += outbox.digest_messages(book, period, when, sender, templates_dir=folder)
+    notices = outbox.notice_messages(book, sender)
+    if dry_run is not None:
+        everything = [*messages, *(o for n in notices for o in n.outgoing)]
+        files = mail.write_eml(everything, dry_run)
+        click.echo(f"Wrote {plural(len(files), 'message')} to {dry_run}; nothing was sent.")
+        for file in files:
+            click.echo(f"  {file}")
+        return
+    assert config is not None
+    done = outbox.deliver(path, messages, notices, config, when=when)
+    result = done.result
+    click.echo(
+        f"Sent {len(result.sent)} messages through {config.describe()}"
+        + (f"; {len(result.skipped)} had already been sent" if result.skipped else "")
+        + "."
+    )
+    for key in result.sent:
+        click.echo(f"  sent {key}")
+    if done.notices_sent:
+        click.echo(f"Marked notices {', '.join(done.notices_sent)} as sent in {path.name}.")
+    if result.failed:
+        for key, reason in result.failed.items():
+            click.echo(f"  NOT sent {key}: {reason}", err=True)
+        raise SheetCRMError(
+            Problem(
+                "smtp_failed",
+                f"{len(result.failed)} message(s) were refused by the mail server",
+                hint="correct the addresses, then run the same command again: only what was not "
+                "sent goes out",
+            )
+        )

@@ -1,0 +1,243 @@
+"""The workbook itself: ``init``, ``validate``, ``import`` and ``contract``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sheetcrm.cli.app import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    as_of_option,
+    backup_note,
+    cli,
+    now_or,
+    plural,
+    report_write,
+    resolve_workbook,
+    workbook_option,
+)
+from sheetcrm.errors import Problem, Report
+
+# ---------------------------------------------------------------------------- init
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@click.option("--sample", is_flag=True, help="Fill it with a realistic bicycle shop.")
+@click.option(
+    "--into",
+    "into",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Add the missing CRM sheets to a workbook you already have.",
+)
+def init(path: Path | None, sample: bool, into: Path | None) -> None:
+    """Create a new CRM workbook with every sheet, drop-down and table.
+
+    \b
+    Example:
+        sheetcrm init crm.xlsx --sample
+        sheetcrm init --into "Our customers.xlsx"
+    """
+    from sheetcrm import newbook
+    from sheetcrm import sample as sample_data
+
+    if into is not None:
+        from sheetcrm.records import adopt
+
+        done = adopt(into)
+        for note in done.notes:
+            click.echo(f"{into.name}: {note}")
+        if not done.notes:
+            click.echo(f"{into.name} already has every CRM sheet; nothing was changed.")
+        backup_note(done)
+        return
+    if path is None:
+        raise click.UsageError("give the path of the new workbook, e.g. sheetcrm init crm.xlsx")
+    if path.suffix.lower() != ".xlsx":
+        raise click.BadParameter("the workbook name must end in .xlsx", param_hint="PATH")
+    if sample:
+        sample_data.write_sample_workbook(path)
+    else:
+        newbook.create_workbook(path)
+    what = "with a sample bicycle shop" if sample else "with empty sheets"
+    click.echo(f"Created {path} {what}. Open it in Excel, or check it with:")
+    click.echo(f"  sheetcrm validate -w {path}")
+
+
+# ------------------------------------------------------------------------- validate
+
+
+@cli.command()
+@workbook_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the problems.",
+)
+@as_of_option
+@click.option(
+    "--mark",
+    is_flag=True,
+    help="Also list the problems on a 'CRM problems' sheet and colour the cells.",
+)
+@click.pass_context
+def validate(
+    ctx: click.Context, workbook: Path | None, fmt: str, as_of: datetime | None, mark: bool
+) -> None:
+    """Check the workbook and explain every problem by sheet and cell.
+
+    Exit code 0 when there are no errors (warnings allowed), 1 when there are.
+
+    \b
+    Example:
+        sheetcrm validate -w crm.xlsx
+        sheetcrm validate -w crm.xlsx --format json > problems.json
+        sheetcrm validate -w crm.xlsx --mark
+    """
+    from sheetcrm.validation import load
+
+    path = resolve_workbook(ctx, workbook)
+    when = now_or(as_of)
+    done = None
+    if mark:  # validates under the write lock, so the marks match what is printed
+        from sheetcrm.marks import mark_problems
+
+        book, report, done = mark_problems(path, when)
+    else:
+        book, report = load(str(path), as_of=when)
+    if fmt == "json":
+        click.echo(report.dumps())
+    else:
+        _print_report(report, path, book.record_count(), len(book.sheet_names))
+    if done is not None:
+        from sheetcrm.marks import PROBLEMS_SHEET
+
+        click.echo(
+            f"Marked {plural(done.rows, 'problem')} in {path.name}: see "
+            f"the '{PROBLEMS_SHEET}' sheet.",
+            err=True,
+        )
+        backup_note(done)
+    ctx.exit(EXIT_FINDINGS if report.errors else EXIT_OK)
+
+
+def _print_report(report: Report, path: Path, records: int, sheets: int) -> None:
+    current: str | None = None
+    for p in report:
+        if p.sheet != current:
+            current = p.sheet
+            click.echo(click.style(current or "Workbook", bold=True))
+        _print_problem(p)
+    errors, warnings = len(report.errors), len(report.warnings)
+    if errors:
+        parts = [plural(errors, "error")]
+        if warnings:
+            parts.append(plural(warnings, "warning"))
+        click.echo(click.style(f"✗ {path.name}: {', '.join(parts)}", fg="red", bold=True))
+    elif warnings:
+        click.echo(
+            click.style(
+                f"✓ {path.name}: {sheets} sheets, {records:,} records, no errors, "
+                + plural(warnings, "warning"),
+                fg="yellow",
+                bold=True,
+            )
+        )
+    else:
+        click.echo(
+            click.style(
+                f"✓ {path.name}: {sheets} sheets, {records:,} records, no problems",
+                fg="green",
+                bold=True,
+            )
+        )
+
+
+def _print_problem(p: Problem) -> None:
+    colour = "red" if p.severity == "error" else "yellow"
+    where = p.where or "(workbook)"
+    click.echo(f"  {where}  {click.style(p.severity, fg=colour)}: {p.message}")
+    if p.hint:
+        click.echo(f"      {click.style('fix:', dim=True)} {p.hint}")
+
+
+# --------------------------------------------------------------------------- import
+
+
+@cli.command("import")
+@click.argument("sheet")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@workbook_option
+@click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
+@as_of_option
+@click.pass_context
+def import_cmd(
+    ctx: click.Context,
+    sheet: str,
+    csv_file: Path,
+    workbook: Path | None,
+    dry_run: bool,
+    as_of: datetime | None,
+) -> None:
+    """Append every row of a CSV file to a sheet, or none if any row is wrong.
+
+    Headers match the contract loosely; rows without an id get new ones.
+
+    \b
+    Example:
+        sheetcrm import Customers new-customers.csv -w crm.xlsx --dry-run
+    """
+    from sheetcrm.records import import_rows
+
+    path = resolve_workbook(ctx, workbook)
+
+    def progress(batches: Any) -> Any:
+        if len(batches) < 3 or not sys.stderr.isatty():
+            return batches
+        return click.progressbar(batches, label="Writing", file=sys.stderr)
+
+    done = import_rows(
+        path,
+        sheet,
+        csv_file,
+        dry_run=dry_run,
+        as_of=now_or(as_of),
+        progress=lambda b: _iterate(progress(b)),
+    )
+    if not dry_run and done.ids:
+        click.echo(f"Imported {len(done.ids)} rows into {sheet} ({done.ids[0]} to {done.ids[-1]}).")
+    report_write(done)
+
+
+def _iterate(batches: Any) -> Any:
+    if hasattr(batches, "__enter__"):
+        with batches as bar:
+            yield from bar
+    else:
+        yield from batches
+
+
+# ------------------------------------------------------------------------- contract
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["md"]), default="md", show_default=True)
+def contract(fmt: str) -> None:
+    """Print the workbook contract: every sheet, column, type and rule.
+
+    \b
+    Example:
+        sheetcrm contract > contract.md
+    """
+    from sheetcrm.contract import to_markdown
+
+    click.echo(to_markdown(), nl=False)
