@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import hashlib
 import io
 import math
@@ -220,7 +221,7 @@ class Transaction:
         path = self.path
         new = self.package.to_bytes()
         _check_unchanged(path, stamp)
-        tmp = path.with_name(f".{path.stem}.sheetcrm-{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        tmp = path.with_name(f"{_temp_prefix(path)}{os.getpid()}-{secrets.token_hex(4)}.tmp")
         try:
             with open(tmp, "xb") as fh:
                 fh.write(new)
@@ -240,6 +241,21 @@ class Transaction:
             raise
         _fsync_dir(path.parent)
         self.written = True
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}.sheetcrm-"
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Delete the temp files of writes that were killed before they finished.
+
+    Called under the lock: no other write to this workbook is running, so every
+    temp file of it is a leftover. The workbook itself was never touched by them.
+    """
+    for leftover in path.parent.glob(glob.escape(_temp_prefix(path)) + "*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def _check_unchanged(path: Path, stamp: _Stamp) -> None:
@@ -583,6 +599,7 @@ def edit(
             Problem("workbook_locked", f"cannot lock {path.name} ({exc}); nothing was written")
         ) from None
     try:
+        _remove_leftovers(path)
         data, stamp = _read_stamped(path)
         tx = Transaction(path, Package(data, path.name), data, backups_to_keep=backups_to_keep)
         yield tx

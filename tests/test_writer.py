@@ -229,6 +229,20 @@ def test_killed_writer_never_breaks_the_workbook(book: Path) -> None:
         assert ids == [f"I-{n:04d}" for n in range(1, len(ids) + 1)]
         assert ids[:3] == ["I-0001", "I-0002", "I-0003"]
     assert len(_ids(book)) > 3  # some of the runs got their rows in
+    with writer.edit(book) as tx:  # the next write clears what the killed ones left
+        tx.update("Interactions", 2, {"outcome": "resolved"})
+    assert _leftovers(book.parent) == []
+
+
+def test_the_next_write_removes_temp_files_of_killed_writes(book: Path) -> None:
+    killed = book.parent / ".crm.xlsx.sheetcrm-4242-0badc0de.tmp"
+    killed.write_bytes(b"half a workbook")
+    other = book.parent / ".crm-old.xlsx.sheetcrm-4242-0badc0de.tmp"  # another workbook's
+    other.write_bytes(b"not ours")
+    with writer.edit(book) as tx:
+        tx.append("Interactions", [ROW])
+    assert _leftovers(book.parent) == [other.name]
+    assert _ids(book)[-1] == "I-0004"
 
 
 @pytest.mark.slow
