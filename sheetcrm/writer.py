@@ -34,6 +34,7 @@ from filelock import FileLock, Timeout
 
 from sheetcrm.errors import Problem, SheetCRMError, WorkbookOpenError, column_letter
 from sheetcrm.parts import Package
+from sheetcrm.reader import check_file
 
 __all__ = [
     "Transaction",
@@ -600,6 +601,7 @@ def edit(
         ) from None
     try:
         _remove_leftovers(path)
+        check_file(path)  # the same refusals, in the same words, as every read
         data, stamp = _read_stamped(path)
         tx = Transaction(path, Package(data, path.name), data, backups_to_keep=backups_to_keep)
         yield tx

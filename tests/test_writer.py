@@ -217,6 +217,22 @@ def _run(path: Path, count: int, tag: str) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [("poi-poc-xmlbomb.xlsx", "XML bomb"), ("poi-protected_passtika.xlsx", "password")],
+)
+def test_unsafe_files_are_refused_as_reads_refuse_them(
+    corpus: Path, tmp_path: Path, name: str, words: str
+) -> None:
+    path = tmp_path / name
+    shutil.copy(corpus / "xlsx-real" / name, path)
+    before = path.read_bytes()
+    with pytest.raises(SheetCRMError) as refused, writer.edit(path) as tx:
+        tx.append("Interactions", [ROW])
+    assert words in str(refused.value.problems[0])
+    assert path.read_bytes() == before and _leftovers(tmp_path) == []
+
+
 @pytest.mark.slow
 def test_killed_writer_never_breaks_the_workbook(book: Path) -> None:
     rng = random.Random(20261123)
