@@ -40,7 +40,7 @@ def as_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     [{'a': 1.5}, {'a': None}]
     """
     plain = frame.astype(object).where(frame.notna(), None)
-    return plain.to_dict("records")  # type: ignore[return-value]
+    return plain.to_dict("records")
 
 
 @dataclass(slots=True)

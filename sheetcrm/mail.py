@@ -239,7 +239,7 @@ class SmtpConfig:
             user=user,
             password=password,
             sender=sender,
-            security=security,  # type: ignore[arg-type]
+            security=security,
             timeout=timeout,
             cafile=get("CAFILE"),
         )
@@ -446,7 +446,8 @@ def build_message(
     msg.set_content(text)
     if html is not None:
         msg.add_alternative(html, subtype="html")
-        html_part = msg.get_payload()[1]
+        html_part = msg.get_payload()[1]  # type: ignore[index]
+        assert isinstance(html_part, EmailMessage)
         for n, (cid, data) in enumerate((inline_images or {}).items(), 1):
             bare = _one_line(cid).strip("<>")
             if not bare or any(c in bare for c in "<> "):
@@ -488,7 +489,7 @@ def inline_css(html: str) -> str:
     try:
         import css_inline
     except ImportError:  # pragma: no cover - css-inline is a dependency
-        css_inline = None
+        css_inline = None  # type: ignore[assignment]
     if css_inline is not None:
         inliner = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
         try:

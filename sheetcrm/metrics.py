@@ -236,7 +236,9 @@ def _sla(targets: pd.DataFrame, start: date, end: date) -> dict[str, Any]:
     by_owner: dict[str, Any] = {}
     owners = window["owner"].astype(object).where(window["owner"].notna(), NOT_SET)
     for owner, rows in window.groupby(owners, sort=True):
-        figures = {name: _compliance(rows[rows["target"] == name]) for name in sla.TARGETS}
+        figures: dict[str, Any] = {
+            name: _compliance(rows[rows["target"] == name]) for name in sla.TARGETS
+        }
         figures["overall"] = _compliance(rows)
         by_owner[str(owner)] = figures
     result["by_owner"] = by_owner
@@ -369,7 +371,7 @@ def at_risk(book: Book, data: Data, moment: datetime) -> list[dict[str, Any]]:
         )
 
     wanted = customers[customers["customer_id"].isin(reasons)]
-    result = [
+    result: list[dict[str, Any]] = [
         {
             "customer_id": str(c["customer_id"]),
             "name": _text(c["name"]),

@@ -358,7 +358,9 @@ def _write_sheet(
         ws.ignore_errors({"number_stored_as_text": ranges})
 
 
-def _write_cell(ws: Worksheet, formats: _Formats, row: int, col: int, kind: str, value: object):
+def _write_cell(
+    ws: Worksheet, formats: _Formats, row: int, col: int, kind: str, value: object
+) -> None:
     if value is None or value == "":
         return
     if isinstance(value, bool):

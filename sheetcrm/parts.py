@@ -395,7 +395,7 @@ class _Styles:
 _UNREAD = None  # a member not decompressed yet
 
 
-class _LazyParts(dict):  # type: ignore[type-arg]
+class _LazyParts(dict):
     """Part name -> bytes, each member decompressed only when something reads it.
 
     A write touches one or two sheets; unpacking every chart, image and pivot
@@ -420,15 +420,15 @@ class _LazyParts(dict):  # type: ignore[type-arg]
                     )
                 ) from None
             super().__setitem__(name, value)
-        return value  # type: ignore[no-any-return]
+        return value
 
-    def get(self, name: str, default: object = None) -> object:  # type: ignore[override]
+    def get(self, name: str, default: object = None) -> object:
         return self[name] if name in self else default  # noqa: SIM401 (self.get recurses)
 
-    def items(self):  # type: ignore[no-untyped-def, override]
+    def items(self):  # type: ignore[no-untyped-def]
         return [(name, self[name]) for name in list(self.keys())]
 
-    def values(self):  # type: ignore[no-untyped-def, override]
+    def values(self):  # type: ignore[no-untyped-def]
         return [self[name] for name in list(self.keys())]
 
     def is_read(self, name: str) -> bool:
@@ -460,6 +460,7 @@ class Package:
         self.changed: set[str] = set()
         self._layouts: dict[str, _SheetLayout] = {}
         self._originals: dict[str, bytes] = {}
+        self._aliases: dict[str, str] | None = None
         self._load(data)
         self._rels_cache: dict[str, list[tuple[str, str, str, str]]] = {}
         self.workbook_part = self._find_workbook_part()
@@ -537,7 +538,7 @@ class Package:
 
     def _alias_map(self) -> dict[str, str]:
         """Part names as the package spells them, keyed also loosely (case, backslashes)."""
-        if getattr(self, "_aliases", None) is None or len(self._aliases) < len(self._parts):
+        if self._aliases is None or len(self._aliases) < len(self._parts):
             aliases = {}
             for name in self._parts:
                 aliases[name.replace("\\", "/").lower()] = name
@@ -618,7 +619,7 @@ class Package:
         zf.start_dir = zf.fp.tell()  # where the central directory will go
         zf.filelist.append(info)
         zf.NameToInfo[info.filename] = info
-        zf._didModify = True
+        zf._didModify = True  # type: ignore[attr-defined]  # private: write the directory
 
     # ---- relationships
     def rels(self, part: str) -> list[tuple[str, str, str, str]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ class RawSheet:
     header_row: int
     headers: dict[str, str]
     letters: dict[str, str]
-    columns: dict[str, Sequence[Any]]
+    columns: Mapping[str, Sequence[Any]]
     excel_rows: list[int]
 
     def cell(self, column: str, excel_row: int) -> str | None:
@@ -285,7 +285,9 @@ def _raw_sheet(name: str, spec: Sheet, rows: list[list[Any]]) -> RawSheet:
     if body and positions:
         # Transposing once in C is far faster than indexing 100,000 rows per column.
         transposed = list(zip(*body, strict=False))  # calamine rows are all one width
-        columns = {c: transposed[j] if j < len(transposed) else () for c, j in positions.items()}
+        columns: dict[str, Sequence[Any]] = {
+            c: transposed[j] if j < len(transposed) else () for c, j in positions.items()
+        }
         # A row is a record when any contract column holds something. Nearly every
         # record has its key, so numpy finds those in one pass over the key column and
         # only the keyless rows are looked at cell by cell (spaces alone are blank too).
@@ -294,10 +296,10 @@ def _raw_sheet(name: str, spec: Sheet, rows: list[list[Any]]) -> RawSheet:
             keep = np.asarray(key_values, dtype=object) != ""
         else:
             keep = np.zeros(len(body), dtype=bool)
-        for i in np.flatnonzero(~keep):
+        for i in np.flatnonzero(~keep).tolist():
             keep[i] = any(not _is_blank(vals[i]) for vals in columns.values() if len(vals))
         if key_values is not None:
-            for i in np.flatnonzero(keep):
+            for i in np.flatnonzero(keep).tolist():
                 if type(key_values[i]) is str and not key_values[i].strip():
                     keep[i] = any(not _is_blank(vals[i]) for vals in columns.values())
         # Formatted but empty rows (and blank rows between records) are not records.

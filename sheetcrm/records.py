@@ -406,7 +406,7 @@ def _queue_notice(
     """
     if not department:
         return
-    notice = {
+    notice: dict[str, Any] = {
         "notice_id": fresh_ids(tx, book, "Notices")[0],
         "created": when,
         "complaint_id": complaint_id,

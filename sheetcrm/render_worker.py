@@ -25,7 +25,9 @@ class RenderWorker:
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="sheetcrm-render")
+        self._proc = ctx.Process(  # type: ignore[attr-defined]  # every context has one
+            target=_serve, args=(child,), daemon=True, name="sheetcrm-render"
+        )
         self._proc.start()
         child.close()
 
@@ -69,7 +71,7 @@ def _serve(conn: Connection) -> None:
 
     from sheetcrm import reports
 
-    tasks = {"charts": reports.draw_charts, "render": reports.render}
+    tasks: dict[str, Callable[..., Any]] = {"charts": reports.draw_charts, "render": reports.render}
     while True:
         try:
             message = conn.recv()

@@ -981,14 +981,14 @@ class _Story:
                 )  # fmt: skip
                 item.outcome, item.satisfaction = "follow_up_needed", None
                 item.follow_up_on = day + timedelta(days=7)
-        for day_c, c, _amount, product, staff in self.sales:
-            if day_c < self.start or staff is None or rng.random() > 0.55:
+        for day_c, c, _amount, product, seller in self.sales:
+            if day_c < self.start or seller is None or rng.random() > 0.55:
                 continue
             when = self._moment(day_c, day_c, False)
             summary = rng.choice(_SALE_SUMMARIES).format(product=product)
             score = _weighted(rng, {5: 50, 4: 35, 3: 10, 2: 5}) if rng.random() < 0.4 else None
             self.interactions.append(
-                _Interaction(when, c, staff, "in_person", "inbound", "sale", summary, "resolved",
+                _Interaction(when, c, seller, "in_person", "inbound", "sale", summary, "resolved",
                              score)
             )  # fmt: skip
         day = self.start
@@ -1298,7 +1298,7 @@ class _Story:
             "report_recipients": f"{_OWNER_NAME.lower()}@{STAFF_DOMAIN}",
         }
         key_col, value_col = (c.name for c in _SETTINGS.columns)
-        settings = [
+        settings: list[Record] = [
             {key_col: s.key, value_col: overrides.get(s.key, s.default)} for s in contract.SETTINGS
         ]
         # Every department told about a complaint heard from sheetcrm a minute later.
@@ -1310,7 +1310,7 @@ class _Story:
             )
             for _, _, dept, _ in _STAFF_ROWS
         }
-        notices = []
+        notices: list[Record] = []
         for k in self.complaints:
             if not k.notify_department:
                 continue

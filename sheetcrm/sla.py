@@ -98,8 +98,8 @@ def horizon(book: Book) -> timedelta:
     """
     cal = calendar(book)
     opens, closes = book.settings.business_hours
-    day_hours = (datetime.combine(date.min, closes) - datetime.combine(date.min, opens)).seconds
-    day_hours = max(day_hours / 3600, 1)
+    seconds = (datetime.combine(date.min, closes) - datetime.combine(date.min, opens)).seconds
+    day_hours = max(seconds / 3600, 1)
     longest = 0.0
     for target in book.sla.values():
         hours = max(target.first_response_hours, target.resolution_hours)
@@ -141,8 +141,8 @@ def targets(book: Book, as_of: datetime, *, since: datetime | None = None) -> pd
         resolved = _until(rec.resolved, as_of)
         responded = _until(rec.first_response, as_of)
         is_open = rec.status in OPEN_STATUSES or (not pd.isna(rec.resolved) and resolved is None)
-        if responded is None or (resolved is not None and resolved < responded):
-            responded = resolved if responded is None else min(responded, resolved)
+        if resolved is not None and (responded is None or resolved < responded):
+            responded = resolved
         for target, hours, met_at in (
             ("first_response", sla.first_response_hours, responded),
             ("resolution", sla.resolution_hours, resolved),

@@ -228,7 +228,7 @@ def _change(ctx: Any, headline: dict[str, Any]) -> str:
         return ""
     arrow = {"up": "▲", "down": "▼"}.get(headline.get("direction", ""), "=")
     kind = headline.get("kind", "count")
-    size = abs(float(change))
+    size = abs(float(change))  # type: ignore[arg-type]  # not missing: checked above
     if kind == "percent":
         text = i18n.translate(_code(ctx), "{n} pp", n=_number(ctx, size * 100))
     elif kind == "money":

@@ -27,7 +27,7 @@ from sheetcrm.contract import (
     Sheet,
     find_sheet,
 )
-from sheetcrm.errors import Problem, Report, column_letter
+from sheetcrm.errors import Problem, Report, Severity, column_letter
 from sheetcrm.matching import closest_ids
 from sheetcrm.reader import RawBook, RawSheet, read_book
 from sheetcrm.settings import parse_settings, parse_sla
@@ -386,7 +386,7 @@ class _Checker:
         code: str,
         message: str,
         hint: str | None = None,
-        severity: str = "error",
+        severity: Severity = "error",
         value: Any = None,
     ) -> None:
         name, cell = self.locate(sheet)(column, row)
@@ -402,7 +402,7 @@ class _Checker:
                 severity=severity,
                 value=value,
             )
-        )  # type: ignore[arg-type]
+        )
 
     def keys(self) -> None:
         for spec in SHEETS:
@@ -415,7 +415,7 @@ class _Checker:
             dupes = folded.duplicated(keep="first")
             if not dupes.any():
                 continue
-            first_row = {}
+            first_row: dict[Any, int] = {}
             for value, row in zip(folded, frame.loc[present, "excel_row"], strict=True):
                 first_row.setdefault(value, row)
             for idx in dupes[dupes].index:

@@ -334,10 +334,10 @@ def _same(expected: object, got: object) -> bool:
         return False
     if isinstance(expected, int | float) or hasattr(expected, "__float__"):
         try:
-            e, g = float(expected), float(got)  # type: ignore[arg-type]
+            x, y = float(expected), float(got)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return False
-        return math.isclose(e, g, rel_tol=1e-12, abs_tol=1e-9)
+        return math.isclose(x, y, rel_tol=1e-12, abs_tol=1e-9)
     return str(expected) == got
 
 
@@ -405,7 +405,9 @@ def _verify(tmp: Path, tx: Transaction) -> None:
             _verify_big(pkg, sheet, rows, pkg.original(part))
 
 
-def _check_values(sheet: str, table: list[list[Any]], rows: Mapping[int, Mapping[int, object]]):
+def _check_values(
+    sheet: str, table: list[list[Any]], rows: Mapping[int, Mapping[int, object]]
+) -> None:
     for r, cols in rows.items():
         got_row = table[r - 1] if r - 1 < len(table) else []
         for col, value in cols.items():
@@ -500,7 +502,8 @@ def _stretch(data: bytes, sheet: str, first: int) -> list[list[Any]]:
     try:
         found = book.get_sheet_by_name(sheet)
         body = found.to_python(skip_empty_area=True)
-        row0, col0 = found.start if body else (first - 1, 0)
+        start = found.start if body else None
+        row0, col0 = start if start is not None else (first - 1, 0)
     finally:
         with contextlib.suppress(Exception):
             book.close()
