@@ -174,7 +174,8 @@ class Data:
 def prepare(book: Book, as_of: datetime, since: date | None = None) -> Data:
     """The frames every figure is computed from; service-level targets from ``since`` on."""
     inter = book.interactions
-    inter = inter.assign(date=_datetimes(inter["date"]))
+    if not pd.api.types.is_datetime64_any_dtype(inter["date"]):  # a copy of 100,000 rows
+        inter = inter.assign(date=_datetimes(inter["date"]))
     complaints = book.complaints.assign(
         opened=_datetimes(book.complaints["opened"]),
         resolved=_datetimes(book.complaints["resolved"]),
@@ -209,9 +210,9 @@ def contact(data: Data, start: date, end: date) -> dict[str, Any]:
 
 def _returning(sales: pd.DataFrame, start: date, end: date) -> set[str]:
     """Customers with an order in the period and one before it."""
-    bought = set(sales.loc[_within(sales["date"], start, end), "customer_id"].dropna())
-    before = set(sales.loc[sales["date"] < _ts(start), "customer_id"].dropna())
-    return bought & before
+    bought = sales.loc[_within(sales["date"], start, end), "customer_id"].dropna().unique()
+    before = (sales["date"] < _ts(start)) & sales["customer_id"].isin(bought)
+    return set(sales.loc[before, "customer_id"])
 
 
 def _sla_window(targets: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
@@ -326,7 +327,7 @@ def at_risk(book: Book, data: Data, moment: datetime) -> list[dict[str, Any]]:
     now = pd.Timestamp(moment)
     customers = data.customers.dropna(subset=["customer_id"]).drop_duplicates("customer_id")
     inter = data.interactions
-    past = inter[inter["date"] <= now]
+    past = inter.loc[inter["date"] <= now, ["customer_id", "date", "satisfaction"]]
     reasons: dict[str, list[dict[str, Any]]] = {}
 
     # Gone quiet: stage customer or above, no contact for at_risk_after_days.
@@ -441,7 +442,7 @@ def _followups(book: Book, data: Data, as_of: datetime) -> list[dict[str, Any]]:
     on = _datetimes(inter["follow_up_on"])
     until = _ts(as_of.date() + timedelta(days=FOLLOW_UP_DAYS))
     soon = inter[(on > now) & (on <= until)].assign(on=on)
-    last = inter[inter["date"] <= now].groupby("customer_id")["date"].max()
+    last = inter.loc[inter["date"] <= now, "date"].groupby(inter["customer_id"]).max()
     soon = soon[soon["customer_id"].map(last) <= soon["date"]]
     soon = soon.sort_values(["on", "customer_id"], kind="stable").drop_duplicates("customer_id")
     soon = soon[~soon["customer_id"].isin(seen)]

@@ -13,6 +13,8 @@ template's context, so one environment serves every language.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 from datetime import date, datetime
 from importlib.resources import files
@@ -44,6 +46,34 @@ def find_template(name: str, user_dir: Path | None = None) -> Path:
     raise jinja2.TemplateNotFound(name)
 
 
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between runs, in the user's own temp folder.
+
+    Compiling the report's templates takes longer than rendering them. Jinja
+    checks each cached entry against its template's source, so an edited
+    template is compiled afresh. A cache that cannot be read or written is
+    skipped: it never stops a report.
+    """
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # a damaged entry: compile instead
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+@functools.cache
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    try:
+        return _QuietBytecodeCache()
+    except (OSError, RuntimeError):  # no private temp folder: compile every time
+        return None
+
+
 def environment(
     user_dir: Path | None = None, *, autoescape: bool | None = None
 ) -> jinja2.Environment:
@@ -67,6 +97,7 @@ def environment(
             else autoescape
         ),
         undefined=jinja2.StrictUndefined,
+        bytecode_cache=_bytecode_cache(),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

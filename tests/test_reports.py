@@ -343,6 +343,30 @@ def test_owner_templates_override_and_extend_the_defaults(
     assert reports.render(context, "weekly.md.j2", tmp_path).startswith("# Test Cycles")
 
 
+def test_compiled_templates_are_cached_and_a_bad_cache_is_ignored(
+    context: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sheetcrm import templates
+
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    monkeypatch.setattr(
+        templates, "_bytecode_cache", lambda: templates._QuietBytecodeCache(str(folder))
+    )
+    first = reports.render(context, "weekly.md.j2")
+    entries = list(folder.iterdir())
+    assert entries, "the compiled template was kept"
+    for entry in entries:
+        entry.write_bytes(jinja2.bccache.bc_magic + b"\x80 damaged")  # unpickling fails
+    assert reports.render(context, "weekly.md.j2") == first
+    not_a_folder = tmp_path / "file.txt"
+    not_a_folder.write_text("x")
+    monkeypatch.setattr(
+        templates, "_bytecode_cache", lambda: templates._QuietBytecodeCache(str(not_a_folder))
+    )
+    assert reports.render(context, "weekly.md.j2") == first
+
+
 def test_a_typo_in_a_template_fails_loudly(context: dict[str, Any], tmp_path: Path) -> None:
     (tmp_path / "weekly.md.j2").write_text("{{ contact.interactoins }}")
     with pytest.raises(SheetCRMError) as e:
