@@ -303,8 +303,12 @@ def sales(data: Data, start: date, end: date) -> dict[str, Any]:
     revenue = float(week["amount"].sum())
     buyers = int(week["customer_id"].nunique())
     returning = len(_returning(s, start, end))
-    # days since the customer's previous order (a different day), for this period's orders
-    days = s.dropna(subset=["customer_id", "date"]).drop_duplicates(["customer_id", "date"])
+    # days since the customer's previous order (a different day), for this period's orders;
+    # only this period's buyers' histories matter
+    mine = s.loc[
+        s["customer_id"].isin(week["customer_id"].dropna().unique()), ["customer_id", "date"]
+    ]
+    days = mine.dropna().drop_duplicates()
     days = days.sort_values(["customer_id", "date"], kind="stable")
     gap = (days["date"] - days.groupby("customer_id")["date"].shift()).dt.days
     gap = gap[_within(days["date"], start, end)].dropna()
