@@ -109,8 +109,7 @@ def due(
     # Only the columns the rules read: copying all of 100,000 rows costs more than the rules.
     inter = book.interactions[list(_INTERACTION_COLUMNS)]
     inter = inter[inter["customer_id"].notna() & (inter["date"] <= pd.Timestamp(as_of))]
-    by_customer = inter.groupby("customer_id")["date"]
-    last_contact = by_customer.max()
+    last_contact = inter.groupby("customer_id")["date"].max()
     # Plain dicts: Series.get in the loops below costs more than the rules themselves.
     last_outbound = (
         (inter["date"].where(inter["direction"] == "outbound").groupby(inter["customer_id"]).max())
