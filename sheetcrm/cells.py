@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sheetcrm.contract import Column, normalize_choice
+from sheetcrm.contract import ALIASES, Column, normalize_choice
 from sheetcrm.matching import closest_texts
 
 
@@ -241,6 +241,9 @@ def check_choice(column: Column, value: Any) -> Converted:
     choice = normalize_choice(value)
     if choice in column.choices:
         return choice, None
+    meant = ALIASES.get(column.vocabulary or "", {}).get(choice)
+    if meant is not None:  # "call" in a channel cell is phone (contract.ALIASES)
+        return meant, None
     close = closest_texts(choice, column.choices, limit=1)
     hint = f"did you mean {close[0]}? " if close else ""
     return None, Issue(

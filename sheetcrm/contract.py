@@ -35,6 +35,75 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "direction": ("inbound", "outbound"),
 }
 
+# The words people actually say, next to each vocabulary: ``--channel call`` and a
+# cell reading "Call" both mean phone. Keys are in normalize_choice form. A cell
+# holding an alias is read as the canonical word (no error, no warning): it is what
+# the owner meant, and the drop-down word is one click away if they want it.
+ALIASES: dict[str, dict[str, str]] = {
+    "channel": {
+        "call": "phone",
+        "phone_call": "phone",
+        "telephone": "phone",
+        "tel": "phone",
+        "ring": "phone",
+        "mobile": "phone",
+        "visit": "in_person",
+        "in_store": "in_person",
+        "in_shop": "in_person",
+        "walk_in": "in_person",
+        "meeting": "in_person",
+        "face_to_face": "in_person",
+        "mail": "email",
+        "e_mail": "email",
+        "text": "sms",
+        "txt": "sms",
+        "text_message": "sms",
+        "post": "letter",
+        "website": "web",
+        "web_form": "web",
+        "online": "web",
+        "facebook": "social",
+        "instagram": "social",
+        "social_media": "social",
+    },
+    "type": {
+        "inquiry": "enquiry",
+        "question": "enquiry",
+        "purchase": "sale",
+        "order": "sale",
+        "followup": "follow_up",
+        "compliment": "praise",
+        "thanks": "praise",
+        "help": "support",
+    },
+    "outcome": {
+        "fixed": "resolved",
+        "solved": "resolved",
+        "done": "resolved",
+        "follow_up": "follow_up_needed",
+        "no_reply": "no_answer",
+        "voicemail": "no_answer",
+        "escalate": "escalated",
+        "sent_info": "info_sent",
+    },
+    "stage": {"lead": "prospect"},
+    "severity": {"medium": "normal", "minor": "low", "urgent": "critical", "major": "high"},
+    "status": {
+        "new": "open",
+        "in_hand": "in_progress",
+        "working": "in_progress",
+        "waiting": "waiting_on_customer",
+        "done": "resolved",
+        "fixed": "resolved",
+    },
+    "direction": {
+        "in": "inbound",
+        "incoming": "inbound",
+        "out": "outbound",
+        "outgoing": "outbound",
+    },
+}
+
 OPEN_STATUSES = ("open", "in_progress", "waiting_on_customer")
 CLOSED_STATUSES = ("resolved", "closed")
 
@@ -314,6 +383,18 @@ def normalize_header(text: object) -> str:
 def normalize_choice(text: object) -> str:
     """The loose form of a vocabulary value: ``'In person '`` -> ``'in_person'``."""
     return _NORMALIZE.sub("_", str(text).strip()).strip("_").casefold()
+
+
+def canonical_choice(vocabulary: str, text: object) -> str | None:
+    """The vocabulary word ``text`` means, aliases included; None when it means none.
+
+    >>> canonical_choice("channel", "Call"), canonical_choice("channel", "in person")
+    ('phone', 'in_person')
+    """
+    choice = normalize_choice(text)
+    if choice in VOCABULARIES[vocabulary]:
+        return choice
+    return ALIASES.get(vocabulary, {}).get(choice)
 
 
 def find_sheet(name: str) -> Sheet | None:

@@ -67,6 +67,10 @@ CODES: dict[str, str] = {
     "write_failed": "a file sheetcrm writes (an .eml of --dry-run, the sent log) failed",
     "sent_log_unreadable": "the record of e-mails already sent cannot be read",
     "already_done": "the complaint already has that response or resolution",
+    # daily: staff and customer edits from the command line
+    "unknown_staff": "a name that is not on the Staff sheet",
+    "staff_exists": "a staff member of that name is already on the Staff sheet",
+    "unknown_column": "a column the command cannot set (not on the sheet, or the id)",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from sheetcrm import history, writer
-from sheetcrm.book import Book, as_record
+from sheetcrm.book import Book, as_record, as_records
 from sheetcrm.contract import (
     DEFAULT_SLA,
     OPEN_STATUSES,
@@ -216,20 +216,37 @@ def _settings_backups(tx: writer.Transaction, book: Book) -> None:
 
 
 def log_interaction(
-    path: Path, fields: Mapping[str, Any], *, when: datetime, staff_default: str | None = None
+    path: Path,
+    fields: Mapping[str, Any],
+    *,
+    when: datetime,
+    staff_default: str | None = None,
+    sale: Mapping[str, Any] | None = None,
+    channel_default: str | None = None,
 ) -> Written:
-    """Append one interaction; ``fields`` hold contract columns plus ``customer`` (id or name)."""
+    """Append one interaction; ``fields`` hold contract columns plus ``customer`` (id or name).
+
+    With ``sale`` (``amount`` and perhaps ``product``) the order goes on the Sales
+    sheet in the same write, so a sale logged as a contact also counts as revenue.
+    """
     result = Written()
     # The interactions themselves are read only for an outbound contact's cool-down check.
     sheets = _sheets_for("Interactions")
     if str(fields.get("direction") or "").casefold() != "outbound":
         sheets.remove("Interactions")
+    if sale is not None:
+        sheets.append("Sales")
     with writer.edit(path) as tx:
         book, _ = load(path, sheets=sheets)
         _settings_backups(tx, book)
         customer = find_one_customer(book, str(fields["customer"]))
+        if sale is not None:
+            order = _check_sale(tx, book, customer, sale, fields.get("date") or when, fields)
+            fields = {**fields, "summary": fields.get("summary") or _sale_summary(book, order)}
         row = {k: v for k, v in fields.items() if k != "customer" and v not in (None, "")}
         row["customer_id"] = customer["customer_id"]
+        if channel_default:
+            row.setdefault("channel", channel_default)
         row.setdefault("date", when)
         row.setdefault("staff", staff_default or customer.get("owner"))
         row["interaction_id"] = fresh_ids(tx, book, "Interactions")[0]
@@ -244,9 +261,107 @@ def log_interaction(
             when=rec["date"],
         )
         result.warnings += _staff_warning(book, rec.get("staff"))
+        if sale is not None:
+            result.rows["Sales"] = _write_or_create(tx, book, "Sales", [order])
+            result.ids.append(order["order_id"])
+            result.record["order"] = order
         result.rows["Interactions"] = _write(tx, "Interactions", [rec])
         result.ids.append(rec["interaction_id"])
-        result.record = {**rec, "customer_name": customer.get("name")}
+        result.record.update(rec, customer_name=customer.get("name"))
+    result.backup = tx.backup
+    return result
+
+
+# ------------------------------------------------------------------------------ sales
+
+
+def _write_or_create(
+    tx: writer.Transaction, book: Book, sheet: str, rows: Sequence[Mapping[str, Any]]
+) -> list[int]:
+    """Append to ``sheet``, or make it (every contract column) when the workbook has none."""
+    if sheet in book.sheet_names:
+        return _write(tx, sheet, rows)
+    spec = SHEET_BY_NAME[sheet]
+    values = [_for_sheet(r, spec) for r in rows]
+    tx.add_sheet(
+        sheet,
+        [c.name for c in spec.columns],
+        [[v.get(c.name) for c in spec.columns] for v in values],
+        [c.width for c in spec.columns],
+    )
+    return list(range(2, 2 + len(rows)))
+
+
+def _check_sale(
+    tx: writer.Transaction,
+    book: Book,
+    customer: Mapping[str, Any],
+    sale: Mapping[str, Any],
+    when: datetime,
+    fields: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The typed Sales row for one order, judged as validate judges the sheet, or a refusal."""
+    on = sale.get("date") or when
+    row = {
+        "order_id": fresh_ids(tx, book, "Sales")[0],
+        "date": on.date() if isinstance(on, datetime) else on,
+        "customer_id": customer["customer_id"],
+        "amount": sale.get("amount"),
+        "product": sale.get("product"),
+        "staff": fields.get("staff") or sale.get("staff") or customer.get("owner"),
+    }
+    _, typed, problems = check_new_rows(book, "Sales", [{k: v for k, v in row.items() if v}])
+    _refuse(problems, "The sale was")
+    return typed[0]
+
+
+def money(amount: float) -> str:
+    """An amount as a shop writes it: ``1290``, ``1290.50``, never ``1.29e+06``."""
+    return f"{amount:.2f}".removesuffix(".00")
+
+
+def _sale_summary(book: Book, order: Mapping[str, Any]) -> str:
+    what = f" of {order['product']}" if order.get("product") else ""
+    return f"Sale {order['order_id']}{what}: {book.settings.currency} {money(order['amount'])}"
+
+
+def record_sale(
+    path: Path,
+    fields: Mapping[str, Any],
+    *,
+    when: datetime,
+    log: bool = False,
+    channel: str | None = None,
+    summary: str | None = None,
+) -> Written:
+    """One order on the Sales sheet; with ``log`` also the ``sale`` contact, in one write.
+
+    ``fields``: ``customer`` (id, email or name), ``amount``, and perhaps
+    ``product`` and ``staff``.
+    """
+    if log:
+        contact = {
+            "customer": fields["customer"],
+            "type": "sale",
+            "direction": "inbound",
+            "channel": channel,
+            "summary": summary,
+            "staff": fields.get("staff"),
+            "date": when,
+            "outcome": "resolved",
+        }
+        # A sale is made in the shop unless told otherwise (--channel web, phone, ...).
+        return log_interaction(path, contact, when=when, sale=fields, channel_default="in_person")
+    result = Written()
+    with writer.edit(path) as tx:
+        book, _ = load(path, sheets=["Sales", "Customers"])
+        _settings_backups(tx, book)
+        customer = find_one_customer(book, str(fields["customer"]))
+        order = _check_sale(tx, book, customer, fields, when, fields)
+        result.warnings += _staff_warning(book, order.get("staff"))
+        result.rows["Sales"] = _write_or_create(tx, book, "Sales", [order])
+        result.ids.append(order["order_id"])
+        result.record = {"order": order, "customer_name": customer.get("name")}
     result.backup = tx.backup
     return result
 
@@ -255,12 +370,36 @@ def log_interaction(
 
 
 def add_customer(
-    path: Path, fields: Mapping[str, Any], *, allow_duplicate_email: bool = False, today: date
+    path: Path,
+    fields: Mapping[str, Any],
+    *,
+    allow_duplicate_email: bool = False,
+    today: date,
+    add_staff: bool = False,
 ) -> Written:
+    """Add one customer; ``add_staff`` puts an owner not yet on Staff there in the same write.
+
+    Without it, an unknown owner is refused with ``unknown_staff`` (the CLI offers
+    to add them), so a new workbook's first customer needs no trip to Excel.
+    """
     result = Written()
     with writer.edit(path) as tx:
         book, _ = load(path, sheets=_sheets_for("Customers"))
         _settings_backups(tx, book)
+        owner = str(fields.get("owner") or "").strip()
+        if owner:
+            known = book.staff["name"].fillna("").str.strip()
+            same = known[known.str.casefold() == owner.casefold()]
+            if len(same):
+                fields = {**fields, "owner": same.iloc[0]}  # as the Staff sheet spells it
+            elif add_staff:
+                new = {"name": owner, "active": "yes"}
+                book, typed_staff, problems = check_new_rows(book, "Staff", [new])
+                _refuse(problems, "The new staff member was")
+                result.rows["Staff"] = _write_or_create(tx, book, "Staff", typed_staff)
+                result.notes.append(f"Added {owner} to the Staff sheet.")
+            else:
+                raise SheetCRMError(_unknown_staff(book, owner))
         row = {k: v for k, v in fields.items() if v not in (None, "")}
         row.setdefault("since", today)
         row.setdefault("stage", "prospect")
@@ -345,6 +484,8 @@ def open_complaint(
             complaint["notify_department"] = department
         complaint.update(customer_id=customer["customer_id"], opened=opened, status="open")
         complaint.setdefault("owner", customer.get("owner"))
+        # The complaint and its interaction name the same channel, whichever was assumed.
+        complaint.setdefault("channel", customer.get("preferred_channel") or "phone")
         complaint["complaint_id"] = fresh_ids(tx, book, "Complaints")[0]
         if resolution:
             complaint.update(
@@ -358,7 +499,7 @@ def open_complaint(
             "date": opened,
             "customer_id": k["customer_id"],
             "staff": fields.get("staff") or staff_default or k["owner"],
-            "channel": k.get("channel") or customer.get("preferred_channel") or "phone",
+            "channel": k["channel"],
             "direction": "inbound",
             "type": "complaint",
             "summary": k["summary"],
@@ -460,11 +601,19 @@ def update_complaint(
     respond: bool = False,
     resolution: str | None = None,
     notify: str | None = None,
+    contact: Mapping[str, Any] | None = None,
 ) -> Written:
-    """Record a first response (``respond``) or a resolution in the complaint's own row."""
+    """Record a first response (``respond``) or a resolution in the complaint's own row.
+
+    A response is also a contact with the customer: it is logged in Interactions
+    (linked by complaint_id) in the same write, with ``contact``'s summary,
+    channel and staff when given. A resolution is logged when ``contact`` holds
+    a summary.
+    """
     result = Written()
+    contact = dict(contact or {})
     with writer.edit(path) as tx:
-        book, _ = load(path, sheets=["Complaints"])
+        book, _ = load(path, sheets=["Complaints", "Customers"])
         _settings_backups(tx, book)
         row = _find_complaint(book, complaint_id)
         kid = row["complaint_id"]
@@ -506,11 +655,16 @@ def update_complaint(
         members = _check_department(book, notify)
         if notify:
             notify = changes["notify_department"] = members[0]["department"]
+        if respond or contact.get("summary"):
+            said = _response_contact(book, tx, row, when, contact, resolved=resolution is not None)
+            result.rows["Interactions"] = _write(tx, "Interactions", [said])
+            result.ids.append(said["interaction_id"])
+            result.record["interaction"] = said
         tx.ensure_columns("Complaints", list(changes))  # an owner may have left one out
         tx.update("Complaints", int(row["excel_row"]), changes)
         result.rows["Complaints"] = [int(row["excel_row"])]
         result.ids.append(kid)
-        result.record = {**as_record(row), **changes}
+        result.record.update({**as_record(row), **changes})
         fcr = resolution is not None and not pd.isna(opened) and when == opened
         event = "resolved" if resolution is not None else "answered"
         _queue_notice(tx, book, notify, members, kid, event, when, result)
@@ -520,6 +674,42 @@ def update_complaint(
             )
     result.backup = tx.backup
     return result
+
+
+def _response_contact(
+    book: Book,
+    tx: writer.Transaction,
+    complaint: pd.Series,
+    when: datetime,
+    contact: Mapping[str, Any],
+    *,
+    resolved: bool,
+) -> dict[str, Any]:
+    """The interaction in which the customer was answered, typed and judged, or a refusal."""
+    kid = complaint["complaint_id"]
+    customers = book.customers
+    who = customers[customers["customer_id"] == complaint["customer_id"]]
+    preferred = who["preferred_channel"].iloc[0] if len(who) else None
+    channel = contact.get("channel")
+    for fallback in (complaint.get("channel"), preferred, "phone"):
+        if not channel and isinstance(fallback, str) and fallback:
+            channel = fallback
+    verb = "Resolved" if resolved else "Responded to"
+    row = {
+        "interaction_id": fresh_ids(tx, book, "Interactions")[0],
+        "date": when,
+        "customer_id": complaint["customer_id"],
+        "staff": contact.get("staff") or complaint["owner"],
+        "channel": channel,
+        "direction": "outbound",
+        "type": "support",
+        "summary": contact.get("summary") or f"{verb} complaint {kid}",
+        "outcome": "resolved" if resolved else "follow_up_needed",
+        "complaint_id": kid,
+    }
+    _, typed, problems = check_new_rows(book, "Interactions", [row])
+    _refuse(problems, f"The contact answering {kid} was")
+    return typed[0]
 
 
 # ----------------------------------------------------------------------------- import
@@ -647,3 +837,280 @@ def adopt(path: Path) -> Written:
             result.notes.append(f"added the {spec.name} sheet")
     result.backup = tx.backup
     return result
+
+
+# ------------------------------------------------------------------------------ staff
+
+
+def find_staff(book: Book, name: str) -> dict[str, Any]:
+    """The Staff row named ``name`` (case and spaces ignored), or a refusal with a did-you-mean."""
+    staff = book.staff
+    hit = staff[staff["name"].fillna("").str.strip().str.casefold() == name.strip().casefold()]
+    if len(hit):
+        return as_record(hit.iloc[0])
+    raise SheetCRMError(_unknown_staff(book, name))
+
+
+def _unknown_staff(book: Book, name: str) -> Problem:
+    from sheetcrm.matching import closest_texts
+
+    names = book.staff["name"].dropna().astype(str).tolist()
+    close = closest_texts(name, names, limit=2)
+    hint = f"add them with: sheetcrm staff add {_shell_word(name)}"
+    if close:
+        hint = f"did you mean {' or '.join(close)}? Or {hint}"
+    return Problem("unknown_staff", f"{name} is not on the Staff sheet", hint=hint)
+
+
+def _shell_word(text: str) -> str:
+    return text if re.fullmatch(r"[\w.@-]+", text) else '"' + text.replace('"', '\\"') + '"'
+
+
+def add_staff(
+    path: Path, name: str, *, email: str | None = None, department: str | None = None
+) -> Written:
+    """Add a staff member, or make one who left active again; nothing else changes."""
+    result = Written()
+    with writer.edit(path) as tx:
+        book, _ = load(path, sheets=["Staff"])
+        _settings_backups(tx, book)
+        staff = book.staff
+        same = staff[staff["name"].fillna("").str.strip().str.casefold() == name.casefold()]
+        if len(same):
+            row = as_record(same.iloc[0])
+            if row.get("active") is not False:
+                raise SheetCRMError(
+                    Problem(
+                        "staff_exists",
+                        f"{row['name']} is already on the Staff sheet; nothing was written",
+                        hint="to change their email or department, edit the Staff sheet",
+                    )
+                )
+            changes: dict[str, Any] = {"active": "yes"}
+            if email:
+                changes["email"] = email
+            if department:
+                changes["department"] = department
+            _, typed, problems = check_new_rows(
+                replace_frame(book, "Staff", staff.drop(same.index)),
+                "Staff",
+                [{**row, **changes, "active": "yes"}],
+            )
+            _refuse(problems, "The staff member was")
+            tx.ensure_columns("Staff", list(changes))
+            tx.update("Staff", int(row["excel_row"]), _for_update(typed[0], changes))
+            result.rows["Staff"] = [int(row["excel_row"])]
+            result.record = typed[0]
+            result.notes.append(f"{row['name']} was inactive and is active again.")
+        else:
+            new = {"name": name, "email": email, "department": department, "active": "yes"}
+            _, typed, problems = check_new_rows(
+                book, "Staff", [{k: v for k, v in new.items() if v}]
+            )
+            _refuse(problems, "The staff member was")
+            result.rows["Staff"] = _write_or_create(tx, book, "Staff", typed)
+            result.record = typed[0]
+        result.ids.append(result.record["name"])
+    result.backup = tx.backup
+    return result
+
+
+def replace_frame(book: Book, sheet: str, frame: pd.DataFrame) -> Book:
+    """``book`` with one frame swapped: how an edited row is judged without its old self."""
+    from dataclasses import replace as swap
+
+    return swap(book, frames={**book.frames, sheet: frame})
+
+
+def _for_update(typed: Mapping[str, Any], changes: Iterable[str]) -> dict[str, Any]:
+    """The cells to write for ``changes``, as the workbook shows them; None clears a cell."""
+    out: dict[str, Any] = {}
+    for key in changes:
+        value = typed.get(key)
+        if value is None or value == "":
+            out[key] = None
+        elif isinstance(value, bool):
+            out[key] = "yes" if value else "no"
+        elif isinstance(value, pd.Timestamp):
+            out[key] = value.to_pydatetime()
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass(slots=True)
+class Leaving:
+    """What ``staff leave`` did and what still belongs to the person who left."""
+
+    written: Written
+    name: str
+    customers: list[dict[str, Any]]
+    complaints: list[dict[str, Any]]
+    reassigned_to: str | None = None
+
+
+def leave_staff(path: Path, name: str, *, reassign_to: str | None = None) -> Leaving:
+    """Mark a staff member inactive; list (or hand over) their customers and open complaints.
+
+    Their past interactions keep their name: history is not rewritten.
+    """
+    result = Written()
+    with writer.edit(path) as tx:
+        book, _ = load(path, sheets=["Staff", "Customers", "Complaints"])
+        _settings_backups(tx, book)
+        person = find_staff(book, name)
+        who = str(person["name"])
+        heir = None
+        if reassign_to:
+            heir = find_staff(book, reassign_to)
+            if heir["name"] == who:
+                raise SheetCRMError(
+                    Problem("unknown_staff", f"{who} cannot take over from themselves")
+                )
+            if heir.get("active") is False:
+                raise SheetCRMError(
+                    Problem(
+                        "inactive_owner",
+                        f"{heir['name']} is marked inactive; choose someone who still works here",
+                    )
+                )
+        cust = book.customers[book.customers["owner"] == who]
+        comp = book.complaints[
+            (book.complaints["owner"] == who) & book.complaints["status"].isin(OPEN_STATUSES)
+        ]
+        if person.get("active") is False and heir is None:
+            result.notes.append(f"{who} is already marked inactive; nothing was written.")
+        else:
+            tx.ensure_columns("Staff", ["active"])
+            tx.update("Staff", int(person["excel_row"]), {"active": "no"})
+            result.rows["Staff"] = [int(person["excel_row"])]
+        if heir is not None:
+            for sheet, frame in (("Customers", cust), ("Complaints", comp)):
+                rows = [int(r) for r in frame["excel_row"]]
+                for r in rows:
+                    tx.update(sheet, r, {"owner": heir["name"]})
+                if rows:
+                    result.rows[sheet] = rows
+        result.ids.append(who)
+    result.backup = tx.backup
+    return Leaving(
+        result,
+        who,
+        as_records(cust.drop(columns="excel_row")),
+        as_records(comp.drop(columns="excel_row")),
+        None if heir is None else str(heir["name"]),
+    )
+
+
+# ----------------------------------------------------------------------- customer edit
+
+
+def _customer_column(key: str) -> str:
+    """The Customers column ``--set KEY=...`` means, matched as loosely as headers are."""
+    spec = SHEET_BY_NAME["Customers"]
+    by_norm = {normalize_header(c.name): c.name for c in spec.columns}
+    by_norm.update({"dnc": "do_not_contact", "channel": "preferred_channel", "mail": "email"})
+    name = by_norm.get(normalize_header(key))
+    if name is None:
+        allowed = ", ".join(c.name for c in spec.columns if c.name != spec.key)
+        raise SheetCRMError(
+            Problem(
+                "unknown_column",
+                f"Customers has no column {key!r}; nothing was written",
+                hint=f"use one of: {allowed}",
+            )
+        )
+    if name == spec.key:
+        raise SheetCRMError(
+            Problem(
+                "unknown_column",
+                "a customer's id cannot be changed: other sheets refer to it",
+                hint="add a new customer instead, or change the id in Excel everywhere at once",
+            )
+        )
+    return name
+
+
+def edit_customer(
+    path: Path,
+    who: str,
+    sets: Mapping[str, str],
+    *,
+    note: str | None = None,
+    today: date,
+    allow_duplicate_email: bool = False,
+) -> Written:
+    """Change some of one customer's cells, judged as ``customer add`` judges a new one.
+
+    ``sets`` maps a column (loosely spelled) to its new text; an empty text
+    clears the cell. ``note`` is appended to the notes cell under today's date.
+    Only the cells whose value really changes are written; ``record["changes"]``
+    lists them as (column, old, new).
+    """
+    wanted = {_customer_column(k): v for k, v in sets.items()}
+    result = Written()
+    with writer.edit(path) as tx:
+        book, _ = load(path, sheets=_sheets_for("Customers"))
+        _settings_backups(tx, book)
+        customer = find_one_customer(book, who)
+        frame = book.customers
+        others = frame[frame["customer_id"] != customer["customer_id"]]
+        old = {k: v for k, v in customer.items() if k != "excel_row"}
+        row: dict[str, Any] = {k: v for k, v in _for_sheet(old, SHEET_BY_NAME["Customers"]).items()}
+        for key, value in wanted.items():
+            if value.strip():
+                row[key] = value
+            else:
+                row.pop(key, None)
+        if note:
+            stamp = f"{today:%Y-%m-%d}: {note.strip()}"
+            row["notes"] = f"{old['notes']}\n{stamp}" if old.get("notes") else stamp
+        if "owner" in wanted and wanted["owner"].strip():
+            person = find_staff(book, wanted["owner"])
+            row["owner"] = person["name"]
+            if person.get("active") is False:
+                result.warnings.append(f"{person['name']} is marked inactive on the Staff sheet.")
+        email = str(row.get("email") or "").strip().casefold()
+        if "email" in wanted and email and not allow_duplicate_email:
+            same = others[others["email"].fillna("").str.casefold() == email]
+            if len(same):
+                raise SheetCRMError(
+                    Problem(
+                        "duplicate_email",
+                        f"{row['email']} already belongs to "
+                        f"{history.describe(same.iloc[0].to_dict())}; nothing was written",
+                        hint="add --allow-duplicate-email if two people really share the address",
+                    )
+                )
+        _, typed, problems = check_new_rows(
+            replace_frame(book, "Customers", others), "Customers", [row]
+        )
+        _refuse(problems, f"The change to {customer['customer_id']} was")
+        new = typed[0]
+        changes = [
+            (k, old.get(k), new.get(k))
+            for k in [c.name for c in SHEET_BY_NAME["Customers"].columns]
+            if not _equal(old.get(k), new.get(k))
+        ]
+        result.record = {**new, "changes": changes, "customer_name": new.get("name")}
+        result.ids.append(str(customer["customer_id"]))
+        if changes:
+            names = [k for k, _, _ in changes]
+            tx.ensure_columns("Customers", names)  # e.g. a sheet without do_not_contact yet
+            excel_row = int(customer["excel_row"])
+            tx.update("Customers", excel_row, _for_update(new, names))
+            result.rows["Customers"] = [excel_row]
+        else:
+            result.notes.append("Nothing changed; nothing was written.")
+    result.backup = tx.backup
+    return result
+
+
+def _equal(a: Any, b: Any) -> bool:
+    a = None if a is None or a == "" or (not isinstance(a, str) and pd.isna(a)) else a
+    b = None if b is None or b == "" or (not isinstance(b, str) and pd.isna(b)) else b
+    if isinstance(a, pd.Timestamp):
+        a = a.to_pydatetime()
+    if isinstance(b, pd.Timestamp):
+        b = b.to_pydatetime()
+    return bool(a == b)

@@ -213,7 +213,7 @@ def test_complaint_open_and_resolve_touch_only_their_rows(runner, decorated):
         "K-0002",
         dt.datetime(2026, 11, 20, 14, 10),
         "C-0002",
-        "",
+        "phone",  # no --channel: the channel its interaction was logged with
         "billing",
         "high",
         "Charged twice",

@@ -4,7 +4,14 @@ One module per group of commands; each registers its commands on :data:`cli`
 when imported, which this package does below.
 """
 
-from sheetcrm.cli import complaints, contacts, reporting, workbook  # noqa: F401  (registers)
+from sheetcrm.cli import (  # noqa: F401  (registers)
+    complaints,
+    contacts,
+    reporting,
+    sales,
+    staff,
+    workbook,
+)
 from sheetcrm.cli.app import cli, main
 
 __all__ = ["cli", "main"]

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from sheetcrm import __version__
-from sheetcrm.contract import VOCABULARIES
+from sheetcrm.contract import VOCABULARIES, canonical_choice
 from sheetcrm.errors import Problem, SheetCRMError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -114,7 +114,7 @@ def as_of_option(f: F) -> F:
     return click.option(
         "--as-of",
         "as_of",
-        type=click.DateTime(["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"]),
+        type=WHEN,
         default=None,
         help="Pretend it is this local date-time (default: now).",
     )(f)
@@ -169,10 +169,59 @@ def table_or_json(f: F) -> F:
 
 # ----------------------------------------------------------------------------- writes
 
-CHOICE = {
-    name: click.Choice(list(values), case_sensitive=False) for name, values in VOCABULARIES.items()
-}
-WHEN = click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"])
+
+class VocabularyChoice(click.Choice):
+    """A drop-down word, or a plain word for it (``call`` -> phone; contract.ALIASES)."""
+
+    def __init__(self, vocabulary: str) -> None:
+        super().__init__(list(VOCABULARIES[vocabulary]), case_sensitive=False)
+        self.vocabulary = vocabulary
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        meant = canonical_choice(self.vocabulary, value)
+        if meant is not None:
+            return meant
+        return super().convert(value, param, ctx)
+
+
+class When(click.ParamType):
+    """A local date and time as people type it: ``2026-11-20 14:30`` or just ``2026-11-20``."""
+
+    name = "date and time"
+    example = "2026-11-20 14:30"
+    _formats: tuple[str, ...] = (
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d",
+    )
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return f'"{self.example}"'
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        for fmt in self._formats:
+            try:
+                return datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+        self.fail(f"{value!r} is not a {self.name}; type it as {self.example}", param, ctx)
+
+
+class Day(When):
+    """A date as people type it: ``2026-11-27``."""
+
+    name = "date"
+    example = "2026-11-27"
+    _formats = ("%Y-%m-%d",)
+
+
+CHOICE = {name: VocabularyChoice(name) for name in VOCABULARIES}
+WHEN = When()
+DAY = Day()
 
 
 def plural(n: int, noun: str) -> str:

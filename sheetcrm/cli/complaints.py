@@ -107,7 +107,11 @@ def complaint() -> None:
 @click.option("--severity", required=True, type=CHOICE["severity"])
 @click.option("--summary", required=True)
 @click.option("--owner", help="Who handles it (default the customer's owner).")
-@click.option("--channel", type=CHOICE["channel"], help="How it came in.")
+@click.option(
+    "--channel",
+    type=CHOICE["channel"],
+    help="How it came in (default their preferred channel, else phone).",
+)
 @click.option("--category", help="e.g. billing, repair quality, delivery.")
 @click.option("--notify", "notify", help="A department (Staff sheet) to tell.")
 @click.option("--staff", envvar="SHEETCRM_STAFF", help="Who took it (default the owner).")
@@ -117,7 +121,7 @@ def complaint() -> None:
     metavar="RESOLUTION",
     help="Resolved in this same contact (first-contact resolution): how.",
 )
-@click.option("--at", "when", type=WHEN, help="When it came in (default now).")
+@click.option("--at", "--date", "when", type=WHEN, help="When it came in (default now).")
 @click.pass_context
 def complaint_open(
     ctx: click.Context,
@@ -173,24 +177,49 @@ def complaint_open(
 @complaint.command("respond")
 @click.argument("complaint_id")
 @workbook_option
-@click.option("--at", "when", type=WHEN, help="When (default now).")
+@click.option("--summary", help="What was said to the customer.")
+@click.option(
+    "--channel",
+    type=CHOICE["channel"],
+    help="How (default the complaint's channel); plain words work: call, mail, visit.",
+)
+@click.option(
+    "--staff", envvar="SHEETCRM_STAFF", help="Who answered (default the complaint's owner)."
+)
+@click.option("--at", "--date", "when", type=WHEN, help="When (default now).")
 @click.pass_context
 def complaint_respond(
-    ctx: click.Context, complaint_id: str, workbook: Path | None, when: datetime | None
+    ctx: click.Context,
+    complaint_id: str,
+    workbook: Path | None,
+    summary: str | None,
+    channel: str | None,
+    staff: str | None,
+    when: datetime | None,
 ) -> None:
-    """Record the first response to a complaint.
+    """Record the first response to a complaint, and what was said, as a contact.
+
+    The response is logged in Interactions (linked to the complaint), so whoever
+    talks to the customer next sees it in `customer show`.
 
     \b
     Example:
-        sheetcrm complaint respond K-0041 -w crm.xlsx --at "2026-11-20 10:15"
+        sheetcrm complaint respond K-0041 -w crm.xlsx --at "2026-11-20 10:15" \\
+            --channel call --summary "Apologised; refund on its way"
     """
     from sheetcrm.records import update_complaint
 
     done = update_complaint(
-        resolve_workbook(ctx, workbook), complaint_id, when=now_or(when), respond=True
+        resolve_workbook(ctx, workbook),
+        complaint_id,
+        when=now_or(when),
+        respond=True,
+        contact={"summary": summary, "channel": channel, "staff": staff},
     )
+    said = done.record["interaction"]
     click.echo(
-        f"{done.ids[0]}: first response recorded at {done.record['first_response']:%Y-%m-%d %H:%M}."
+        f"{done.ids[0]}: first response recorded at {done.record['first_response']:%Y-%m-%d %H:%M}"
+        f" (logged {said['interaction_id']}, {said['channel']}, {said['staff']})."
     )
     report_write(done)
 
@@ -200,7 +229,10 @@ def complaint_respond(
 @workbook_option
 @click.option("--resolution", required=True, help="What was done.")
 @click.option("--notify", "notify", help="A department (Staff sheet) to tell, e.g. Finance.")
-@click.option("--at", "when", type=WHEN, help="When (default now).")
+@click.option("--summary", help="What was said to the customer; logs the contact in Interactions.")
+@click.option("--channel", type=CHOICE["channel"], help="With --summary: how.")
+@click.option("--staff", envvar="SHEETCRM_STAFF", help="With --summary: who.")
+@click.option("--at", "--date", "when", type=WHEN, help="When (default now).")
 @click.pass_context
 def complaint_resolve(
     ctx: click.Context,
@@ -208,6 +240,9 @@ def complaint_resolve(
     workbook: Path | None,
     resolution: str,
     notify: str | None,
+    summary: str | None,
+    channel: str | None,
+    staff: str | None,
     when: datetime | None,
 ) -> None:
     """Record how and when a complaint was resolved.
@@ -215,12 +250,23 @@ def complaint_resolve(
     \b
     Example:
         sheetcrm complaint resolve K-0041 -w crm.xlsx --resolution "Refunded the double charge" \\
-            --notify Finance
+            --notify Finance --summary "Called to say the refund is done" --channel call
     """
     from sheetcrm.records import update_complaint
 
     path = resolve_workbook(ctx, workbook)
     at = now_or(when)
-    done = update_complaint(path, complaint_id, when=at, resolution=resolution, notify=notify)
+    if channel and not summary:
+        raise click.UsageError("--channel goes with --summary (what was said, and how)", ctx)
+    done = update_complaint(
+        path,
+        complaint_id,
+        when=at,
+        resolution=resolution,
+        notify=notify,
+        contact={"summary": summary, "channel": channel, "staff": staff},
+    )
     click.echo(f"{done.ids[0]}: resolved at {done.record['resolved']:%Y-%m-%d %H:%M}.")
+    if "interaction" in done.record:
+        click.echo(f"Logged {done.record['interaction']['interaction_id']}.")
     report_write(done, path, at)

@@ -11,6 +11,7 @@ import click
 
 from sheetcrm.cli.app import (
     CHOICE,
+    DAY,
     EXIT_CANNOT,
     WHEN,
     SheetCRMGroup,
@@ -157,9 +158,15 @@ def customer_show(
 @click.option("--direction", type=CHOICE["direction"])
 @click.option("--outcome", type=CHOICE["outcome"])
 @click.option("--satisfaction", type=click.IntRange(1, 5))
-@click.option("--follow-up-on", "follow_up_on", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--follow-up-on", "follow_up_on", type=DAY, help="When to contact them next.")
 @click.option("--complaint", "complaint_id", help="The complaint this contact is about.")
-@click.option("--date", "when", type=WHEN, help="When it happened (default now).")
+@click.option("--at", "--date", "when", type=WHEN, help="When it happened (default now).")
+@click.option(
+    "--amount",
+    type=click.FloatRange(min=0),
+    help="With --type sale: what they paid; the order goes on the Sales sheet too.",
+)
+@click.option("--item", "--product", "product", help="With --amount: what was sold.")
 @click.pass_context
 def log_cmd(
     ctx: click.Context,
@@ -175,34 +182,39 @@ def log_cmd(
     follow_up_on: datetime | None,
     complaint_id: str | None,
     when: datetime | None,
+    amount: float | None,
+    product: str | None,
 ) -> None:
     """Record a call, email, visit or any other contact with a customer.
 
-    With no --summary on a terminal, asks for whatever is missing.
+    With no --summary on a terminal, asks for whatever is missing. Plain words
+    work for the channel: call, visit, in person, mail, text.
 
     \b
     Example:
-        sheetcrm log -w crm.xlsx --customer C-0012 --channel phone --type support \\
+        sheetcrm log -w crm.xlsx --customer C-0012 --channel call --type support \\
             --summary "Gears slip; booked a service for Tuesday" --follow-up-on 2026-11-27
+        sheetcrm log -w crm.xlsx --customer yuki --channel visit --type sale --amount 1290 \\
+            --item "Service" --at "2026-11-20 14:30"
     """
-    from sheetcrm.records import log_interaction
+    from sheetcrm.records import log_interaction, money
 
     path = resolve_workbook(ctx, workbook)
-    if summary is None and _stdin_is_terminal():
+    if amount is None and product:
+        raise click.UsageError("--item goes with --amount (what was sold, for how much)", ctx)
+    if amount is not None and type_ not in (None, "sale"):
+        raise click.UsageError(f"--amount records a sale; this contact is a {type_}", ctx)
+    if amount is not None:
+        type_ = "sale"
+    if summary is None and amount is None and _stdin_is_terminal():
         customer = customer or click.prompt("Customer (id, email or name)")
         channel = channel or click.prompt("Channel", type=CHOICE["channel"])
         type_ = type_ or click.prompt("Type", type=CHOICE["type"])
         summary = click.prompt("Summary")
-    missing = [
-        f"--{n}"
-        for n, v in (
-            ("customer", customer),
-            ("channel", channel),
-            ("type", type_),
-            ("summary", summary),
-        )
-        if not v
-    ]
+    needed = [("customer", customer), ("channel", channel), ("type", type_)]
+    if amount is None:  # a sale's summary names the order unless one is given
+        needed.append(("summary", summary))
+    missing = [f"--{n}" for n, v in needed if not v]
     if missing:
         raise click.UsageError(f"missing {', '.join(missing)}", ctx)
     fields = {
@@ -217,12 +229,28 @@ def log_cmd(
         "complaint_id": complaint_id,
         "follow_up_on": follow_up_on.date() if follow_up_on else None,
     }
-    done = log_interaction(path, fields, when=now_or(when))
+    sale = None if amount is None else {"amount": amount, "product": product}
+    done = log_interaction(path, fields, when=now_or(when), sale=sale)
     rec = done.record
     click.echo(
         f"Logged {rec['interaction_id']}: {rec['type']} by {rec['channel']} with "
         f"{rec['customer_id']} {rec['customer_name'] or ''} ({rec['staff']})."
     )
+    if "order" in rec:
+        order = rec["order"]
+        click.echo(
+            f"Recorded sale {order['order_id']}: {money(order['amount'])} on the Sales sheet."
+        )
+    elif type_ == "sale":
+        click.echo(
+            click.style(
+                "Warning: no --amount, so nothing went on the Sales sheet and revenue does "
+                "not count this sale. Record it with: sheetcrm sale --customer "
+                f"{rec['customer_id']} --amount AMOUNT",
+                fg="yellow",
+            ),
+            err=True,
+        )
     report_write(done)
 
 
@@ -241,6 +269,11 @@ def log_cmd(
     is_flag=True,
     help="Add them even if another customer has this email.",
 )
+@click.option(
+    "--add-staff",
+    is_flag=True,
+    help="Put the owner on the Staff sheet too if they are not there yet.",
+)
 @as_of_option
 @click.pass_context
 def customer_add(
@@ -255,9 +288,13 @@ def customer_add(
     stage: str,
     segment: str | None,
     allow_duplicate_email: bool,
+    add_staff: bool,
     as_of: datetime | None,
 ) -> None:
     """Add a customer (refuses an email another customer already has).
+
+    An owner not yet on the Staff sheet is offered to be added (asked on a
+    terminal; in a script add --add-staff).
 
     \b
     Example:
@@ -280,9 +317,24 @@ def customer_add(
         "stage": stage,
         "segment": segment,
     }
-    done = add_customer(
-        path, fields, allow_duplicate_email=allow_duplicate_email, today=now_or(as_of).date()
-    )
+    today = now_or(as_of).date()
+    try:
+        done = add_customer(
+            path,
+            fields,
+            allow_duplicate_email=allow_duplicate_email,
+            today=today,
+            add_staff=add_staff,
+        )
+    except SheetCRMError as e:
+        if e.problem.code != "unknown_staff" or not _stdin_is_terminal():
+            raise
+        click.echo(f"{owner} is not on the Staff sheet yet ({e.problem.hint}).")
+        if not click.confirm(f"Add {owner} to the Staff sheet now?", default=True):
+            raise
+        done = add_customer(
+            path, fields, allow_duplicate_email=allow_duplicate_email, today=today, add_staff=True
+        )
     click.echo(
         f"Added {done.record['customer_id']} {done.record['name']} "
         f"(owner {done.record['owner']}, {done.record['stage']})."
@@ -292,3 +344,85 @@ def customer_add(
 
 def _stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
+
+
+def _parse_sets(ctx: click.Context, sets: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(
+                f"--set {item!r} needs COLUMN=VALUE, e.g. --set stage=advocate", ctx
+            )
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _shown(value: object) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if hasattr(value, "strftime"):
+        return f"{value:%Y-%m-%d}"
+    text = str(value)
+    return text if len(text) <= 60 else "…" + text[-59:].replace("\n", " ")
+
+
+@customer.command("edit")
+@click.argument("who")
+@workbook_option
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="A new value (repeatable); an empty value clears the cell.",
+)
+@click.option("--note", help="Added to the customer's notes, dated today.")
+@click.option(
+    "--allow-duplicate-email",
+    is_flag=True,
+    help="Keep the new email even if another customer has it.",
+)
+@as_of_option
+@click.pass_context
+def customer_edit(
+    ctx: click.Context,
+    who: str,
+    workbook: Path | None,
+    sets: tuple[str, ...],
+    note: str | None,
+    allow_duplicate_email: bool,
+    as_of: datetime | None,
+) -> None:
+    """Change a customer's details, checked as `customer add` checks them.
+
+    WHO is a customer id, an email, or (part of) a name. Prints each change
+    as old -> new; only the cells that change are written.
+
+    \b
+    Example:
+        sheetcrm customer edit C-0012 -w crm.xlsx --set do_not_contact=yes \\
+            --set stage=advocate --note "Asked for no more calls"
+        sheetcrm customer edit "jane@example.com" -w crm.xlsx --set owner=Per
+    """
+    from sheetcrm.records import edit_customer
+
+    if not sets and not note:
+        raise click.UsageError("nothing to change: give --set COLUMN=VALUE or --note TEXT", ctx)
+    path = resolve_workbook(ctx, workbook)
+    done = edit_customer(
+        path,
+        who,
+        _parse_sets(ctx, sets),
+        note=note,
+        today=now_or(as_of).date(),
+        allow_duplicate_email=allow_duplicate_email,
+    )
+    rec = done.record
+    if rec["changes"]:
+        click.echo(f"Changed {rec['customer_id']} {rec['customer_name'] or ''}:")
+        for column, old, new in rec["changes"]:
+            click.echo(f"  {column}: {_shown(old)} -> {_shown(new)}")
+    report_write(done)
