@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sheetcrm import sla, writer
+from sheetcrm import notes, sla, writer
 from sheetcrm.book import Book
 from sheetcrm.contract import SHEETS
 from sheetcrm.errors import Report, column_letter, quote_sheet
@@ -24,7 +24,10 @@ from sheetcrm.reader import read_book
 from sheetcrm.validation import load, validate
 
 MARKER = "sheetcrm"
+AUTHOR = "sheetcrm"  # the author of our notes: how the next run tells them from the owner's
 PROBLEMS_SHEET = "CRM problems"
+# Plain columns, in the order an owner reads them; the code (for looking it up) last.
+PROBLEM_COLUMNS = ["where", "kind", "what is wrong", "how to fix", "code"]
 RED = ("FFC7CE", "9C0006")
 AMBER = ("FFEB9C", "9C5700")
 _LABELS = {
@@ -85,36 +88,38 @@ def mark_overdue(path: Path, as_of: datetime) -> Marked:
 
 
 def mark_problems(path: Path, as_of: datetime) -> tuple[Book, Report, Marked]:
-    """Validate, then write the problems into the workbook; returns what validate found."""
+    """Validate, then show the problems in the workbook; returns what validate found.
+
+    The *CRM problems* sheet (the tab Excel opens on) lists each problem with a
+    link to its cell; each bad cell is coloured and carries a note explaining
+    it. A clean workbook loses the sheet, the colours and the notes again. The
+    owner's own notes stay as they are.
+    """
     with writer.edit(path) as tx:
         raw = read_book(path)
         book, report = validate(raw, as_of=as_of)
         tx.backups_to_keep = book.settings.backups_to_keep
-        headers = ["severity", "sheet", "cell", "column", "code", "message", "what to do"]
-        rows: list[list[object]] = []
-        links: dict[str, str] = {}
-        for i, p in enumerate(report.problems, start=2):
-            rows.append(
-                [
-                    p.severity,
-                    p.sheet or "",
-                    p.cell or "",
-                    p.column or "",
-                    p.code,
-                    p.message,
-                    p.hint or "",
-                ]
+        pkg = tx.package
+        names = [raw.sheets[s.name].name for s in SHEETS if s.name in raw.sheets]
+        for name in names:
+            notes.clear(pkg, name, AUTHOR)
+        if report.problems:
+            rows: list[list[object]] = []
+            links: dict[str, str] = {}
+            for i, p in enumerate(report.problems, start=2):
+                rows.append([p.where, p.severity, p.message, p.hint or "", p.code])
+                if p.sheet and p.cell:
+                    links[f"A{i}"] = f"{quote_sheet(p.sheet)}!{p.cell}"
+            part = pkg.replace_sheet(
+                PROBLEMS_SHEET, PROBLEM_COLUMNS, rows, [24, 9, 70, 60, 18], links
             )
-            if p.sheet and p.cell:
-                links[f"C{i}"] = f"{quote_sheet(p.sheet)}!{p.cell}"
-        if not rows:
-            rows.append(["ok", "", "", "", "", f"No problems at {as_of:%Y-%m-%d %H:%M}", ""])
-        tx.package.replace_sheet(PROBLEMS_SHEET, headers, rows, [9, 14, 8, 16, 16, 70, 60], links)
-        for spec in SHEETS:
-            name = raw.sheets[spec.name].name if spec.name in raw.sheets else None
-            if name is None:
-                continue
+            notes.style_header(pkg, part)
+            notes.make_active(pkg, PROBLEMS_SHEET)
+        else:
+            notes.remove_sheet(pkg, PROBLEMS_SHEET)
+        for name in names:
             rules = []
+            texts: dict[str, list[str]] = {}
             for severity, colours in (("error", RED), ("warning", AMBER)):
                 cells = [
                     p.cell
@@ -123,5 +128,10 @@ def mark_problems(path: Path, as_of: datetime) -> tuple[Book, Report, Marked]:
                 ]
                 if cells:
                     rules.append((" ".join(cells[:MAX_COLOURED_CELLS]), "TRUE", *colours))
-            tx.package.highlight(name, MARKER, rules)
+            for p in report.problems:
+                if p.sheet == name and p.cell and len(texts) < MAX_COLOURED_CELLS:
+                    fix = f"\nTo fix: {p.hint}" if p.hint else ""
+                    texts.setdefault(p.cell, []).append(f"{p.severity}: {p.message}{fix}")
+            pkg.highlight(name, MARKER, rules)
+            notes.add(pkg, name, AUTHOR, {c: "\n\n".join(t) for c, t in texts.items()})
     return book, report, Marked(len(report.problems), tx.backup)

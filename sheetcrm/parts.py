@@ -574,6 +574,28 @@ class Package:
             self.changed.add(part)
         self._layouts.pop(part, None)
 
+    def remove_part(self, part: str) -> None:
+        """Drop a member and its content-type override (a sheet or note sheetcrm made)."""
+        part = self._real(part)
+        if part not in self._parts:
+            return
+        self._parts.pop(part, None)
+        self.changed.discard(part)
+        self._infos = [i for i in self._infos if i.filename != part]
+        self._source_infos.pop(part, None)
+        self._aliases = None
+        self._layouts.pop(part, None)
+        self._rels_cache.pop(part, None)
+        types = self.read("[Content_Types].xml")
+        types = re.sub(
+            rb"<(?:[\w.-]+:)?Override\b[^>]*?PartName=\"/"
+            + re.escape(part.encode())
+            + rb"\"[^>]*/>",
+            b"",
+            types,
+        )
+        self.write("[Content_Types].xml", types)
+
     def original(self, part: str) -> bytes | None:
         """A part's bytes as they were read (None for a part added since)."""
         if part in self._originals:
@@ -803,6 +825,27 @@ class Package:
         self.write(name, data)
         self._rels_cache.pop(name, None)
         return rid
+
+    def remove_rel(self, source: str, rid: str) -> None:
+        """Drop one relationship of ``source`` (the part it pointed to is left to the caller)."""
+        name = _rels_name(source)
+        if not self.has(name):
+            return
+        data = self.read(name)
+        data = re.sub(
+            rb"<(?:[\w.-]+:)?Relationship\b[^>]*?\sId=\"" + re.escape(rid.encode()) + rb"\"[^>]*/>",
+            b"",
+            data,
+        )
+        self.write(name, data)
+        self._rels_cache.pop(name, None)
+
+    def add_rel(self, source: str, typ: str, target: str) -> str:
+        """A new relationship from ``source`` to ``target`` (``typ`` after .../relationships/)."""
+        return self._add_rel(source, f"{_RT}/{typ}", target)
+
+    def add_override(self, part: str, content_type: str) -> None:
+        self._add_override(part, content_type)
 
     # ---- sheet layout
     def _layout(self, sheet: str) -> _SheetLayout:

@@ -121,11 +121,18 @@ def validate(
     if done is not None:
         from sheetcrm.marks import PROBLEMS_SHEET
 
-        click.echo(
-            f"Marked {plural(done.rows, 'problem')} in {path.name}: see "
-            f"the '{PROBLEMS_SHEET}' sheet.",
-            err=True,
-        )
+        if done.rows:
+            click.echo(
+                f"Marked {plural(done.rows, 'problem')} in {path.name}: see "
+                f"the '{PROBLEMS_SHEET}' sheet, and hover over a coloured cell.",
+                err=True,
+            )
+        else:
+            click.echo(
+                f"Nothing to mark in {path.name}: no '{PROBLEMS_SHEET}' sheet, "
+                "coloured cells or notes of ours are left.",
+                err=True,
+            )
         backup_note(done)
     ctx.exit(EXIT_FINDINGS if report.errors else EXIT_OK)
 
