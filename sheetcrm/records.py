@@ -163,12 +163,20 @@ def _write(tx: writer.Transaction, sheet: str, rows: Sequence[Mapping[str, Any]]
     return tx.append(sheet, values)
 
 
+def is_inactive(active: Any) -> bool:
+    """True only for a Staff row whose active cell says no (empty means still here).
+
+    The typed column holds numpy booleans, which ``is False`` never matches.
+    """
+    return active is not None and not pd.isna(active) and not bool(active)
+
+
 def _staff_warning(book: Book, staff: str | None) -> list[str]:
     if not staff:
         return []
     frame = book.staff
     row = frame[frame["name"] == staff]
-    if len(row) and row["active"].iloc[0] is False:
+    if len(row) and is_inactive(row["active"].iloc[0]):
         return [f"{staff} is marked inactive on the Staff sheet."]
     return []
 
@@ -878,7 +886,7 @@ def add_staff(
         same = staff[staff["name"].fillna("").str.strip().str.casefold() == name.casefold()]
         if len(same):
             row = as_record(same.iloc[0])
-            if row.get("active") is not False:
+            if not is_inactive(row.get("active")):
                 raise SheetCRMError(
                     Problem(
                         "staff_exists",
@@ -967,7 +975,7 @@ def leave_staff(path: Path, name: str, *, reassign_to: str | None = None) -> Lea
                 raise SheetCRMError(
                     Problem("unknown_staff", f"{who} cannot take over from themselves")
                 )
-            if heir.get("active") is False:
+            if is_inactive(heir.get("active")):
                 raise SheetCRMError(
                     Problem(
                         "inactive_owner",
@@ -978,7 +986,7 @@ def leave_staff(path: Path, name: str, *, reassign_to: str | None = None) -> Lea
         comp = book.complaints[
             (book.complaints["owner"] == who) & book.complaints["status"].isin(OPEN_STATUSES)
         ]
-        if person.get("active") is False and heir is None:
+        if is_inactive(person.get("active")) and heir is None:
             result.notes.append(f"{who} is already marked inactive; nothing was written.")
         else:
             tx.ensure_columns("Staff", ["active"])
@@ -1068,7 +1076,7 @@ def edit_customer(
         if "owner" in wanted and wanted["owner"].strip():
             person = find_staff(book, wanted["owner"])
             row["owner"] = person["name"]
-            if person.get("active") is False:
+            if is_inactive(person.get("active")):
                 result.warnings.append(f"{person['name']} is marked inactive on the Staff sheet.")
         email = str(row.get("email") or "").strip().casefold()
         if "email" in wanted and email and not allow_duplicate_email:

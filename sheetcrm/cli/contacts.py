@@ -304,7 +304,7 @@ def customer_add(
     from sheetcrm.records import add_customer
 
     path = resolve_workbook(ctx, workbook)
-    owner = owner or os.environ.get("SHEETCRM_STAFF")
+    owner = (owner or os.environ.get("SHEETCRM_STAFF") or "").strip()
     if not owner:
         raise click.UsageError("who owns this customer? give --owner NAME", ctx)
     fields = {

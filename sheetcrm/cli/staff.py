@@ -75,6 +75,7 @@ def staff_list(ctx: click.Context, workbook: Path | None, fmt: str, show_all: bo
     import json
 
     from sheetcrm.contract import OPEN_STATUSES
+    from sheetcrm.records import is_inactive
 
     book = load_book(resolve_workbook(ctx, workbook))
     owners = book.customers["owner"].value_counts()
@@ -82,7 +83,7 @@ def staff_list(ctx: click.Context, workbook: Path | None, fmt: str, show_all: bo
     open_k = k[k["status"].isin(OPEN_STATUSES)]["owner"].value_counts()
     people = []
     for _, row in book.staff.sort_values("name").iterrows():
-        active = row["active"] is not False
+        active = not is_inactive(row["active"])
         if not active and not show_all:
             continue
         people.append(
