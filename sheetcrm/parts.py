@@ -1776,13 +1776,21 @@ class Package:
                 b"</%sconditionalFormatting>"
                 % (p, sqref.encode(), p, dxf, priority, p, condition, p, p, p)
             )
-        after = re.search(
+        # Look only past the sheet's data and the owner's own rules: a data bar's rule
+        # holds an extLst of its own, and ours must not land inside it.
+        start = max(
+            (
+                m.end()
+                for m in re.finditer(rb"</" + tag + rb">|</" + re.escape(p) + rb"sheetData>", data)
+            ),
+            default=0,
+        )
+        after = re.compile(
             rb"<" + re.escape(p) + rb"(?:dataValidations|hyperlinks|printOptions|pageMargins|"
             rb"pageSetup|headerFooter|rowBreaks|colBreaks|customProperties|cellWatches|"
             rb"ignoredErrors|smartTags|drawing|legacyDrawing|legacyDrawingHF|picture|oleObjects|"
             rb"controls|webPublishItems|tableParts|extLst)\b|</" + re.escape(p) + rb"worksheet>",
-            data,
-        )
+        ).search(data, start)
         assert after is not None
         self.write(part, data[: after.start()] + xml + data[after.start() :])
 
