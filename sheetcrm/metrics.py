@@ -339,11 +339,15 @@ def at_risk(book: Book, data: Data, moment: datetime) -> list[dict[str, Any]]:
     quiet_before = now - pd.Timedelta(days=days)
     last = past.groupby("customer_id")["date"].max()
     active = customers[customers["stage"].isin(followups.ACTIVE_STAGES)]
-    last_seen = active["customer_id"].map(last)
+    # A dict, not the Series: mapping through an empty datetime Series (no contact
+    # before ``moment`` yet, as in a new workbook's first week) raises in pandas.
+    last = last.to_dict()
+    last_seen = pd.to_datetime(active["customer_id"].map(last))
     quiet = active[
         (last_seen < quiet_before) | (last_seen.isna() & (active["since"] <= quiet_before))
     ]
-    for cid, seen in zip(quiet["customer_id"], quiet["customer_id"].map(last), strict=True):
+    seen_at = pd.to_datetime(quiet["customer_id"].map(last))
+    for cid, seen in zip(quiet["customer_id"], seen_at, strict=True):
         reasons.setdefault(cid, []).append(
             {
                 "reason": "no_contact",

@@ -133,7 +133,7 @@ def customer_show(
         )
     data = history.story(book, found.one["customer_id"], when)
     if fmt == "json":
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_value))
     else:
         from sheetcrm.templates import md_escape
 
@@ -426,3 +426,11 @@ def customer_edit(
         for column, old, new in rec["changes"]:
             click.echo(f"  {column}: {_shown(old)} -> {_shown(new)}")
     report_write(done)
+
+
+def _json_value(value: object) -> object:
+    """numpy's scalars as plain JSON (a yes/no cell is true, not the text "True")."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
+    return str(value)
