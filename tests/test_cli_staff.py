@@ -213,3 +213,25 @@ def test_logging_as_someone_who_left_warns(runner, make_book, valid_records):
         "Per",
     )
     assert "Per is marked inactive on the Staff sheet." in out.stderr
+
+
+def test_a_typo_of_an_owner_is_not_added_on_enter(runner, make_book, monkeypatch):
+    path = make_book()
+    before = path.read_bytes()
+    monkeypatch.setattr("sheetcrm.cli.contacts._stdin_is_terminal", lambda: True)
+    out = run(
+        runner,
+        "customer",
+        "add",
+        "-w",
+        path,
+        "--name",
+        "Nils",
+        "--owner",
+        "Karri",
+        input="\n",
+        ok=False,
+    )
+    assert "did you mean Kari?" in out.stdout
+    assert "Add Karri to the Staff sheet now? [y/N]" in out.stdout
+    assert out.exit_code == 2 and path.read_bytes() == before

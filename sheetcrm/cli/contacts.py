@@ -330,7 +330,9 @@ def customer_add(
         if e.problem.code != "unknown_staff" or not _stdin_is_terminal():
             raise
         click.echo(f"{owner} is not on the Staff sheet yet ({e.problem.hint}).")
-        if not click.confirm(f"Add {owner} to the Staff sheet now?", default=True):
+        # A likely typo (a close name exists) must not become a new colleague on Enter.
+        typo = "did you mean" in (e.problem.hint or "")
+        if not click.confirm(f"Add {owner} to the Staff sheet now?", default=not typo):
             raise
         done = add_customer(
             path, fields, allow_duplicate_email=allow_duplicate_email, today=today, add_staff=True
