@@ -67,6 +67,10 @@ CODES: dict[str, str] = {
     "write_failed": "a file sheetcrm writes (an .eml of --dry-run, the sent log) failed",
     "sent_log_unreadable": "the record of e-mails already sent cannot be read",
     "already_done": "the complaint already has that response or resolution",
+    # mail: sending one run at a time, at most once
+    "email_running": "another sheetcrm command is sending this workbook's e-mail right now",
+    "maybe_sent": "an e-mail whose server answer was lost; it is sent again only with --resend",
+    "unknown_message": "--resend names a message this run would not send",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
