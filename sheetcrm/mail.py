@@ -1,4 +1,4 @@
-"""E-mail: building messages safely and delivering them over SMTP, each exactly once.
+"""E-mail: building messages safely and delivering them over SMTP, each at most once.
 
 This module knows nothing about workbooks. The caller (``sheetcrm email``) renders
 the text and HTML, then:
@@ -10,8 +10,10 @@ the text and HTML, then:
   clients that ignore style sheets;
 * :func:`write_eml` writes the messages of ``--dry-run`` as ``.eml`` files;
 * :func:`send` delivers them over one SMTP connection, skipping those already
-  sent and recording each success at once (:class:`SentLog`), so a failure half
-  way through is fixed by running the same command again.
+  sent and recording each one in flight before its DATA and sent once accepted
+  (:class:`SentLog`), so a failure half way through is fixed by running the same
+  command again, and a message whose answer was lost is never sent twice
+  silently; :func:`send_lock` keeps two runs from sending at once.
 
 SMTP settings come from the environment (:meth:`SmtpConfig.from_env`) or a URL
 (:meth:`SmtpConfig.from_url`); the password is never printed, logged or written.

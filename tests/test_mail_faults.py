@@ -284,3 +284,23 @@ def test_a_staff_address_with_a_control_character_is_named_and_the_rest_go(
 def test_validate_accepts_ordinary_addresses(runner, make_book):
     checked = runner.invoke(cli, ["validate", "-w", str(make_book()), "--as-of", MONDAY])
     assert checked.exit_code == 0, checked.output
+
+
+def test_a_notice_whose_answer_was_lost_is_not_marked_sent_nor_sent_again(
+    runner, make_book, monkeypatch
+):
+    book = make_book()
+    handler = LosesReplyHandler(lose={1})
+    with smtp_server(handler) as server:
+        for name, value in (("HOST", "127.0.0.1"), ("PORT", str(server.port))):
+            monkeypatch.setenv(f"SHEETCRM_SMTP_{name}", value)
+        monkeypatch.setenv("SHEETCRM_SMTP_FROM", "crm@example.com")
+        monkeypatch.setenv("SHEETCRM_SMTP_SECURITY", "none")
+        opened = open_complaint(runner, book, "2026-11-20 09:00", "Chain snapped")  # sent at once
+        key = "notice:K-0002:opened:2026-11-20T09:00:workshop:kari@example.com"
+        assert f"Warning: {key} may have been sent" in opened.stderr
+        result = email(runner, book, server, "--to", "boss@example.com")
+        assert result.exit_code == 1, result.output
+        assert f"{key} may have been sent" in result.stderr
+        assert [r.rcpt_tos for r in server.received] == [["kari@example.com"], ["boss@example.com"]]
+    assert [(r[0], r[6]) for r in notices(book)] == [("N-0001", "")]  # not marked sent
