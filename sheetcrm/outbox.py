@@ -147,11 +147,11 @@ def digest_messages(
 ) -> list[mail.Outgoing]:
     """Each active staff member with an email address: their own list for the week.
 
-    One whose address cannot be used (``bad``, from :func:`bad_addresses`, or
-    refused when the message is built) is left out and named in ``skipped``
-    with the cell to fix; everyone else still gets theirs.
+    One whose address cannot be used (``bad``, by default :func:`bad_addresses`
+    of the book's file, or refused when the message is built) is left out and
+    named in ``skipped`` with the cell to fix; everyone else still gets theirs.
     """
-    bad = bad or {}
+    bad = _bad(book, bad)
     staff = book.staff
     active = staff[staff["active"].fillna(True).astype(bool)]
     for rec in active[active["excel_row"].isin(list(bad))].itertuples(index=False):
@@ -195,6 +195,13 @@ class Notice:
     created: datetime | None = None
     # key -> the key an older sheetcrm gave the same message (by row id), see deliver()
     legacy: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # members whose address is unusable
+
+
+def _bad(book: Book, bad: Mapping[int, Problem] | None) -> Mapping[int, Problem]:
+    if bad is not None:
+        return bad
+    return bad_addresses(book.path) if book.path is not None else {}
 
 
 def notice_key(complaint_id: str, event: str, created: Any, department: str, address: str) -> str:
@@ -218,10 +225,11 @@ def notice_messages(
     """Every notice not yet sent (or just those in ``only``), one message per member.
 
     A member whose address cannot be used is named in ``skipped`` (see
-    :func:`digest_messages`); the notice goes to the others, and stays waiting
-    on the Notices sheet when it reached nobody.
+    :func:`digest_messages`) and in the notice's ``missing``; the notice goes to
+    the others, and stays waiting on the Notices sheet (not marked sent) until
+    the address is fixed and a re-run sends it to that member too.
     """
-    bad = bad or {}
+    bad = _bad(book, bad)
     frame = book.frames["Notices"]
     pending = frame[frame["sent"].isna()]
     if only is not None:
@@ -236,11 +244,12 @@ def notice_messages(
             & staff["active"].fillna(True).astype(bool)
         ]
         what = f"Notice {rec.notice_id} (Notices row {int(rec.excel_row)})"
+        notice = Notice(rec.notice_id, int(rec.excel_row), [], created=_plain_time(rec.created))
         for member in department[department["excel_row"].isin(list(bad))].itertuples(index=False):
+            notice.missing.append(str(member.name))
             if skipped is not None:
                 skipped.append(_skip(book, member, bad, what))
         members = department[department["email"].notna()]
-        notice = Notice(rec.notice_id, int(rec.excel_row), [], created=_plain_time(rec.created))
         k: Any = complaints.loc[rec.complaint_id] if rec.complaint_id in complaints.index else {}
         who = ""
         if len(k) and k["customer_id"] in customers.index:
@@ -270,9 +279,11 @@ def notice_messages(
                     _message(key, sender, subject=subject, to=[address], text=text)
                 )
             except SheetCRMError as e:
-                if skipped is None or e.problem.code != "invalid_email":
+                if e.problem.code != "invalid_email":
                     raise
-                skipped.append(_skip(book, member, {int(member.excel_row): e.problem}, what))
+                notice.missing.append(str(member.name))
+                if skipped is not None:
+                    skipped.append(_skip(book, member, {int(member.excel_row): e.problem}, what))
                 continue
             notice.recipients.append(address)
             notice.legacy[key] = f"notice:{rec.notice_id}:{address.casefold()}"
@@ -345,7 +356,9 @@ def deliver(
             done = [
                 n
                 for n in notices
-                if n.outgoing and all(o.key in log and not log.in_flight(o.key) for o in n.outgoing)
+                if n.outgoing
+                and not n.missing
+                and all(o.key in log and not log.in_flight(o.key) for o in n.outgoing)
             ]
             if done:
                 _mark_notices(path, done, when)
@@ -417,7 +430,10 @@ def next_notice_id(workbook: Path, candidate: str) -> str:
         seen = []
     except (OSError, ValueError) as e:
         raise _ids_problem(path, f"it cannot be read ({e})", "delete it") from e
-    log = mail.SentLog(mail.sent_log_path(workbook))
+    try:  # ids older versions used are only in the sent log's keys
+        log = list(mail.SentLog(mail.sent_log_path(workbook)))
+    except SheetCRMError:  # unreadable: the ids file alone keeps the ids apart
+        log = []
     seen += [k.split(":")[1] for k in log if k.startswith("notice:") and k.count(":") == 2]
     new = candidate
     wanted = _ID.match(candidate)

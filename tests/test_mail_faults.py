@@ -59,16 +59,21 @@ def notices(book: Path) -> list[list]:
     return rows.to_python()[1:]
 
 
-def delete_rows(book: Path, sheet: str, ids: set[str]) -> None:
-    """What the owner does in Excel: delete whole rows; the others move up."""
+def rewrite(book: Path, edit) -> None:
+    """What the owner does in Excel, then saves: ``edit(sheet, rows)`` returns the new rows."""
     wb = python_calamine.CalamineWorkbook.from_path(str(book))
-    records = {}
+    records, headers = {}, {}
     for name in wb.sheet_names:
         header, *rows = wb.get_sheet_by_name(name).to_python()
-        kept = [r for r in rows if not (name == sheet and r[0] in ids)]
-        records[name] = [{h: v for h, v in zip(header, r, strict=False) if v != ""} for r in kept]
+        rows = [[None if v == "" else v for v in r] for r in rows]
+        records[name], headers[name] = edit(name, rows), header
     os.remove(book)
-    write_book(book, records)
+    write_book(book, records, headers=headers)
+
+
+def delete_rows(book: Path, sheet: str, ids: set[str]) -> None:
+    """Delete whole rows, as in Excel: the others move up."""
+    rewrite(book, lambda name, rows: [r for r in rows if not (name == sheet and r[0] in ids)])
 
 
 # ----------------------------------------------------------------------------- 12.1
@@ -304,3 +309,32 @@ def test_a_notice_whose_answer_was_lost_is_not_marked_sent_nor_sent_again(
         assert f"{key} may have been sent" in result.stderr
         assert [r.rcpt_tos for r in server.received] == [["kari@example.com"], ["boss@example.com"]]
     assert [(r[0], r[6]) for r in notices(book)] == [("N-0001", "")]  # not marked sent
+
+
+def test_a_notice_waits_for_the_member_skipped_and_then_goes_only_to_them(
+    runner, make_book, valid_records
+):
+    valid_records["Staff"].append(
+        {"name": "Ola", "email": "ola\x07@example.com", "department": "Workshop", "active": "yes"}
+    )  # Staff row 4
+    book = make_book(valid_records)
+    open_complaint(runner, book, "2026-11-20 09:00", "Gears slip")
+    with smtp_server() as server:
+        first = email(runner, book, server, "--to", "boss@example.com")
+        assert first.exit_code == 1, first.output
+        assert "Staff!B4: Notice N-0001 (Notices row 2) for Ola was not sent" in first.stderr
+        assert "Marked notices" not in first.stdout
+        assert [r[6] for r in notices(book)] == [""]  # Ola has not had it: still waiting
+
+        # The owner retypes Ola's address in Excel.
+        def retype(sheet, rows):
+            return [[*r[:1], "ola@example.com", *r[2:]] if r[0] == "Ola" else r for r in rows]
+
+        rewrite(book, retype)
+
+        second = email(runner, book, server, "--to", "boss@example.com")
+        assert second.exit_code == 0, second.output
+        assert "Marked notices N-0001 as sent" in second.stdout
+        got = [r.rcpt_tos[0] for r in server.received if "K-0002" in r.message["Subject"]]
+    assert got == ["kari@example.com", "ola@example.com"]  # each once
+    assert notices(book)[0][5] == "kari@example.com, ola@example.com"
