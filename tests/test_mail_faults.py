@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -152,18 +153,28 @@ def test_an_older_versions_sent_log_is_honoured_only_for_its_own_notice(
 # ----------------------------------------------------------------------------- 12.9
 
 
-class SlowHandler(RecordingHandler):
-    """Takes its time over each message, as a busy provider does."""
+class GateHandler(RecordingHandler):
+    """Holds messages at DATA until ``release`` is set, 10 s at most: a slow provider."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.holding = threading.Event()
+        self.until = 0.0
 
     async def handle_DATA(self, server, session, envelope):
-        await asyncio.sleep(1.0)
+        if not self.holding.is_set():
+            self.holding.set()
+            self.until = time.monotonic() + 10
+        while not self.release.is_set() and time.monotonic() < self.until:
+            await asyncio.sleep(0.05)
         return await super().handle_DATA(server, session, envelope)
 
 
 def test_two_overlapping_runs_send_each_message_once(make_book, valid_records):
     book = make_book(valid_records)
     recipients = [f"r{n}@example.com" for n in range(1, 7)]
-    handler = SlowHandler()
+    handler = GateHandler()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for name in SMTP_ENV:
         env.pop(f"SHEETCRM_SMTP_{name}", None)
@@ -174,11 +185,10 @@ def test_two_overlapping_runs_send_each_message_once(make_book, valid_records):
             *(arg for r in recipients for arg in ("--to", r)),
         ]  # fmt: skip
         first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while not handler.connections and time.monotonic() < deadline:
-            time.sleep(0.05)  # the first run is sending now: start the second
-        assert handler.connections, "the first run never reached the server"
+        # The first run is in the middle of sending its first message: start the second.
+        assert handler.holding.wait(60), "the first run never reached the server"
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        handler.release.set()
         _out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err.decode()
     assert second.returncode == 3, second.stderr
