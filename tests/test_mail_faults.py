@@ -188,6 +188,10 @@ def test_two_overlapping_runs_send_each_message_once(make_book, valid_records):
         # The first run is in the middle of sending its first message: start the second.
         assert handler.holding.wait(60), "the first run never reached the server"
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        # Recorded before DATA, so a crash now could never lead to a silent second copy.
+        held = json.loads(sent_log_path(book).read_text())
+        assert held == {"weekly:2026-W47:r1@example.com": held["weekly:2026-W47:r1@example.com"]}
+        assert held["weekly:2026-W47:r1@example.com"].startswith("in flight since ")
         handler.release.set()
         _out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err.decode()
@@ -348,3 +352,18 @@ def test_a_notice_waits_for_the_member_skipped_and_then_goes_only_to_them(
         got = [r.rcpt_tos[0] for r in server.received if "K-0002" in r.message["Subject"]]
     assert got == ["kari@example.com", "ola@example.com"]  # each once
     assert notices(book)[0][5] == "kari@example.com, ola@example.com"
+
+
+def test_lines_starting_with_a_dot_arrive_intact():
+    """sheetcrm writes DATA itself (to know when a message has gone): dots are doubled."""
+    from sheetcrm.mail import Outgoing, build_message, send
+
+    text = "Summary:\n.hidden line\n..two dots\n.\nend\n"
+    message = build_message(
+        subject="dots", sender="crm@example.com", to=["a@example.com"], text=text
+    )
+    with smtp_server() as server:
+        result = send([Outgoing("dots:a@example.com", message)], server.config())
+        (received,) = server.received
+    assert result.sent == ["dots:a@example.com"]
+    assert received.message.get_content().replace("\r\n", "\n") == text
