@@ -337,7 +337,7 @@ def deliver(
                     "so nothing was sent",
                     value=unknown[0],
                     hint='copy the key from the "may have been sent" line, with the same '
-                    "--week and --to" + now,
+                    "--week, --to and --per-owner" + now,
                 )
             )
         for key in resend:

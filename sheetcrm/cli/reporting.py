@@ -236,7 +236,7 @@ def email(
     Example:
         sheetcrm email -w crm.xlsx --per-owner
         sheetcrm email -w crm.xlsx --to owner@example.com --dry-run outbox
-        sheetcrm email -w crm.xlsx --resend digest:2026-W47:kari@example.com
+        sheetcrm email -w crm.xlsx --per-owner --resend digest:2026-W47:kari@example.com
     """
     from sheetcrm import mail, outbox, reports
 
