@@ -28,6 +28,7 @@ class Issue:
 
 Converted = tuple[Any, Issue | None]
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # as mail.py refuses in addresses
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]{2,}$")
 _SLASH_DATE = re.compile(
     r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
@@ -196,6 +197,12 @@ def to_yesno(value: Any, column: str = "value") -> Converted:
 
 def to_email(value: Any, column: str = "email") -> Converted:
     text = str(value).strip()
+    if _CONTROL.search(text):  # passes the pattern, yet no mail server takes it
+        return None, Issue(
+            "invalid_email",
+            f"{column} {show(value)} has an invisible control character in it",
+            "retype the address in this cell (pasting can bring such characters along)",
+        )
     if _EMAIL.match(text):
         return text, None
     return None, Issue(

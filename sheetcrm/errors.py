@@ -71,6 +71,10 @@ CODES: dict[str, str] = {
     "unknown_staff": "a name that is not on the Staff sheet",
     "staff_exists": "a staff member of that name is already on the Staff sheet",
     "unknown_column": "a column the command cannot set (not on the sheet, or the id)",
+    # mail: sending one run at a time, at most once
+    "email_running": "another sheetcrm command is sending this workbook's e-mail right now",
+    "maybe_sent": "an e-mail whose server answer was lost; it is sent again only with --resend",
+    "unknown_message": "--resend names a message this run would not send",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")

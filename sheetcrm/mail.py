@@ -1,4 +1,4 @@
-"""E-mail: building messages safely and delivering them over SMTP, each exactly once.
+"""E-mail: building messages safely and delivering them over SMTP, each at most once.
 
 This module knows nothing about workbooks. The caller (``sheetcrm email``) renders
 the text and HTML, then:
@@ -10,8 +10,10 @@ the text and HTML, then:
   clients that ignore style sheets;
 * :func:`write_eml` writes the messages of ``--dry-run`` as ``.eml`` files;
 * :func:`send` delivers them over one SMTP connection, skipping those already
-  sent and recording each success at once (:class:`SentLog`), so a failure half
-  way through is fixed by running the same command again.
+  sent and recording each one in flight before its DATA and sent once accepted
+  (:class:`SentLog`), so a failure half way through is fixed by running the same
+  command again, and a message whose answer was lost is never sent twice
+  silently; :func:`send_lock` keeps two runs from sending at once.
 
 SMTP settings come from the environment (:meth:`SmtpConfig.from_env`) or a URL
 (:meth:`SmtpConfig.from_url`); the password is never printed, logged or written.
@@ -19,13 +21,15 @@ SMTP settings come from the environment (:meth:`SmtpConfig.from_env`) or a URL
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy as email_policy
@@ -36,18 +40,24 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from filelock import FileLock, Timeout
+
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.files import write_atomic
 
 __all__ = [
     "Outgoing",
     "SendResult",
+    "SendingBusy",
     "SentLog",
     "SmtpConfig",
     "build_message",
     "inline_css",
     "send",
+    "send_lock",
+    "send_lock_path",
     "sent_log_path",
+    "stable_message_id",
     "write_eml",
 ]
 
@@ -380,6 +390,21 @@ class Outgoing:
         ]
 
 
+def stable_message_id(key: str, sender: str, domain: str = "sheetcrm.local") -> str:
+    """The Message-ID of the message under ``key``: the same on every run, unique per sender.
+
+    A copy sent again by ``--resend`` (or by a run that could not know the first
+    one arrived) carries the same Message-ID, so mail clients that drop
+    duplicates show it once. The sender is part of it so that two shops sending
+    the same key to one person never share an id.
+
+    >>> stable_message_id("weekly:2026-W47:a@example.com", "crm@example.com", "example.com")
+    '<sheetcrm.fcc5a1d56745e7697b5555142686dabb@example.com>'
+    """
+    digest = hashlib.sha256(f"{sender.casefold()}\n{key}".encode()).hexdigest()[:32]
+    return f"<sheetcrm.{digest}@{_one_line(domain).strip('<>@ ') or 'sheetcrm.local'}>"
+
+
 _MIME_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$")
 
 
@@ -408,6 +433,7 @@ def build_message(
     attachments: Sequence[tuple[str, bytes, str]] = (),
     date: datetime | None = None,
     message_id_domain: str = "sheetcrm.local",
+    message_id: str | None = None,
 ) -> EmailMessage:
     """A complete message, built with the standard library's email package only.
 
@@ -417,7 +443,10 @@ def build_message(
 
     ``inline_images`` maps a Content-ID (``chart-sla@sheetcrm``, with or without
     ``<>``) to the picture's bytes; the HTML shows it with ``src="cid:chart-sla@sheetcrm"``.
-    ``attachments`` are ``(file name, bytes, MIME type)``.
+    ``attachments`` are ``(file name, bytes, MIME type)``. ``message_id`` (from
+    :func:`stable_message_id`) gives the message the same Message-ID on every
+    run, so a mail client can drop a copy that went twice; without it a new one
+    is made.
 
     Line breaks and control characters in the subject and file names become
     spaces; an address containing them is refused (SheetCRMError ``invalid_email``),
@@ -440,7 +469,9 @@ def build_message(
     msg["To"] = recipients
     when = date or datetime.now().astimezone()
     msg["Date"] = format_datetime(when if when.tzinfo else when.astimezone())
-    msg["Message-ID"] = make_msgid(domain=_one_line(message_id_domain) or "sheetcrm.local")
+    msg["Message-ID"] = message_id or make_msgid(
+        domain=_one_line(message_id_domain) or "sheetcrm.local"
+    )
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a robot
     msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(text)
@@ -559,13 +590,25 @@ def sent_log_path(workbook: Path) -> Path:
     return workbook.with_name(f".{workbook.name}.sheetcrm-sent.json")
 
 
+IN_FLIGHT = "in flight since "
+
+
 class SentLog:
     """Which messages went, so a re-run never sends one twice: ``{key: ISO time}`` in JSON.
 
+    A key is recorded *in flight* (``"in flight since <ISO time>"``) just before
+    its message's DATA goes to the server, and *sent* (the time) once the server
+    has answered that it accepted it. A key still in flight after a run is one
+    whose outcome nobody can know (the reply was lost): it may have been sent.
+    Both count as recorded (``key in log``), so nothing recorded is sent again
+    without the owner's word (``sheetcrm email --resend KEY``): at most once.
+
     Use with :func:`send`: ``send(out, config, already_sent=log.__contains__,
-    mark_sent=log.mark)``. Each :meth:`mark` re-reads the file, adds the key and
-    writes it aside then moves it into place, so a crash leaves the old file or the
-    new one, never half of one.
+    mark_sent=log.mark, mark_in_flight=log.mark_in_flight, unmark=log.forget,
+    may_have_gone=log.in_flight)``. Each change re-reads the file, changes one key
+    and writes it aside then moves it into place, so a crash leaves the old file or
+    the new one, never half of one. Runs that change the log hold
+    :func:`send_lock`, so two of them never interleave.
     """
 
     def __init__(self, path: Path) -> None:
@@ -598,6 +641,7 @@ class SentLog:
         )
 
     def __contains__(self, key: object) -> bool:
+        """True when ``key`` was sent or may have been (in flight): not to be sent again."""
         return key in self._sent
 
     def __len__(self) -> int:
@@ -607,15 +651,33 @@ class SentLog:
         return iter(self._sent)
 
     def get(self, key: str) -> str | None:
-        """When ``key`` was sent (ISO 8601), or None."""
+        """When ``key`` was sent (ISO 8601), ``in flight since …``, or None."""
         return self._sent.get(key)
+
+    def in_flight(self, key: str) -> bool:
+        """True when ``key`` went to the server but no answer came back: it may have been sent."""
+        return self._sent.get(key, "").startswith(IN_FLIGHT)
 
     def mark(self, key: str, when: datetime | None = None) -> None:
         """Record ``key`` as sent at ``when`` (default now), on disk at once."""
-        when = when or datetime.now().astimezone()
-        stamp = (when if when.tzinfo else when.astimezone()).isoformat(timespec="seconds")
-        self._sent = {**self._read(), **self._sent, key: stamp}
-        data = json.dumps(self._sent, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+        self._change(key, _stamp(when))
+
+    def mark_in_flight(self, key: str, when: datetime | None = None) -> None:
+        """Record that ``key`` is about to go (before DATA), on disk at once."""
+        self._change(key, IN_FLIGHT + _stamp(when))
+
+    def forget(self, key: str) -> None:
+        """Remove ``key`` (it was not sent after all, or the owner asked to send it again)."""
+        if key in self._sent or key in self._read():
+            self._change(key, None)
+
+    def _change(self, key: str, value: str | None) -> None:
+        merged = {**self._read(), **self._sent}
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+        data = json.dumps(merged, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
         try:
             write_atomic(self.path, data.encode("utf-8"))
         except OSError as e:
@@ -628,6 +690,64 @@ class SentLog:
                     "goes twice",
                 )
             ) from e
+        self._sent = merged
+
+
+def _stamp(when: datetime | None) -> str:
+    when = when or datetime.now().astimezone()
+    return (when if when.tzinfo else when.astimezone()).isoformat(timespec="seconds")
+
+
+def send_lock_path(workbook: Path) -> Path:
+    """The lock a sending run holds: ``.crm.xlsx.sheetcrm-send.lock`` beside the workbook."""
+    workbook = Path(workbook)
+    return workbook.with_name(f".{workbook.name}.sheetcrm-send.lock")
+
+
+class SendingBusy(SheetCRMError):
+    """Another run is sending this workbook's e-mail right now: not now, try again later."""
+
+    exit_code = 3
+
+
+@contextmanager
+def send_lock(workbook: Path) -> Iterator[None]:
+    """Hold the workbook's sending lock for the block, or raise :class:`SendingBusy` at once.
+
+    Two runs that each read the sent log and then send would each send every
+    message; with the lock the second stops before it sends anything. It does
+    not wait: the first run may take minutes, and a scheduled job (exit 3)
+    or the owner can run again afterwards, when the sent log keeps everything
+    the first run sent from going twice. The operating system releases the lock
+    when a run ends, even by a crash, so a leftover lock file is harmless.
+    """
+    path = send_lock_path(workbook)
+    lock = FileLock(str(path), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        name = Path(workbook).name
+        raise SendingBusy(
+            Problem(
+                "email_running",
+                f"another sheetcrm command is sending e-mail for {name} right now, so this "
+                "run sent nothing",
+                hint="let it finish, then run the same command again: whatever it sent will "
+                "not go twice",
+            )
+        ) from None
+    except OSError as e:
+        raise SheetCRMError(
+            Problem(
+                "write_failed",
+                f"the sending lock {path} could not be made: {e.strerror or e}; nothing was sent",
+                hint="make the workbook's folder writable",
+            )
+        ) from e
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 # ----------------------------------------------------------------------------- sending
@@ -635,15 +755,87 @@ class SentLog:
 
 @dataclass
 class SendResult:
-    """What :func:`send` did: keys sent now, keys that failed (with why), keys skipped."""
+    """What :func:`send` did: keys sent now, failed (with why), skipped, and uncertain."""
 
     sent: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # already sent by an earlier run
+    # The reply to DATA never came (now or in an earlier run): perhaps delivered,
+    # perhaps not. Never tried again without the owner's word (--resend KEY).
+    uncertain: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.uncertain
+
+
+class _MayHaveGone(Exception):
+    """The whole message went to the server but its answer did not come back."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _reset(smtp: smtplib.SMTP) -> None:
+    """RSET after a refusal, so the next message starts clean; a dead line is found later."""
+    with suppress(OSError, smtplib.SMTPException):
+        smtp.rset()
+
+
+def _transmit(
+    smtp: smtplib.SMTP, item: Outgoing, envelope_from: str, before_data: Callable[[str], None]
+) -> dict[str, tuple[int, bytes]]:
+    """One SMTP transaction (MAIL, RCPT, DATA) for ``item``; the recipients refused.
+
+    smtplib's ``send_message`` is not used because it cannot tell a failure
+    before the message went from one after: here ``before_data(key)`` runs once
+    the recipients are accepted and before DATA, and a connection lost after the
+    whole message was written raises :class:`_MayHaveGone`, never a plain error
+    that would invite a retry. Anything raised before that means not sent.
+    """
+    data = item.message.as_bytes(policy=email_policy.SMTP)
+    smtp.ehlo_or_helo_if_needed()
+    code, reply = smtp.mail(envelope_from)
+    if code != 250:
+        if code == 421:
+            smtp.close()
+        else:
+            _reset(smtp)
+        raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
+    refused: dict[str, tuple[int, bytes]] = {}
+    recipients = item.recipients
+    for address in recipients:
+        code, reply = smtp.rcpt(address)
+        if code not in (250, 251):
+            refused[address] = (code, reply)
+        if code == 421:
+            smtp.close()
+            raise smtplib.SMTPRecipientsRefused(refused)
+    if len(refused) == len(recipients):
+        _reset(smtp)
+        raise smtplib.SMTPRecipientsRefused(refused)
+    try:
+        before_data(item.key)
+    except BaseException:
+        _reset(smtp)
+        raise
+    smtp.putcmd("data")
+    code, reply = smtp.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    body = re.sub(rb"(?m)^\.", b"..", data)  # a line starting with "." is doubled (RFC 5321)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    try:
+        smtp.send(body + b".\r\n")
+        code, reply = smtp.getreply()
+    except (OSError, smtplib.SMTPServerDisconnected) as e:
+        smtp.close()
+        raise _MayHaveGone(e) from None
+    if code != 250:
+        raise smtplib.SMTPDataError(code, reply)  # an answer, and not "accepted": not sent
+    return refused
 
 
 class _Trouble(Exception):
@@ -799,26 +991,37 @@ def send(
     *,
     already_sent: Callable[[str], bool] = lambda key: False,
     mark_sent: Callable[[str], None] = lambda key: None,
+    mark_in_flight: Callable[[str], None] = lambda key: None,
+    unmark: Callable[[str], None] = lambda key: None,
+    may_have_gone: Callable[[str], bool] = lambda key: False,
 ) -> SendResult:
     """Send every message not ``already_sent``, over one connection; what happened.
 
-    ``mark_sent(key)`` is called right after each message is accepted, so a crash
-    later never makes a re-run send it again. A message refused for all its
-    recipients is in ``failed`` with the server's words and is not marked; one
-    accepted for some recipients and refused for others is sent *and* in
-    ``failed`` (a re-run will not send it again, so the others get no copy twice).
-    A dropped connection is reopened and the message tried again, once.
+    At most once: ``mark_in_flight(key)`` is called just before each message's
+    DATA, ``mark_sent(key)`` right after the server accepts it, and ``unmark(key)``
+    when it surely did not go (refused, or the line dropped before DATA). When
+    the connection is lost after the whole message was written, nobody can know
+    whether the server kept it: the key stays in flight, is listed in
+    ``uncertain`` and is never tried again here; the run goes on with the next
+    message on a new connection. Keys ``already_sent`` that ``may_have_gone``
+    (in flight since an earlier run) are listed in ``uncertain`` too, not sent.
+
+    A message refused for all its recipients is in ``failed`` with the server's
+    words and is not marked; one accepted for some recipients and refused for
+    others is sent *and* in ``failed`` (a re-run will not send it again, so the
+    others get no copy twice). A connection dropped before a message went is
+    reopened and the message tried again, once.
 
     Raises SheetCRMError ``smtp_failed`` when the server cannot be used at all
     (refused connection, unknown host, TLS or login failure, hung up twice): its
     message says which messages were sent and which were not, and its problems
-    list each one (codes ``sent`` / ``not_sent``). Never the password.
+    list each one (codes ``sent`` / ``maybe_sent`` / ``not_sent``). Never the password.
     """
     result = SendResult()
     pending: list[Outgoing] = []
     for item in outgoing:
         if already_sent(item.key):
-            result.skipped.append(item.key)
+            (result.uncertain if may_have_gone(item.key) else result.skipped).append(item.key)
         else:
             pending.append(item)
     if not pending:
@@ -831,9 +1034,19 @@ def send(
         retried = False
         while index < len(pending):
             item = pending[index]
+            if smtp is None:  # the last message's answer was lost with its connection
+                smtp = _connect(config)
             try:
-                refused = smtp.send_message(item.message, from_addr=envelope_from)
+                refused = _transmit(smtp, item, envelope_from, mark_in_flight)
+            except _MayHaveGone:
+                result.uncertain.append(item.key)
+                smtp, index, retried = None, index + 1, False
+                continue
+            except SheetCRMError as e:  # the sent log cannot be written: stop, nothing went
+                trouble = _Trouble(e.problem.message.rstrip("."), e.problem.hint or "")
+                raise _failure(trouble, pending, index, result, config, e.problem.code) from e
             except (OSError, smtplib.SMTPException) as e:
+                unmark(item.key)  # it surely did not go: a re-run sends it
                 if _closing(e):
                     smtp.close()
                     if retried:
@@ -900,6 +1113,11 @@ def _failure(
         parts.append(f"Sent before that: {', '.join(result.sent)}.")
     if not_sent:
         parts.append(f"Not sent: {', '.join(labels[k] for k in not_sent)}.")
+    if result.uncertain:
+        parts.append(
+            "May have been sent (the server's answer was lost, so they are not sent again "
+            f"unless you say so): {', '.join(labels.get(k, k) for k in result.uncertain)}."
+        )
     if result.skipped:
         parts.append(f"Already sent by an earlier run: {len(result.skipped)}.")
     hint = trouble.hint.rstrip(".")
@@ -924,5 +1142,9 @@ def _failure(
             value=key,
         )
         for key in not_sent
+    ]
+    statuses += [
+        Problem("maybe_sent", f"may have been sent: {labels.get(key, key)}", value=key)
+        for key in result.uncertain
     ]
     return SheetCRMError(main, problems=[main, *statuses])

@@ -555,8 +555,11 @@ def _queue_notice(
     """
     if not department:
         return
+    from sheetcrm.outbox import next_notice_id  # the mail side owns notice ids
+
     notice: dict[str, Any] = {
-        "notice_id": fresh_ids(tx, book, "Notices")[0],
+        # never an id issued before, even one whose row the owner deleted
+        "notice_id": next_notice_id(tx.path, fresh_ids(tx, book, "Notices")[0]),
         "created": when,
         "complaint_id": complaint_id,
         "event": event,

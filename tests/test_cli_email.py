@@ -219,7 +219,7 @@ def test_notice_goes_at_once_when_mail_is_set_up(runner, make_book, valid_record
             ],
         )
         assert result.exit_code == 0, result.output
-        assert "sent notice:N-0001:per@example.com" in result.stdout
+        assert "sent notice:K-0001:resolved:2026-11-20T10:00:sales:per@example.com" in result.stdout
         assert [r.rcpt_tos for r in server.received] == [["per@example.com"]]
 
 

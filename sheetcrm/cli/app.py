@@ -272,6 +272,11 @@ def _send_notices_now(path: Path, notice_ids: list[str], when: datetime) -> None
         click.echo(f"  sent {key}")
     for key, reason in done.result.failed.items():
         click.echo(click.style(f"Warning: {key} was not sent: {reason}", fg="yellow"), err=True)
+    for key in done.result.uncertain:  # the answer was lost: never retried silently
+        click.echo(
+            click.style(f"Warning: {key} may have been sent; see `sheetcrm email`", fg="yellow"),
+            err=True,
+        )
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from sheetcrm.cli.app import (
+    EXIT_FINDINGS,
     F,
     SheetCRMGroup,
     as_of_option,
@@ -200,6 +201,13 @@ def templates_export(folder: Path) -> None:
     envvar="SHEETCRM_SMTP_URL",
     help="e.g. smtp+starttls://user@smtp.example.com:587 (else SHEETCRM_SMTP_*).",
 )
+@click.option(
+    "--resend",
+    "resend",
+    multiple=True,
+    metavar="KEY",
+    help="Send this message again although it was (or may have been) sent; repeatable.",
+)
 @_templates_option
 @as_of_option
 @click.pass_context
@@ -212,6 +220,7 @@ def email(
     attach: str,
     dry_run: Path | None,
     smtp_url: str | None,
+    resend: tuple[str, ...],
     templates: Path | None,
     as_of: datetime | None,
 ) -> None:
@@ -219,12 +228,15 @@ def email(
 
     The summary goes in the body (text and HTML, charts included) with the Word
     report attached. Nothing is ever sent twice: a re-run after a failure sends
-    only what did not go.
+    only what did not go. A message whose server reply was lost "may have been
+    sent" and goes again only with --resend KEY. Exit 1 when something needs
+    you (such a message, or a staff address that had to be skipped).
 
     \b
     Example:
         sheetcrm email -w crm.xlsx --per-owner
         sheetcrm email -w crm.xlsx --to owner@example.com --dry-run outbox
+        sheetcrm email -w crm.xlsx --per-owner --resend digest:2026-W47:kari@example.com
     """
     from sheetcrm import mail, outbox, reports
 
@@ -257,18 +269,24 @@ def email(
         if recipients
         else []
     )
+    # A staff address that cannot be used skips that person only, named by cell.
+    bad = outbox.bad_addresses(path)
+    skipped: list[Problem] = []
     if per_owner:
-        messages += outbox.digest_messages(book, period, when, sender, templates_dir=folder)
-    notices = outbox.notice_messages(book, sender)
+        messages += outbox.digest_messages(
+            book, period, when, sender, templates_dir=folder, bad=bad, skipped=skipped
+        )
+    notices = outbox.notice_messages(book, sender, bad=bad, skipped=skipped)
     if dry_run is not None:
         everything = [*messages, *(o for n in notices for o in n.outgoing)]
         files = mail.write_eml(everything, dry_run)
         click.echo(f"Wrote {plural(len(files), 'message')} to {dry_run}; nothing was sent.")
         for file in files:
             click.echo(f"  {file}")
+        _report_skipped(ctx, skipped)
         return
     assert config is not None
-    done = outbox.deliver(path, messages, notices, config, when=when)
+    done = outbox.deliver(path, messages, notices, config, when=when, resend=resend)
     result = done.result
     click.echo(
         f"Sent {len(result.sent)} messages through {config.describe()}"
@@ -279,6 +297,13 @@ def email(
         click.echo(f"  sent {key}")
     if done.notices_sent:
         click.echo(f"Marked notices {', '.join(done.notices_sent)} as sent in {path.name}.")
+    for key in result.uncertain:
+        click.echo(
+            f"Warning: {key} may have been sent: the server's answer was lost after the "
+            "message went, so it is not sent again on its own. Ask the recipient; if it did "
+            f"not arrive, run the same command with --resend {key}",
+            err=True,
+        )
     if result.failed:
         for key, reason in result.failed.items():
             click.echo(f"  NOT sent {key}: {reason}", err=True)
@@ -290,3 +315,12 @@ def email(
                 "sent goes out",
             )
         )
+    _report_skipped(ctx, skipped, findings=bool(result.uncertain))
+
+
+def _report_skipped(ctx: click.Context, skipped: list[Problem], findings: bool = False) -> None:
+    """Name each staff row skipped for its address; exit 1 when anything needs the owner."""
+    for problem in skipped:
+        click.echo(f"Warning: {problem}", err=True)
+    if skipped or findings:
+        ctx.exit(EXIT_FINDINGS)
