@@ -216,6 +216,23 @@ CONVERTERS: dict[str, Callable[[Any, str], Converted]] = {
 }
 
 
+TEXT_LIMIT = 32_767  # Excel's limit of characters in one cell (UTF-16 code units)
+
+
+def too_long(value: Any, column: str) -> Issue | None:
+    """Text Excel cannot hold in one cell: it truncates it, or refuses to open the file."""
+    if not isinstance(value, str) or len(value) <= TEXT_LIMIT // 2:
+        return None
+    length = len(value.encode("utf-16-le")) // 2
+    if length <= TEXT_LIMIT:
+        return None
+    return Issue(
+        "text_too_long",
+        f"{column} is {length:,} characters long, but an Excel cell holds at most {TEXT_LIMIT:,}",
+        f"shorten it to {TEXT_LIMIT:,} characters or fewer, or move the rest to another row",
+    )
+
+
 def convert(column: Column, value: Any) -> Converted:
     """One value of ``column`` typed, checked against its vocabulary and range.
 
@@ -225,6 +242,9 @@ def convert(column: Column, value: Any) -> Converted:
     """
     if is_blank(value):
         return None, None
+    long = too_long(value, column.name)
+    if long is not None:
+        return None, long
     if column.verbatim and isinstance(value, str):
         return value, None  # what the person typed, to the last space
     result, issue = CONVERTERS[column.kind](value, column.name)

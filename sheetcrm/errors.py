@@ -67,6 +67,12 @@ CODES: dict[str, str] = {
     "write_failed": "a file sheetcrm writes (an .eml of --dry-run, the sent log) failed",
     "sent_log_unreadable": "the record of e-mails already sent cannot be read",
     "already_done": "the complaint already has that response or resolution",
+    # writer: writes, backups, permissions and the owner's layout
+    "text_too_long": "text longer than the 32,767 characters an Excel cell can hold",
+    "in_the_way": "the owner's note, total or merged row sits where the next record would go",
+    "signed_workbook": "the workbook is digitally signed; a write would remove the signature",
+    "not_writable": "the user may not change the workbook, or its folder or disk is read-only",
+    "disk_full": "the disk (or the user's quota) is full, so nothing was written",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
