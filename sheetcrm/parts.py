@@ -603,6 +603,20 @@ class Package:
             self.changed.add(part)
         self._layouts.pop(part, None)
 
+    def remove(self, part: str) -> None:
+        """Drop a member from the package (its relationships and content type are the
+        caller's to edit)."""
+        part = self._real(part)
+        if part not in self._parts:
+            return
+        self._originals.setdefault(part, self._parts[part])
+        dict.__delitem__(self._parts, part)
+        self._infos = [i for i in self._infos if i.filename != part]
+        self._source_infos.pop(part, None)
+        self.changed.add(part)
+        self._aliases = None
+        self._rels_cache.clear()
+
     def original(self, part: str) -> bytes | None:
         """A part's bytes as they were read (None for a part added since)."""
         if part in self._originals:
