@@ -109,14 +109,32 @@ def _text_datetime(text: str, column: str) -> Converted:
     return readings[0], None
 
 
+# Excel stores no date before 1900; pandas, which sheetcrm counts with, none after
+# 11 April 2262. A date outside is a typo in the year, said so by cell.
+FIRST_DATE = datetime(1900, 1, 1)
+LAST_DATE = datetime(2262, 4, 10, 23, 59, 59)
+
+
+def _in_range(result: Converted, column: str) -> Converted:
+    value, issue = result
+    if issue is None and value is not None and not FIRST_DATE <= value <= LAST_DATE:
+        return None, Issue(
+            "invalid_date",
+            f"{column} {value:%Y-%m-%d} is outside the dates sheetcrm can use "
+            f"(1900-01-01 to {LAST_DATE:%Y-%m-%d})",
+            "check the year",
+        )
+    return result
+
+
 def to_datetime(value: Any, column: str = "date") -> Converted:
     t = type(value)
     if t is datetime:
-        return value, None
+        return _in_range((value, None), column)
     if t is date:
-        return datetime(value.year, value.month, value.day), None
+        return _in_range((datetime(value.year, value.month, value.day), None), column)
     if t is str:
-        return _text_datetime(value.strip(), column)
+        return _in_range(_text_datetime(value.strip(), column), column)
     if t is time:
         return None, Issue(
             "invalid_date",

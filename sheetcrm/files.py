@@ -17,11 +17,12 @@ from pathlib import Path
 from sheetcrm.errors import Problem, SheetCRMError
 
 FILE_ATTRIBUTE_HIDDEN = 0x2
+WINDOWS = os.name == "nt"
 
 
 def hide(path: Path) -> None:
     """Set the Windows hidden attribute (dot-named files are hidden elsewhere already)."""
-    if os.name != "nt":
+    if not WINDOWS:
         return
     import ctypes
 

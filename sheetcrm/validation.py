@@ -312,10 +312,19 @@ def _fast_path(column: Column) -> Any:
     # An empty cell ("" from calamine) is None at once; a required column's empty
     # cells are still reported, as the _SLOW ones are judged.
     blank = _SLOW if column.required else None
+    # Dates outside the years sheetcrm can count with are judged in full (cells.to_datetime).
+    first, last = cells.FIRST_DATE, cells.LAST_DATE
+    first_day, last_day = first.date(), last.date()
     if kind == "datetime":
-        return lambda vs: [v if type(v) is datetime else (blank if v == "" else _SLOW) for v in vs]
+        return lambda vs: [
+            v if type(v) is datetime and first <= v <= last else (blank if v == "" else _SLOW)
+            for v in vs
+        ]
     if kind == "date":
-        return lambda vs: [v if type(v) is date else (blank if v == "" else _SLOW) for v in vs]
+        return lambda vs: [
+            v if type(v) is date and first_day <= v <= last_day else (blank if v == "" else _SLOW)
+            for v in vs
+        ]
     # Text longer than half Excel's cell limit is judged in full (cells.too_long).
     most = cells.TEXT_LIMIT // 2
     if kind == "text" and column.verbatim:

@@ -38,6 +38,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from sheetcrm.contract import SHEET_BY_NAME
 from sheetcrm.errors import Problem, SheetCRMError, WorkbookOpenError, column_letter
 from sheetcrm.files import hide, os_problem
 from sheetcrm.parts import Package
@@ -202,8 +203,29 @@ class Transaction:
         self._expected.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
 
     def ensure_columns(self, sheet: str, names: Sequence[str]) -> list[str]:
-        """Add header cells for columns the sheet lacks; verification expects them too."""
+        """Add header cells for columns the sheet lacks; verification expects them too.
+
+        A required contract column is never added: its absence means the owner renamed
+        or deleted it, and every read command refuses the workbook until it is back.
+        """
         added = self.package.ensure_columns(sheet, names)
+        spec = SHEET_BY_NAME.get(sheet)
+        wanted = {c.name for c in spec.required} if spec is not None else set()
+        required = [n for n in added if n in wanted]
+        if required:
+            header_row, _ = self.package.headers(sheet)
+            raise SheetCRMError(
+                Problem(
+                    "missing_column",
+                    f"{self.path.name} cannot be used until this is fixed: the {sheet} sheet "
+                    f"has no {required[0]} column; nothing was written",
+                    sheet=sheet,
+                    row=header_row,
+                    column=required[0],
+                    hint=f"add a column headed {required[0]} to the header row (row "
+                    f"{header_row}), or rename the one you use for it back to {required[0]}",
+                )
+            )
         if added:
             header_row, _ = self.package.headers(sheet)
             header = self._columns(sheet)
@@ -877,7 +899,7 @@ def _check_writable(path: Path) -> None:
 
 @contextlib.contextmanager
 def edit(
-    path: str | Path, backups_to_keep: int = 10, *, lock_timeout: float = LOCK_TIMEOUT
+    path: str | Path, backups_to_keep: int = 10, *, lock_timeout: float | None = None
 ) -> Iterator[Transaction]:
     """Lock the workbook, yield a :class:`Transaction`, and write it safely on a normal exit."""
     given = Path(path)
@@ -891,7 +913,7 @@ def edit(
             Problem("not_a_workbook", f"{where} does not exist", hint="check the path, or run init")
         )
     _check_writable(path)
-    with _turn(path, lock_timeout):
+    with _turn(path, LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
         _remove_leftovers(path)
         check_file(path)  # the same refusals, in the same words, as every read
         data, stamp = _read_stamped(path)

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
+import os
+import shutil
+import subprocess
+import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -156,3 +163,306 @@ def test_text_that_looks_like_an_excel_escape_round_trips(runner, tmp_path, text
 
     stored = openpyxl.load_workbook(book)["Interactions"]["H4"].value
     assert unescape(stored) == text
+
+
+# ------------------------------------------------------------------ 12.2 a full disk
+
+
+def disk_full(monkeypatch, where: str, after: int) -> None:
+    """Files whose path holds ``where`` take ``after`` bytes, then the disk is full."""
+    from sheetcrm import writer
+
+    real = writer._os_write
+
+    def write(fd: int, data) -> int:
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        if where in name:
+            done = os.lseek(fd, 0, os.SEEK_CUR)
+            room = max(0, after - done)
+            if len(data) > room:
+                if room:
+                    return real(fd, data[:room])
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data)
+
+    monkeypatch.setattr(writer, "_os_write", write)
+
+
+def whole(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return zf.testzip() is None
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob(".*"))
+
+
+needs_proc = pytest.mark.skipif(
+    not Path("/proc/self/fd").is_dir(), reason="needs /proc to tell which file is written"
+)
+
+
+@needs_proc
+def test_a_full_disk_while_keeping_the_backup_leaves_no_partial_file(runner, tmp_path, monkeypatch):
+    book = contract_tables(tmp_path / "crm.xlsx")
+    for i in range(3):
+        assert log(runner, book, summary=f"good {i}").exit_code == 0
+    before = sha(book)
+    disk_full(monkeypatch, "/backups/", 1000)
+    result = log(runner, book, summary="lost")
+    assert result.exit_code == 2, result.output
+    assert "disk" in result.output and "is full" in result.output
+    assert "backup" in result.output and "unexpected" not in result.output
+    assert sha(book) == before
+    backups = sorted((tmp_path / "backups").iterdir())
+    assert len(backups) == 3 and all(whole(b) for b in backups)
+    assert leftovers(tmp_path) == [".crm.xlsx.lock"]
+
+
+@needs_proc
+def test_nine_failed_backups_then_a_success_keep_every_good_backup(runner, tmp_path, monkeypatch):
+    book = contract_tables(tmp_path / "crm.xlsx")
+    for i in range(2):
+        assert log(runner, book, summary=f"good {i}").exit_code == 0
+    with monkeypatch.context() as m:
+        disk_full(m, "/backups/", 3000)
+        for i in range(9):
+            assert log(runner, book, summary=f"failed {i}").exit_code == 2
+    assert log(runner, book, summary="at last").exit_code == 0
+    backups = sorted((tmp_path / "backups").iterdir())
+    assert len(backups) == 3 and all(whole(b) for b in backups)
+    summaries = [r[7] for r in calamine_rows(book, "Interactions")[1:]]
+    assert summaries[-3:] == ["good 0", "good 1", "at last"]
+
+
+def test_rotation_never_drops_a_good_backup_for_a_broken_one(runner, tmp_path):
+    book = contract_tables(tmp_path / "crm.xlsx")
+    for i in range(2):
+        assert log(runner, book, summary=f"good {i}").exit_code == 0
+    folder = tmp_path / "backups"
+    good = sorted(folder.iterdir())
+    # nine cut-short backups, newer than the good ones, as an older sheetcrm left them
+    for i in range(9):
+        (folder / f"crm-20991231-2359{i:02d}-000000.xlsx").write_bytes(book.read_bytes()[:500])
+    assert log(runner, book, summary="now").exit_code == 0  # 12 backups: over the 10 kept
+    kept = sorted(folder.iterdir())
+    assert set(good) < set(kept) and len(kept) == 3 and all(whole(b) for b in kept)
+
+
+@needs_proc
+def test_a_full_disk_while_writing_the_new_copy_leaves_nothing(runner, tmp_path, monkeypatch):
+    book = contract_tables(tmp_path / "crm.xlsx")
+    before = sha(book)
+    disk_full(monkeypatch, ".crm.xlsx.sheetcrm-", 2000)
+    result = log(runner, book)
+    assert result.exit_code == 2, result.output
+    assert "is full" in result.output and "free some space" in result.output
+    assert sha(book) == before and leftovers(tmp_path) == [".crm.xlsx.lock"]
+    assert not (tmp_path / "backups").exists()
+
+
+@contextlib.contextmanager
+def small_disk(tmp_path: Path, size: str = "256k") -> Iterator[Path]:
+    """A real, small file system (tmpfs); skips where mounting is not allowed."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small file system needs root")
+    where = tmp_path / "disk"
+    where.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                          capture_output=True)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def run_log(book: Path) -> subprocess.CompletedProcess[str]:
+    args = ["log", "-w", str(book), "--customer", "C-0001", "--channel", "phone", "--type",
+            "support", "--summary", "Called back", "--date", AT]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    return subprocess.run([sys.executable, "-m", "sheetcrm", *args], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_a_really_full_disk(tmp_path):
+    with small_disk(tmp_path) as disk:
+        book = contract_tables(disk / "crm.xlsx")
+        before = sha(book)
+        filler = disk / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+        with contextlib.suppress(OSError):  # fill it to the last byte
+            while os.write(fd, b"\0" * 512):
+                pass
+        os.close(fd)
+        result = run_log(book)
+        assert result.returncode == 2, result.stderr
+        assert "is full" in result.stderr and "Traceback" not in result.stderr
+        assert "unexpected" not in result.stderr
+        assert sha(book) == before
+        assert sorted(p.name for p in disk.iterdir()) in (
+            [".crm.xlsx.lock", "crm.xlsx", "filler"],
+            ["crm.xlsx", "filler"],  # not even the lock file fitted
+        )
+        filler.unlink()
+        result = run_log(book)
+        assert result.returncode == 0, result.stderr
+        assert len(calamine_rows(book, "Interactions")) == 4
+
+
+def test_a_read_only_disk_is_said_in_plain_words(tmp_path):
+    with small_disk(tmp_path) as disk:
+        book = contract_tables(disk / "crm.xlsx")
+        before = sha(book)
+        done = subprocess.run(["mount", "-o", "remount,ro", str(disk)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot remount read-only: {done.stderr.decode().strip()}")
+        result = run_log(book)
+        assert result.returncode == 2, result.stderr
+        assert "read-only disk" in result.stderr and "unexpected" not in result.stderr
+        assert sha(book) == before
+
+
+# ------------------------------------------------------------------ 12.15 other refusals
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--date", "9999-12-31 23:59"), ("--date", "1800-01-01"), ("--follow-up-on", "3000-01-01")],
+)
+def test_dates_out_of_range_are_refused_in_plain_words(runner, tmp_path, option, value):
+    book = contract_tables(tmp_path / "crm.xlsx")
+    before = sha(book)
+    args = ["log", "-w", str(book), "--customer", "C-0001", "--channel", "phone", "--type",
+            "support", "--summary", "x", option, value]  # fmt: skip
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "outside the dates sheetcrm can use" in result.output
+    assert "unexpected" not in result.output and sha(book) == before
+
+
+def test_log_refuses_a_renamed_header_as_reads_do(runner, tmp_path):
+    from tests.conftest import VALID, write_book
+
+    records = {k: [dict(r) for r in v] for k, v in VALID.items()}
+    for row in records["Interactions"]:
+        row["What was said"] = row.pop("summary")
+    book = write_book(tmp_path / "crm.xlsx", records)
+    before = sha(book)
+    result = log(runner, book)
+    assert result.exit_code == 2, result.output
+    assert "has no summary column" in result.output and sha(book) == before
+    read = runner.invoke(cli, ["followups", "-w", str(book), "--as-of", AT])
+    assert read.exit_code == 2 and "summary" in read.output  # the same refusal
+
+
+def test_log_refuses_a_workbook_without_staff_as_reads_do(runner, tmp_path):
+    from tests.conftest import VALID, write_book
+
+    records = {k: v for k, v in VALID.items() if k != "Staff"}
+    book = write_book(tmp_path / "crm.xlsx", records)
+    before = sha(book)
+    result = log(runner, book)
+    assert result.exit_code == 2, result.output
+    assert "there is no Staff sheet" in result.output and sha(book) == before
+
+
+# ------------------------------------------------------------------ 12.4 symlinks
+
+
+def test_a_symlinked_workbook_is_written_through_to_its_target(runner, tmp_path):
+    from tests.writer_helpers import make_owner_file
+
+    real = tmp_path / "shared" / "crm.xlsx"
+    real.parent.mkdir()
+    contract_tables(real)
+    link = tmp_path / "crm-link.xlsx"
+    link.symlink_to(real)
+    result = log(runner, link)
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == real
+    assert len(calamine_rows(real, "Interactions")) == 4
+    assert len(list((real.parent / "backups").iterdir())) == 1
+    assert not (tmp_path / "backups").exists()
+    assert not list(tmp_path.glob(".crm-link*"))  # lock and temp files sit beside the target
+    make_owner_file(real, "Jane Doe")  # Excel has the real file open
+    before = sha(real)
+    result = log(runner, link)
+    assert result.exit_code == 3, result.output
+    assert "open in Excel by Jane Doe" in result.output and sha(real) == before
+
+
+# ------------------------------------------------------------------ 12.8 signed workbooks
+
+
+def signed(book: Path, corpus: Path) -> Path:
+    """``book`` with the signature parts of the corpus' signed workbook grafted on."""
+    source = corpus / "xlsx-real" / "poi-hello-world-signed.xlsx"
+    if not source.is_file():
+        pytest.skip(f"{source.name} is not in the corpus")
+    with zipfile.ZipFile(source) as zf:
+        sig = {n: zf.read(n) for n in zf.namelist() if n.startswith("_xmlsignatures/")}
+    with zipfile.ZipFile(book) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist()}
+    members["_rels/.rels"] = members["_rels/.rels"].replace(
+        b"</Relationships>",
+        b'<Relationship Id="rIdSig" Type="http://schemas.openxmlformats.org/package/2006/'
+        b'relationships/digital-signature/origin" Target="_xmlsignatures/origin.sigs"/>'
+        b"</Relationships>",
+    )
+    members["[Content_Types].xml"] = members["[Content_Types].xml"].replace(
+        b"</Types>",
+        b'<Default Extension="sigs" ContentType="application/vnd.openxmlformats-package.'
+        b'digital-signature-origin"/><Override PartName="/_xmlsignatures/sig1.xml" '
+        b'ContentType="application/vnd.openxmlformats-package.digital-signature-xmlsignature'
+        b'+xml"/></Types>',
+    )
+    members.update(sig)
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return book
+
+
+def test_a_signed_workbook_is_refused_unless_forced(runner, tmp_path, corpus):
+    book = signed(contract_tables(tmp_path / "crm.xlsx"), corpus)
+    before = sha(book)
+    result = log(runner, book)
+    assert result.exit_code == 2, result.output
+    assert "digitally signed" in result.output and "--force" in result.output
+    assert sha(book) == before and not (tmp_path / "backups").exists()
+    result = runner.invoke(
+        cli,
+        ["--force", "log", "-w", str(book), "--customer", "C-0001", "--channel", "phone",
+         "--type", "support", "--summary", "Signed off", "--date", AT],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(book) as zf:
+        names = zf.namelist()
+        rels, types = zf.read("_rels/.rels"), zf.read("[Content_Types].xml")
+        assert zf.testzip() is None
+    assert not [n for n in names if "signature" in n.lower() or n.endswith(".sigs")]
+    assert b"digital-signature" not in rels and b"digital-signature" not in types
+    assert b"sigs" not in types
+    assert openpyxl.load_workbook(book)["Interactions"]["H4"].value == "Signed off"
+    assert calamine_rows(book, "Interactions")[3][7] == "Signed off"
+    # --force is for that one run: the next signed workbook is refused again
+    assert log(runner, signed(contract_tables(tmp_path / "b.xlsx"), corpus)).exit_code == 2
+
+
+def test_the_signed_corpus_workbook_is_left_alone(runner, tmp_path, corpus):
+    source = corpus / "xlsx-real" / "poi-hello-world-signed.xlsx"
+    if not source.is_file():
+        pytest.skip(f"{source.name} is not in the corpus")
+    book = tmp_path / "signed.xlsx"
+    shutil.copyfile(source, book)
+    result = runner.invoke(cli, ["init", "--into", str(book)])
+    assert "Traceback" not in result.output
+    assert sha(book) == sha(source) or result.exit_code == 0
+    with zipfile.ZipFile(book) as zf:  # whatever init --into did, nothing half-signed
+        names = zf.namelist()
+    assert ("_xmlsignatures/sig1.xml" in names) == (sha(book) == sha(source))
