@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -454,15 +455,158 @@ def test_a_signed_workbook_is_refused_unless_forced(runner, tmp_path, corpus):
     assert log(runner, signed(contract_tables(tmp_path / "b.xlsx"), corpus)).exit_code == 2
 
 
-def test_the_signed_corpus_workbook_is_left_alone(runner, tmp_path, corpus):
+def test_the_signed_corpus_workbook_is_left_alone_unless_forced(runner, tmp_path, corpus):
     source = corpus / "xlsx-real" / "poi-hello-world-signed.xlsx"
     if not source.is_file():
         pytest.skip(f"{source.name} is not in the corpus")
     book = tmp_path / "signed.xlsx"
     shutil.copyfile(source, book)
     result = runner.invoke(cli, ["init", "--into", str(book)])
-    assert "Traceback" not in result.output
-    assert sha(book) == sha(source) or result.exit_code == 0
-    with zipfile.ZipFile(book) as zf:  # whatever init --into did, nothing half-signed
+    assert result.exit_code == 2, result.output
+    assert "digitally signed" in result.output and sha(book) == sha(source)
+    result = runner.invoke(cli, ["--force", "init", "--into", str(book)])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(book) as zf:
         names = zf.namelist()
-    assert ("_xmlsignatures/sig1.xml" in names) == (sha(book) == sha(source))
+        assert b"digital-signature" not in zf.read("_rels/.rels")
+    assert not [n for n in names if n.startswith("_xmlsignatures/")]
+    assert "Interactions" in openpyxl.load_workbook(book).sheetnames
+
+
+# ------------------------------------------------------------------ 12.14 writers queue
+
+HOLDER = """
+import sys, time
+from filelock import FileLock
+lock = FileLock(sys.argv[1])
+lock.acquire()
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+@contextlib.contextmanager
+def lock_held(book: Path, seconds: float) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the workbook's lock, as a long write would."""
+    from sheetcrm import writer
+
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(writer.lock_path(book)),
+                             str(seconds)], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_waiting_write_says_so_and_goes_when_its_turn_comes(runner, tmp_path, monkeypatch):
+    from sheetcrm import writer
+
+    monkeypatch.setattr(writer, "WAIT_NOTICE", 0.5)
+    book = contract_tables(tmp_path / "crm.xlsx")
+    queue = tmp_path / ".crm.xlsx.queue"
+    queue.mkdir()
+    with lock_held(book, 3.0) as holder:
+        # two writes queued before this one (live processes: the holder and this test)
+        now = time.time_ns()
+        fake = {f"{now - 2000:020d}-{holder.pid}-aaaaaa", f"{now - 1000:020d}-{os.getpid()}-bb"}
+        for name in fake:
+            (queue / name).touch()
+        result = log(runner, book)
+    assert result.exit_code == 0, result.output
+    assert "waiting for 3 other writes to crm.xlsx to finish" in result.output
+    assert len(calamine_rows(book, "Interactions")) == 4
+    assert {p.name for p in queue.iterdir()} <= fake  # its own ticket is gone
+
+
+def test_a_write_stuck_behind_a_lock_gives_up_with_the_true_reason(runner, tmp_path, monkeypatch):
+    from sheetcrm import writer
+
+    monkeypatch.setattr(writer, "LOCK_TIMEOUT", 1.5)
+    book = contract_tables(tmp_path / "crm.xlsx")
+    before = sha(book)
+    with lock_held(book, 60):
+        result = log(runner, book)
+    assert result.exit_code == 2, result.output
+    assert "waited 2 s for a turn to write crm.xlsx" in result.output
+    assert "kept crm.xlsx locked the whole time; it may be stuck" in result.output
+    assert "nothing was written" in result.output and sha(book) == before
+
+
+SOAK_WRITER = """
+import sys
+from click.testing import CliRunner
+from sheetcrm.cli import cli
+
+path, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+runner = CliRunner()
+failed = 0
+for i in range(count):
+    result = runner.invoke(cli, ["log", "-w", path, "--customer", "C-0001", "--channel",
+                                 "phone", "--type", "support", "--summary", f"{tag} {i}",
+                                 "--date", "2026-11-20 14:00"])
+    if result.exit_code != 0:
+        failed += 1
+        print(f"{tag} {i}: exit {result.exit_code}: {result.output}", file=sys.stderr)
+sys.exit(1 if failed else 0)
+"""
+
+
+@pytest.mark.slow
+def test_sixteen_writers_in_turn_lose_nothing_and_refuse_nothing(tmp_path):
+    book = contract_tables(tmp_path / "crm.xlsx")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    writers, count = 16, 25
+    procs = [
+        subprocess.Popen([sys.executable, "-c", SOAK_WRITER, str(book), f"w{n}", str(count)],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for n in range(writers)
+    ]  # fmt: skip
+    for proc in procs:
+        _out, err = proc.communicate(timeout=1800)
+        assert proc.returncode == 0, err[-2000:]
+    rows = calamine_rows(book, "Interactions")[1:]
+    assert len(rows) == 2 + writers * count
+    ids = [r[0] for r in rows]
+    assert ids == [f"I-{n:04d}" for n in range(1, len(rows) + 1)]
+    for n in range(writers):
+        assert sorted(r[7] for r in rows if str(r[7]).startswith(f"w{n} ")) == sorted(
+            f"w{n} {i}" for i in range(count)
+        )
+    assert not list((tmp_path / ".crm.xlsx.queue").iterdir())
+
+
+# ------------------------------------------------------------------ issue 14: sidecar files
+
+
+def test_sidecar_files_are_hidden_on_windows(runner, tmp_path, monkeypatch):
+    """On Windows each dot-named file sheetcrm makes gets the hidden attribute."""
+    import ctypes
+
+    from sheetcrm import files
+
+    hidden: list[str] = []
+
+    class Kernel32:
+        def GetFileAttributesW(self, name: str) -> int:
+            return 0x80 if os.path.exists(name) else -1
+
+        def SetFileAttributesW(self, name: str, attrs: int) -> int:
+            assert attrs & files.FILE_ATTRIBUTE_HIDDEN
+            hidden.append(Path(name).name)
+            return 1
+
+    monkeypatch.setattr(files, "WINDOWS", True)
+    monkeypatch.setattr(ctypes, "windll", type("WinDLL", (), {"kernel32": Kernel32()})(),
+                        raising=False)  # fmt: skip
+    book = contract_tables(tmp_path / "crm.xlsx")
+    assert log(runner, book).exit_code == 0
+    assert ".crm.xlsx.lock" in hidden
+    assert any(n.startswith(".crm.xlsx.sheetcrm-") and n.endswith(".tmp") for n in hidden)
+    assert any(n.startswith(".crm-") and n.endswith(".part") for n in hidden)  # backup aside
+    assert all(n.startswith(".") for n in hidden)
+    hidden.clear()
+    files.write_atomic(tmp_path / ".crm.xlsx.sent.json", b"{}")  # the sent log's way
+    files.write_atomic(tmp_path / "report.html", b"<p>")
+    assert len(hidden) == 1 and hidden[0].startswith("..crm.xlsx.sent.json.")
