@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import math
 import numbers
+import os
 import posixpath
 import re
 import struct
@@ -2126,6 +2127,9 @@ def _grow_tail_ranges(tail: bytes, above: int, last_new: int) -> bytes:
     return tail
 
 
+_FULL_TEXT_BOOK: dict[tuple[str, int, int], Package] = {}
+
+
 def full_text(path: str | Path, sheet: str, ref: str) -> str | None:
     """The whole text of one cell, read from the sheet XML (None if it cannot be read).
 
@@ -2133,7 +2137,12 @@ def full_text(path: str | Path, sheet: str, ref: str) -> str | None:
     text that long holds more, which Excel would cut or refuse to open.
     """
     try:
-        pkg = Package.from_path(path)
+        st = os.stat(path)
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        pkg = _FULL_TEXT_BOOK.get(key)
+        if pkg is None:  # one workbook kept: a sheet of long texts is read once, not per cell
+            _FULL_TEXT_BOOK.clear()
+            pkg = _FULL_TEXT_BOOK[key] = Package.from_path(path)
         col, r = _parse_ref(ref) or (0, 0)
         row = pkg._find_row(pkg.read(pkg.sheet_part(sheet)), pkg._layout(sheet), r)
         if row is None:
