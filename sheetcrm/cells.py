@@ -110,14 +110,32 @@ def _text_datetime(text: str, column: str) -> Converted:
     return readings[0], None
 
 
+# Excel stores no date before 1900; pandas, which sheetcrm counts with, none after
+# 11 April 2262. A date outside is a typo in the year, said so by cell.
+FIRST_DATE = datetime(1900, 1, 1)
+LAST_DATE = datetime(2262, 4, 10, 23, 59, 59)
+
+
+def _in_range(result: Converted, column: str) -> Converted:
+    value, issue = result
+    if issue is None and value is not None and not FIRST_DATE <= value <= LAST_DATE:
+        return None, Issue(
+            "invalid_date",
+            f"{column} {value:%Y-%m-%d} is outside the dates sheetcrm can use "
+            f"(1900-01-01 to {LAST_DATE:%Y-%m-%d})",
+            "check the year",
+        )
+    return result
+
+
 def to_datetime(value: Any, column: str = "date") -> Converted:
     t = type(value)
     if t is datetime:
-        return value, None
+        return _in_range((value, None), column)
     if t is date:
-        return datetime(value.year, value.month, value.day), None
+        return _in_range((datetime(value.year, value.month, value.day), None), column)
     if t is str:
-        return _text_datetime(value.strip(), column)
+        return _in_range(_text_datetime(value.strip(), column), column)
     if t is time:
         return None, Issue(
             "invalid_date",
@@ -223,6 +241,23 @@ CONVERTERS: dict[str, Callable[[Any, str], Converted]] = {
 }
 
 
+TEXT_LIMIT = 32_767  # Excel's limit of characters in one cell (UTF-16 code units)
+
+
+def too_long(value: Any, column: str) -> Issue | None:
+    """Text Excel cannot hold in one cell: it truncates it, or refuses to open the file."""
+    if not isinstance(value, str) or len(value) <= TEXT_LIMIT // 2:
+        return None
+    length = len(value.encode("utf-16-le")) // 2
+    if length <= TEXT_LIMIT:
+        return None
+    return Issue(
+        "text_too_long",
+        f"{column} is {length:,} characters long, but an Excel cell holds at most {TEXT_LIMIT:,}",
+        f"shorten it to {TEXT_LIMIT:,} characters or fewer, or move the rest to another row",
+    )
+
+
 def convert(column: Column, value: Any) -> Converted:
     """One value of ``column`` typed, checked against its vocabulary and range.
 
@@ -232,6 +267,9 @@ def convert(column: Column, value: Any) -> Converted:
     """
     if is_blank(value):
         return None, None
+    long = too_long(value, column.name)
+    if long is not None:
+        return None, long
     if column.verbatim and isinstance(value, str):
         return value, None  # what the person typed, to the last space
     result, issue = CONVERTERS[column.kind](value, column.name)

@@ -75,6 +75,12 @@ CODES: dict[str, str] = {
     "email_running": "another sheetcrm command is sending this workbook's e-mail right now",
     "maybe_sent": "an e-mail whose server answer was lost; it is sent again only with --resend",
     "unknown_message": "--resend names a message this run would not send",
+    # writer: writes, backups, permissions and the owner's layout
+    "text_too_long": "text longer than the 32,767 characters an Excel cell can hold",
+    "in_the_way": "the owner's note, total or merged row sits where the next record would go",
+    "signed_workbook": "the workbook is digitally signed; a write would remove the signature",
+    "not_writable": "the user may not change the workbook, or its folder or disk is read-only",
+    "disk_full": "the disk (or the user's quota) is full, so nothing was written",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")

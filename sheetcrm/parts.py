@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import math
 import numbers
+import os
 import posixpath
 import re
 import struct
@@ -30,7 +31,7 @@ from xml.sax.saxutils import escape as _xml_escape
 from lxml import etree
 
 from sheetcrm.contract import normalize_header
-from sheetcrm.errors import Problem, SheetCRMError, column_letter
+from sheetcrm.errors import Problem, SheetCRMError, cell_ref, column_letter
 
 __all__ = ["Package", "SheetInfo", "column_index", "excel_serial"]
 
@@ -49,7 +50,10 @@ _PARSER = etree.XMLParser(
 
 _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_X_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+# Every "_" that starts an _xHHHH_ sequence, overlapping ones too: in "_x005F_x0041_"
+# the "_" closing the first sequence also opens the second, and Excel would decode both.
+_X_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+TEXT_LIMIT = 32_767  # Excel's limit of characters (UTF-16 code units) in one cell
 
 _ATTR = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _CELL = re.compile(rb"<(?:[\w.-]+:)?c(?=[\s/>])(?:[^>]*?/>|[^>]*?>.*?</(?:[\w.-]+:)?c>)", re.S)
@@ -175,12 +179,38 @@ def _is_date_format(code: str) -> bool:
 
 def _text(value: str) -> bytes:
     """A str as the escaped content of a <t xml:space="preserve"> element."""
-    value = _X_ESCAPE.sub(r"_x005F_\1", value)  # Excel decodes _xHHHH_: keep it literal
+    value = _X_ESCAPE.sub("_x005F_", value)  # Excel decodes _xHHHH_: keep it literal
     value = _xml_escape(value).replace("\r", "&#13;")
     return value.encode("utf-8")
 
 
+def text_length(value: str) -> int:
+    """The length of a text as Excel counts it: in UTF-16 code units."""
+    if len(value) <= TEXT_LIMIT // 2:  # cannot be over the limit: skip the encoding
+        return len(value)
+    return len(value.encode("utf-16-le")) // 2
+
+
+def show_text(text: object) -> str:
+    """A cell's text as a message quotes it: short, on one line."""
+    one = " ".join(str(text).split())
+    return repr(one if len(one) <= 40 else one[:37] + "...")
+
+
 def _check_chars(value: str, column: str, sheet: str) -> None:
+    length = text_length(value)
+    if length > TEXT_LIMIT:
+        raise SheetCRMError(
+            Problem(
+                "text_too_long",
+                f"the text for {column} is {length:,} characters long, but an Excel cell "
+                f"holds at most {TEXT_LIMIT:,}; nothing was written",
+                sheet=sheet,
+                column=column,
+                hint=f"shorten it to {TEXT_LIMIT:,} characters or fewer (or split it over "
+                "two records) and try again",
+            )
+        )
     m = _BAD_XML_CHARS.search(value)
     if m:
         ch = m.group(0)
@@ -574,18 +604,27 @@ class Package:
             self.changed.add(part)
         self._layouts.pop(part, None)
 
+    def remove(self, part: str) -> None:
+        """Drop a member from the package (its relationships and content type are the
+        caller's to edit)."""
+        part = self._real(part)
+        if part not in self._parts:
+            return
+        self._originals.setdefault(part, self._parts[part])
+        dict.__delitem__(self._parts, part)
+        self._infos = [i for i in self._infos if i.filename != part]
+        self._source_infos.pop(part, None)
+        self.changed.add(part)
+        self._aliases = None
+        self._rels_cache.clear()
+
     def remove_part(self, part: str) -> None:
         """Drop a member and its content-type override (a sheet or note sheetcrm made)."""
         part = self._real(part)
         if part not in self._parts:
             return
-        self._parts.pop(part, None)
-        self.changed.discard(part)
-        self._infos = [i for i in self._infos if i.filename != part]
-        self._source_infos.pop(part, None)
-        self._aliases = None
+        self.remove(part)
         self._layouts.pop(part, None)
-        self._rels_cache.pop(part, None)
         types = self.read("[Content_Types].xml")
         types = re.sub(
             rb"<(?:[\w.-]+:)?Override\b[^>]*?PartName=\"/"
@@ -1152,19 +1191,30 @@ class Package:
                 )
 
         columns = None
+        table_end = None
         for tbl in self._tables(sheet):
             if tbl.ref[1] <= layout.header_row <= tbl.ref[3]:
                 columns = (tbl.ref[0], tbl.ref[2])
+                table_end = tbl.ref[3]
                 break
-        last, trailing = self._last_data_row(data, layout, columns)
-        above = _parse_row(last.fragment)
+        # New records go right under the Table's last record: whatever the owner typed
+        # further down (a note, a total) is not part of the table and stays where it is.
+        last, trailing = self._last_data_row(data, layout, columns, table_end)
         first_new = last.r + 1
-        if first_new + len(rows) - 1 > 1_048_576:
+        last_wanted = first_new + len(rows) - 1
+        if last_wanted > 1_048_576:
             raise SheetCRMError(
                 Problem(
                     "unsupported", f"the sheet {sheet} is full (Excel's row limit)", sheet=sheet
                 )
             )
+        self._check_room(sheet, data, layout, trailing, columns, first_new, last_wanted)
+        if last.r <= layout.header_row:
+            # The first record: the header row's look (bold, filled) is not a record's.
+            # Each cell takes its column's style, as Excel gives a typed cell.
+            above = _ParsedRow({}, {}, self._column_styles(data, layout, cols_for))
+        else:
+            above = _parse_row(last.fragment)
         by_r = {t.r: t for t in trailing}
         out: list[bytes] = []
         numbers = []
@@ -1207,6 +1257,80 @@ class Package:
         self.set_full_calc_on_load()
         self.appended.setdefault(sheet, []).extend(numbers)
         return numbers
+
+    def _check_room(
+        self,
+        sheet: str,
+        data: bytes,
+        layout: _SheetLayout,
+        trailing: Sequence[_Row],
+        columns: tuple[int, int] | None,
+        first: int,
+        last: int,
+    ) -> None:
+        """Refuse when something of the owner's sits in the rows the new records need."""
+        where = "right under the table" if columns is not None else "below the records"
+        for row in trailing:
+            if first <= row.r <= last and _row_has_data(row.fragment, columns):
+                for col, cell in _cells(row.fragment):
+                    if columns is not None and not columns[0] <= col <= columns[1]:
+                        continue
+                    if not _HAS_DATA.search(cell):
+                        continue
+                    text = self._cell_value_text(cell)
+                    shown = f" holds {show_text(text)}" if text else " is not empty"
+                    ref = cell_ref(sheet, f"{column_letter(col)}{row.r}")
+                    raise SheetCRMError(
+                        Problem(
+                            "in_the_way",
+                            f"{ref}{shown} {where}, where the next record would go; "
+                            "nothing was written",
+                            row=row.r,
+                            column=column_letter(col),
+                            hint="move it further down (or into the table as a record) and "
+                            "run the command again",
+                        )
+                    )
+        tail = data[layout.data_close : layout.data_close + 2_000_000]
+        lo, hi = columns if columns is not None else (0, max(layout.header_names, default=0))
+        for m in re.finditer(rb"<(?:[\w.-]+:)?mergeCell\b[^>]*>", tail):
+            rng = _parse_range(_attrs(m.group(0)).get(b"ref", b"").decode())
+            if rng is None:
+                continue
+            c1, r1, c2, r2 = rng
+            if r1 <= last and r2 >= first and c1 <= hi and c2 >= lo:
+                ref = cell_ref(sheet, _fmt_range(rng))
+                raise SheetCRMError(
+                    Problem(
+                        "in_the_way",
+                        f"{ref} is merged {where}, where the next record would go; "
+                        "nothing was written",
+                        row=r1,
+                        column=column_letter(c1),
+                        hint="unmerge those cells (Home > Merge & Center) or move them further "
+                        "down, then run the command again",
+                    )
+                )
+
+    def _column_styles(
+        self, data: bytes, layout: _SheetLayout, cols_for: Sequence[Mapping[int, object]]
+    ) -> dict[int, bytes | None]:
+        """The style of each column written, from the sheet's <cols> (Excel's column look)."""
+        head = data[: layout.data_open]
+        spans = []
+        for m in re.finditer(rb"<(?:[\w.-]+:)?col\b[^>]*>", head):
+            a = _attrs(m.group(0))
+            try:
+                spans.append((int(a[b"min"]) - 1, int(a[b"max"]) - 1, a.get(b"style")))
+            except (KeyError, ValueError):
+                continue
+        styles: dict[int, bytes | None] = {}
+        for col in {c for cols in cols_for for c in cols}:
+            for lo, hi, style in spans:
+                if lo <= col <= hi and style not in (None, b"0"):
+                    styles[col] = style
+                    break
+        return styles
 
     def update_cells(self, sheet: str, excel_row: int, values: Mapping[str, object]) -> None:
         """Set cells of an existing row, keeping each cell's style."""
@@ -1310,12 +1434,19 @@ class Package:
             pos = i
 
     def _last_data_row(
-        self, data: bytes, layout: _SheetLayout, columns: tuple[int, int] | None = None
+        self,
+        data: bytes,
+        layout: _SheetLayout,
+        columns: tuple[int, int] | None = None,
+        end: int | None = None,
     ) -> tuple[_Row, list[_Row]]:
-        """The last row holding data (in the Table's columns if given), then the empty rows."""
+        """The last row holding data (in the Table's columns if given, at or above row
+        ``end`` if given), then every row after it."""
         trailing: list[_Row] = []
         for row in self._rows_backward(data, layout):
-            if row.r <= layout.header_row or _row_has_data(row.fragment, columns):
+            if row.r <= layout.header_row or (
+                (end is None or row.r <= end) and _row_has_data(row.fragment, columns)
+            ):
                 trailing.reverse()
                 return row, trailing
             trailing.append(row)
@@ -2040,3 +2171,29 @@ def _grow_tail_ranges(tail: bytes, above: int, last_new: int) -> bytes:
             flags=re.S,
         )
     return tail
+
+
+_FULL_TEXT_BOOK: dict[tuple[str, int, int], Package] = {}
+
+
+def full_text(path: str | Path, sheet: str, ref: str) -> str | None:
+    """The whole text of one cell, read from the sheet XML (None if it cannot be read).
+
+    calamine stops at Excel's 32,767 characters; validation asks here whether a
+    text that long holds more, which Excel would cut or refuse to open.
+    """
+    try:
+        st = os.stat(path)
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        pkg = _FULL_TEXT_BOOK.get(key)
+        if pkg is None:  # one workbook kept: a sheet of long texts is read once, not per cell
+            _FULL_TEXT_BOOK.clear()
+            pkg = _FULL_TEXT_BOOK[key] = Package.from_path(path)
+        col, r = _parse_ref(ref) or (0, 0)
+        row = pkg._find_row(pkg.read(pkg.sheet_part(sheet)), pkg._layout(sheet), r)
+        if row is None:
+            return None
+        cell = _parse_row(row.fragment).cells.get(col)
+        return None if cell is None else pkg._cell_value_text(cell)
+    except (SheetCRMError, OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return None

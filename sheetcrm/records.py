@@ -32,8 +32,9 @@ from sheetcrm.contract import (
     find_sheet,
     normalize_header,
 )
-from sheetcrm.errors import Problem, SheetCRMError
-from sheetcrm.validation import check_new_rows, load
+from sheetcrm.errors import Problem, Report, SheetCRMError
+from sheetcrm.validation import check_new_rows
+from sheetcrm.validation import load as _load_all
 
 _ID = re.compile(r"^(.*?)(\d+)$")
 
@@ -214,6 +215,22 @@ def contact_warnings(
     if preferred and channel and channel != preferred:
         warnings.append(f"{who} prefers {preferred}, not {channel}.")
     return warnings
+
+
+def load(path: Path, *, sheets: Iterable[str] | None = None) -> tuple[Book, Report]:
+    """Read for a write, refusing what every read command refuses (a missing contract
+    sheet, a required column renamed): a write must not paper over it with a new column."""
+    book, report = _load_all(path, sheets=None if sheets is None else list(sheets))
+    fatal = [p for p in report.errors if p.code in ("missing_sheet", "missing_column")]
+    if fatal:
+        raise SheetCRMError(
+            Problem(
+                fatal[0].code,
+                f"{Path(path).name} cannot be used until this is fixed: {fatal[0]}",
+                hint=f"run: sheetcrm validate -w {path}",
+            )
+        )
+    return book, report
 
 
 def _settings_backups(tx: writer.Transaction, book: Book) -> None:

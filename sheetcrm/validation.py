@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from sheetcrm import cells
+from sheetcrm import cells, parts
 from sheetcrm.book import Book, as_records
 from sheetcrm.contract import (
     CLOSED_STATUSES,
@@ -85,7 +85,7 @@ def validate(
             frames[spec.name] = _empty_frame(spec)
             continue
         letters[spec.name] = dict(sheet.letters)
-        frames[spec.name] = _typed_frame(sheet, report)
+        frames[spec.name] = _typed_frame(sheet, report, raw.path)
 
     book = Book(
         path=raw.path,
@@ -204,7 +204,7 @@ def _dtype(column: Column) -> str:
     }.get(column.kind, "object")
 
 
-def _typed_frame(sheet: RawSheet, report: Report) -> pd.DataFrame:
+def _typed_frame(sheet: RawSheet, report: Report, path: Path | None = None) -> pd.DataFrame:
     spec = sheet.spec
     data: dict[str, Any] = {}
     n = len(sheet.excel_rows)
@@ -225,7 +225,7 @@ def _typed_frame(sheet: RawSheet, report: Report) -> pd.DataFrame:
                 )
             typed: list[Any] = [None] * n
         else:
-            typed = _convert_column(sheet, column, values, report)
+            typed = _convert_column(sheet, column, values, report, path)
         data[column.name] = _series(column, typed)
     data["excel_row"] = pd.Series(sheet.excel_rows, dtype="int64")
     return pd.DataFrame(data)
@@ -240,7 +240,7 @@ def _series(column: Column, typed: list[Any]) -> pd.Series:
 
 
 def _convert_column(
-    sheet: RawSheet, column: Column, values: Sequence[Any], report: Report
+    sheet: RawSheet, column: Column, values: Sequence[Any], report: Report, path: Path | None = None
 ) -> list[Any]:
     """Type one column, reporting each bad cell. The hot loop of ``validate``."""
     out: list[Any] = [None] * len(values)
@@ -268,6 +268,11 @@ def _convert_column(
         else:
             result = cells.convert(column, value)
         typed, issue = result
+        if issue is None and path is not None and _cut_short(value):
+            # calamine hands over at most 32,767 characters: the cell may hold more
+            issue = cells.too_long(
+                parts.full_text(path, sheet.name, f"{letter}{rows[i]}") or value, column.name
+            )
         if issue is not None:
             report.add(_problem(sheet, column, rows[i], letter, value, issue))
         elif typed is None and column.required:
@@ -289,6 +294,10 @@ def _convert_column(
 _SLOW = object()  # "not a well-kept cell: judge it properly"
 
 
+def _cut_short(value: Any) -> bool:
+    return type(value) is str and len(value) == cells.TEXT_LIMIT
+
+
 def _fast_path(column: Column) -> Any:
     """A cheap pass over a column that accepts what a well-kept workbook holds, or None.
 
@@ -303,15 +312,30 @@ def _fast_path(column: Column) -> Any:
     # An empty cell ("" from calamine) is None at once; a required column's empty
     # cells are still reported, as the _SLOW ones are judged.
     blank = _SLOW if column.required else None
+    # Dates outside the years sheetcrm can count with are judged in full (cells.to_datetime).
+    first, last = cells.FIRST_DATE, cells.LAST_DATE
+    first_day, last_day = first.date(), last.date()
     if kind == "datetime":
-        return lambda vs: [v if type(v) is datetime else (blank if v == "" else _SLOW) for v in vs]
+        return lambda vs: [
+            v if type(v) is datetime and first <= v <= last else (blank if v == "" else _SLOW)
+            for v in vs
+        ]
     if kind == "date":
-        return lambda vs: [v if type(v) is date else (blank if v == "" else _SLOW) for v in vs]
+        return lambda vs: [
+            v if type(v) is date and first_day <= v <= last_day else (blank if v == "" else _SLOW)
+            for v in vs
+        ]
+    # Text longer than half Excel's cell limit is judged in full (cells.too_long).
+    most = cells.TEXT_LIMIT // 2
     if kind == "text" and column.verbatim:
-        return lambda vs: [v if type(v) is str and v.strip() else _SLOW for v in vs]
+        return lambda vs: [
+            v if type(v) is str and v.strip() and len(v) <= most else _SLOW for v in vs
+        ]
     if kind == "text":
         return lambda vs: [
-            (v.strip() or _SLOW) if type(v) is str and v else (blank if v == "" else _SLOW)
+            (v.strip() or _SLOW)
+            if type(v) is str and v and len(v) <= most
+            else (blank if v == "" else _SLOW)
             for v in vs
         ]
     if kind == "number" or kind == "whole":

@@ -9,8 +9,11 @@
 On a normal exit the edited package is written to a temp file beside the workbook,
 read back with python-calamine and checked (the new rows hold what was written,
 every other row of the edited sheets is as before), the previous version is copied
-to ``backups/`` and the temp file atomically replaces the workbook. On an exception
-nothing is written. A workbook open in Excel is left alone (:class:`WorkbookOpenError`).
+to ``backups/`` (written aside, checked, then renamed) and the temp file atomically
+replaces the workbook, with the workbook's mode, owner, group and ACL. On an
+exception nothing is written. A workbook open in Excel is left alone
+(:class:`WorkbookOpenError`); a symlinked workbook is written through to its target;
+writers queue for the lock in turn.
 """
 
 from __future__ import annotations
@@ -24,20 +27,26 @@ import math
 import os
 import re
 import secrets
+import sys
 import time
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
 
+from sheetcrm.contract import SHEET_BY_NAME
 from sheetcrm.errors import Problem, SheetCRMError, WorkbookOpenError, column_letter
+from sheetcrm.files import hide, os_problem
 from sheetcrm.parts import Package
 from sheetcrm.reader import check_file
 
 __all__ = [
     "Transaction",
+    "allow_removing_signature",
     "backup_name",
     "check_not_open",
     "edit",
@@ -45,7 +54,11 @@ __all__ = [
     "lock_path",
 ]
 
-LOCK_TIMEOUT = 30.0
+# Writers wait their turn. One write takes well under a few seconds, so ten minutes
+# holds a queue of dozens; past it, something is stuck and the message says what.
+LOCK_TIMEOUT = 600.0
+WAIT_NOTICE = 3.0  # seconds of waiting before telling the user, then every WAIT_REPEAT
+WAIT_REPEAT = 15.0
 STALE_OWNER_FILE = dt.timedelta(hours=24)
 CHANGED_MESSAGE = (
     "the workbook changed while sheetcrm was writing; nothing was written, run the command again"
@@ -190,8 +203,29 @@ class Transaction:
         self._expected.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
 
     def ensure_columns(self, sheet: str, names: Sequence[str]) -> list[str]:
-        """Add header cells for columns the sheet lacks; verification expects them too."""
+        """Add header cells for columns the sheet lacks; verification expects them too.
+
+        A required contract column is never added: its absence means the owner renamed
+        or deleted it, and every read command refuses the workbook until it is back.
+        """
         added = self.package.ensure_columns(sheet, names)
+        spec = SHEET_BY_NAME.get(sheet)
+        wanted = {c.name for c in spec.required} if spec is not None else set()
+        required = [n for n in added if n in wanted]
+        if required:
+            header_row, _ = self.package.headers(sheet)
+            raise SheetCRMError(
+                Problem(
+                    "missing_column",
+                    f"{self.path.name} cannot be used until this is fixed: the {sheet} sheet "
+                    f"has no {required[0]} column; nothing was written",
+                    sheet=sheet,
+                    row=header_row,
+                    column=required[0],
+                    hint=f"add a column headed {required[0]} to the header row (row "
+                    f"{header_row}), or rename the one you use for it back to {required[0]}",
+                )
+            )
         if added:
             header_row, _ = self.package.headers(sheet)
             header = self._columns(sheet)
@@ -220,28 +254,80 @@ class Transaction:
         if not self.package.changed:
             return
         path = self.path
+        _unsign(self.package, path)
         new = self.package.to_bytes()
         _check_unchanged(path, stamp)
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            raise os_problem(exc, f"read {path.name}", path) from None
         tmp = path.with_name(f"{_temp_prefix(path)}{os.getpid()}-{secrets.token_hex(4)}.tmp")
         try:
-            with open(tmp, "xb") as fh:
-                fh.write(new)
-                fh.flush()
-                os.fsync(fh.fileno())
-            with contextlib.suppress(OSError):
-                os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+            try:
+                _write_new(tmp, new)
+                _keep_owner(tmp, path, st)
+            except OSError as exc:
+                raise os_problem(exc, f"write the new {path.name}", path.parent) from None
             _verify(tmp, self)
             check_not_open(path)
             _check_unchanged(path, stamp)
             if backups_to_keep > 0:
-                self.backup = _backup(path, self.original, backups_to_keep)
-            os.replace(tmp, path)
+                self.backup = _backup(path, self.original, st)
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise os_problem(exc, f"replace {path.name}", path) from None
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
         _fsync_dir(path.parent)
         self.written = True
+        if backups_to_keep > 0:
+            _rotate(path, backups_to_keep)
+
+
+# Tests make this raise ENOSPC after some bytes: a full disk, exactly where it hurts.
+_os_write = os.write
+
+
+def _write_new(target: Path, data: bytes) -> None:
+    """Create ``target`` (never an existing file), write ``data`` and flush it to disk."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(target, flags, 0o600)  # private until it has the workbook's own mode
+    try:
+        hide(target)
+        view = memoryview(data)
+        while view:
+            view = view[_os_write(fd, view[: 1 << 20]) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_ACL = "system.posix_acl_access"
+
+
+def _keep_owner(target: Path, source: Path, st: os.stat_result) -> None:
+    """Give ``target`` the mode, owner, group and ACL of ``source`` (stat ``st``).
+
+    Root's scheduled job keeps a user's file the user's. An ordinary user can give a
+    file only their own owner: writing another user's group-writable workbook makes
+    it theirs, with the group and mode kept (the README says so).
+    """
+    if hasattr(os, "chown"):
+        try:
+            os.chown(target, st.st_uid, st.st_gid)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.chown(target, -1, st.st_gid)
+    os.chmod(target, st.st_mode & 0o7777)
+    acl = None
+    with contextlib.suppress(OSError, AttributeError):
+        acl = os.getxattr(source, _ACL)  # type: ignore[attr-defined,unused-ignore]
+    if acl:
+        with contextlib.suppress(OSError, AttributeError):
+            os.setxattr(target, _ACL, acl)  # type: ignore[attr-defined,unused-ignore]
 
 
 def _temp_prefix(path: Path) -> str:
@@ -255,6 +341,10 @@ def _remove_leftovers(path: Path) -> None:
     temp file of it is a leftover. The workbook itself was never touched by them.
     """
     for leftover in path.parent.glob(glob.escape(_temp_prefix(path)) + "*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+    backups = path.parent / "backups"
+    for leftover in backups.glob("." + glob.escape(path.stem) + "-*" + ".part"):
         with contextlib.suppress(OSError):
             leftover.unlink()
 
@@ -284,34 +374,81 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _backup(path: Path, data: bytes, keep: int) -> Path:
+def _backup(path: Path, data: bytes, st: os.stat_result) -> Path:
+    """Keep ``data`` (the workbook before this write) in ``backups/``.
+
+    Written under a dot-name, read back and compared, and only then renamed: a
+    backup under its final name is always whole. On any failure nothing is left
+    there and the write stops.
+    """
     folder = path.parent / "backups"
+    part: Path | None = None
     try:
         folder.mkdir(exist_ok=True)
         target = folder / backup_name(path)
         while target.exists():
             time.sleep(0.000_01)
             target = folder / backup_name(path)
-        with open(target, "xb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        part = folder / f".{target.name}.part"
+        _write_new(part, data)
+        _keep_owner(part, path, st)
+        if hashlib.sha256(part.read_bytes()).digest() != hashlib.sha256(data).digest():
+            raise SheetCRMError(
+                Problem(
+                    "backup_failed",
+                    f"the backup of {path.name} in {folder} did not read back as written; "
+                    "nothing was written",
+                    hint="check the disk, then run the command again",
+                )
+            )
+        os.replace(part, target)
     except OSError as exc:
-        raise SheetCRMError(
-            Problem("backup_failed", f"could not keep a backup in {folder}: {exc}; nothing written")
-        ) from None
+        if part is not None:
+            with contextlib.suppress(OSError):
+                part.unlink()
+        raise os_problem(exc, f"keep a backup of {path.name} in {folder}", folder) from None
+    except BaseException:
+        if part is not None:
+            with contextlib.suppress(OSError):
+                part.unlink()
+        raise
+    return target
+
+
+def _backups(path: Path) -> list[Path]:
+    folder = path.parent / "backups"
     prefix, suffix = f"{path.stem}-", path.suffix
-    olds = sorted(
-        p
-        for p in folder.iterdir()
-        if p.name.startswith(prefix)
-        and p.name.endswith(suffix)
-        and len(p.name) == len(prefix) + len("YYYYmmdd-HHMMSS-ffffff") + len(suffix)
-    )
-    for old in olds[: max(0, len(olds) - keep)]:
+    try:
+        return sorted(
+            p
+            for p in folder.iterdir()
+            if p.name.startswith(prefix)
+            and p.name.endswith(suffix)
+            and len(p.name) == len(prefix) + len("YYYYmmdd-HHMMSS-ffffff") + len(suffix)
+        )
+    except OSError:
+        return []
+
+
+def _whole(backup: Path) -> bool:
+    """A backup that opens as a zip (its directory, at the very end, is there)."""
+    try:
+        with zipfile.ZipFile(backup) as zf:
+            return bool(zf.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return False
+
+
+def _rotate(path: Path, keep: int) -> None:
+    """Keep the newest ``keep`` whole backups; a broken one never pushes a whole one out."""
+    backups = _backups(path)
+    if len(backups) <= keep:
+        return
+    whole = [b for b in backups if _whole(b)]
+    broken = [b for b in backups if b not in whole]
+    for old in broken + whole[: max(0, len(whole) - keep)]:
         with contextlib.suppress(OSError):
             old.unlink()
-    return target
 
 
 # --------------------------------------------------------------------------- verification
@@ -572,42 +709,214 @@ def _mini_workbook(pkg: Package, sheet_xml: bytes) -> bytes:
     return buf.getvalue()
 
 
+# --------------------------------------------------------------------------- signatures
+
+_ALLOW_UNSIGN: ContextVar[bool] = ContextVar("sheetcrm_allow_unsign", default=False)
+_SIG_ORIGIN = "/digital-signature/origin"
+
+
+def allow_removing_signature(allow: bool) -> None:
+    """``sheetcrm --force``: a digitally signed workbook may be written; its signature
+    is removed cleanly (a signature over the old content would say "tampered")."""
+    _ALLOW_UNSIGN.set(allow)
+
+
+def _signature_parts(pkg: Package) -> list[str]:
+    origins = [t for _i, typ, t, _m in pkg.rels("") if typ.endswith(_SIG_ORIGIN)]
+    return [
+        n
+        for n in pkg.part_names
+        if n.lower().startswith("_xmlsignatures/") or n in origins or n.lstrip("/") in origins
+    ]
+
+
+def _unsign(pkg: Package, path: Path) -> None:
+    """Refuse to write a signed workbook unless allowed; then drop the signature whole."""
+    parts = _signature_parts(pkg)
+    if not parts:
+        return
+    if not _ALLOW_UNSIGN.get():
+        raise SheetCRMError(
+            Problem(
+                "signed_workbook",
+                f"{path.name} is digitally signed; writing to it would remove the signature "
+                "(Excel would then show it as unsigned). Nothing was written",
+                hint="if that is fine, run the same command with --force after sheetcrm "
+                "(sheetcrm --force ...); or keep the signed file and work on a copy",
+            )
+        )
+    for name in parts:
+        pkg.remove(name)
+    rels = pkg.read("_rels/.rels")
+    rels = re.sub(
+        rb"<(?:[\w.-]+:)?Relationship\b[^>]*" + re.escape(_SIG_ORIGIN.encode()) + rb"[^>]*/>",
+        b"",
+        rels,
+    )
+    pkg.write("_rels/.rels", rels)
+    ct = pkg.read("[Content_Types].xml")
+    for name in parts:
+        ct = re.sub(
+            rb'<(?:[\w.-]+:)?Override\b[^>]*PartName="/?' + re.escape(name.encode()) + rb'"[^>]*/>',
+            b"",
+            ct,
+            flags=re.I,
+        )
+    ct = re.sub(rb'<(?:[\w.-]+:)?Default\b[^>]*Extension="sigs"[^>]*/>', b"", ct, flags=re.I)
+    pkg.write("[Content_Types].xml", ct)
+
+
+# --------------------------------------------------------------------------- the queue
+
+
+def _queue_dir(path: Path) -> Path:
+    return path.with_name(f".{path.name}.queue")
+
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":
+        return True  # cannot tell cheaply; old tickets still expire by age
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process
+    return True
+
+
+def _ahead(queue: Path, mine: str, max_age: float) -> list[tuple[str, int]]:
+    """The live tickets before ``mine``: (name, pid), oldest first; stale ones removed."""
+    now = time.time_ns()
+    out = []
+    try:
+        names = sorted(p.name for p in queue.iterdir())
+    except OSError:
+        return []
+    for name in names:
+        if name >= mine:
+            break
+        try:
+            born, pid = int(name.split("-")[0]), int(name.split("-")[1])
+        except (ValueError, IndexError):
+            continue
+        if (now - born) / 1e9 > max_age or not _alive(pid):
+            with contextlib.suppress(OSError):
+                (queue / name).unlink()
+            continue
+        out.append((name, pid))
+    return out
+
+
+def _say(message: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        print(message, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _turn(path: Path, timeout: float) -> Iterator[None]:
+    """Hold the workbook's lock; writers waiting for it take a ticket and say so."""
+    lock = FileLock(str(lock_path(path)), timeout=timeout)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        _wait(lock, path, timeout)
+    except OSError as exc:
+        raise os_problem(exc, f"lock {path.name}", lock_path(path)) from None
+    hide(lock_path(path))
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _wait(lock: FileLock, path: Path, timeout: float) -> None:
+    queue = _queue_dir(path)
+    ticket = None
+    with contextlib.suppress(OSError):
+        queue.mkdir(exist_ok=True)
+        hide(queue)
+        ticket = queue / f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(3)}"
+        ticket.touch()
+    started = time.monotonic()
+    next_notice = WAIT_NOTICE
+    try:
+        while True:
+            try:
+                lock.acquire(timeout=0.25)
+                return
+            except Timeout:
+                pass
+            except OSError as exc:
+                raise os_problem(exc, f"lock {path.name}", lock_path(path)) from None
+            waited = time.monotonic() - started
+            ahead = _ahead(queue, ticket.name, timeout * 2) if ticket else []
+            if waited >= timeout:
+                raise SheetCRMError(_stuck(path, waited, len(ahead)))
+            if waited >= next_notice:
+                n = len(ahead) + 1  # the one writing now holds no ticket
+                others = f"{n} other writes" if n > 1 else "another write"
+                _say(f"waiting for {others} to {path.name} to finish...")
+                next_notice = waited + WAIT_REPEAT
+    finally:
+        if ticket is not None:
+            with contextlib.suppress(OSError):
+                ticket.unlink()
+
+
+def _stuck(path: Path, waited: float, ahead: int) -> Problem:
+    minutes = f"{waited / 60:.0f} minutes" if waited >= 90 else f"{waited:.0f} s"
+    if ahead:
+        why = f"{ahead + 1} other sheetcrm writes to {path.name} were still ahead of this one"
+    else:
+        why = f"another sheetcrm command kept {path.name} locked the whole time; it may be stuck"
+    return Problem(
+        "workbook_locked",
+        f"waited {minutes} for a turn to write {path.name}, but {why}; nothing was written",
+        hint=f"run the command again later; if no sheetcrm command is running, delete "
+        f"{lock_path(path).name} beside the workbook",
+    )
+
+
 # --------------------------------------------------------------------------- edit()
+
+
+def _target(path: Path) -> Path:
+    """The file a (chain of) symbolic link(s) points to: that file is the workbook."""
+    if path.is_symlink():
+        return Path(os.path.realpath(path))
+    return path
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse what the user may not write, by the test opening it for writing makes."""
+    try:
+        with open(path, "r+b"):
+            pass
+    except OSError as exc:
+        raise os_problem(exc, f"write {path.name}", path) from None
 
 
 @contextlib.contextmanager
 def edit(
-    path: str | Path, backups_to_keep: int = 10, *, lock_timeout: float = LOCK_TIMEOUT
+    path: str | Path, backups_to_keep: int = 10, *, lock_timeout: float | None = None
 ) -> Iterator[Transaction]:
     """Lock the workbook, yield a :class:`Transaction`, and write it safely on a normal exit."""
-    path = Path(path)
+    given = Path(path)
+    path = _target(given)
     check_not_open(path)
+    if given != path:  # Excel opened through the link keeps its owner file beside it
+        check_not_open(given)
     if not path.is_file():
+        where = f"{given} (a link to {path})" if given != path else f"{path}"
         raise SheetCRMError(
-            Problem("not_a_workbook", f"{path} does not exist", hint="check the path, or run init")
+            Problem("not_a_workbook", f"{where} does not exist", hint="check the path, or run init")
         )
-    lock = FileLock(str(lock_path(path)), timeout=lock_timeout)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise SheetCRMError(
-            Problem(
-                "workbook_locked",
-                f"another sheetcrm command has been writing {path.name} for {lock_timeout:g} s; "
-                "nothing was written, run the command again",
-                hint=f"if no sheetcrm command is running, delete {lock_path(path).name}",
-            )
-        ) from None
-    except OSError as exc:
-        raise SheetCRMError(
-            Problem("workbook_locked", f"cannot lock {path.name} ({exc}); nothing was written")
-        ) from None
-    try:
+    _check_writable(path)
+    with _turn(path, LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
         _remove_leftovers(path)
         check_file(path)  # the same refusals, in the same words, as every read
         data, stamp = _read_stamped(path)
         tx = Transaction(path, Package(data, path.name), data, backups_to_keep=backups_to_keep)
         yield tx
         tx._commit(stamp, tx.backups_to_keep)
-    finally:
-        lock.release()

@@ -122,3 +122,47 @@ def make_owner_file(
         t = time.time() - age_hours * 3600
         os.utime(owner, (t, t))
     return owner
+
+
+def contract_tables(
+    path: Path,
+    *,
+    cells: dict[str, object] | None = None,
+    merge: str | None = None,
+) -> Path:
+    """Every contract sheet as an Excel Table holding the VALID records; ``cells`` are
+    the owner's own cells on the Interactions sheet (``{"A8": "Note to self"}``) and
+    ``merge`` a range of it they merged."""
+    import xlsxwriter
+
+    from sheetcrm.contract import SHEETS
+    from tests.conftest import VALID
+
+    wb = xlsxwriter.Workbook(str(path))
+    dt_fmt = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    for spec in SHEETS:
+        ws = wb.add_worksheet(spec.name)
+        rows = VALID.get(spec.name, [])
+        for i, row in enumerate(rows, start=1):
+            for j, col in enumerate(spec.columns):
+                value = row.get(col.name)
+                if isinstance(value, dt.date):
+                    value = (
+                        dt.datetime.combine(value, dt.time())
+                        if not isinstance(value, dt.datetime)
+                        else value
+                    )
+                    ws.write_datetime(i, j, value, dt_fmt)
+                elif value is not None:
+                    ws.write(i, j, value)
+        ws.add_table(
+            0, 0, max(len(rows), 1), len(spec.columns) - 1,
+            {"name": spec.name, "columns": [{"header": c.name} for c in spec.columns]},
+        )  # fmt: skip
+        if spec.name == "Interactions":
+            if merge:
+                ws.merge_range(merge, "")
+            for ref, value in (cells or {}).items():
+                ws.write(ref, value)
+    wb.close()
+    return path

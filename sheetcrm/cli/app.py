@@ -75,9 +75,14 @@ def _print_error(e: SheetCRMError) -> None:
     help="The CRM workbook (.xlsx). Also SHEETCRM_WORKBOOK.",
 )
 @click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write a digitally signed workbook anyway (its signature is removed).",
+)
 @click.version_option(__version__, "--version", prog_name="sheetcrm")
 @click.pass_context
-def cli(ctx: click.Context, workbook: Path | None, debug: bool) -> None:
+def cli(ctx: click.Context, workbook: Path | None, debug: bool, force: bool) -> None:
     """sheetcrm: a CRM whose record store is one Excel workbook.
 
     \b
@@ -87,6 +92,9 @@ def cli(ctx: click.Context, workbook: Path | None, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["workbook"] = workbook
+    from sheetcrm import writer
+
+    writer.allow_removing_signature(force)  # set on every run: tests reuse the process
 
 
 def workbook_option(f: F) -> F:
