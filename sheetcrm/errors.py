@@ -67,6 +67,8 @@ CODES: dict[str, str] = {
     "write_failed": "a file sheetcrm writes (an .eml of --dry-run, the sent log) failed",
     "sent_log_unreadable": "the record of e-mails already sent cannot be read",
     "already_done": "the complaint already has that response or resolution",
+    # figures: the weekly figures, overdue and followups
+    "unknown_owner": "no staff member or owner has the name given with --owner",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
