@@ -370,6 +370,11 @@ def rhythm(book: Book, customer_id: str) -> float | None:
     return (days[-1] - days[0]).days / (len(days) - 1)
 
 
+def how_to_reach(customer: Mapping[str, Any]) -> tuple[str, str]:
+    """The channel to use for this customer and the phone number or email address for it."""
+    return _how(customer, None)
+
+
 def _how(customer: Mapping[str, Any], last_inbound_channel: str | None) -> tuple[str, str]:
     """The channel to use: their preferred one, else the one they last used, else email."""
     channel = customer["preferred_channel"] or last_inbound_channel

@@ -619,13 +619,25 @@ def _breaches(book: Book, data: Data) -> list[dict[str, Any]]:
     t = t.assign(_rank=(t["state"] != "breached").astype(int)).sort_values(
         ["_rank", "owner", "due", "complaint_id"], kind="stable"
     )
-    names = data.customers.drop_duplicates("customer_id").set_index("customer_id")["name"]
+    people = data.customers.drop_duplicates("customer_id").set_index("customer_id", drop=False)
+    wanted = people[people.index.isin(t["customer_id"])]
+    records = {c["customer_id"]: c for c in as_records(wanted)}
     summaries = data.complaints.drop_duplicates("complaint_id").set_index("complaint_id")["summary"]
+
+    def reach(customer_id: Any) -> tuple[str, str]:
+        """The customer's channel and the phone or email for it (as the follow-ups give)."""
+        c = records.get(customer_id)
+        return followups.how_to_reach(c) if c is not None else ("", "")
+
     return [
         {
             "complaint_id": r.complaint_id,
             "customer_id": _text(r.customer_id),
-            "customer": _text(names.get(r.customer_id)),
+            "customer": _text((records.get(r.customer_id) or {}).get("name")),
+            "channel": reach(r.customer_id)[0],
+            "contact": reach(r.customer_id)[1],
+            "phone": _text((records.get(r.customer_id) or {}).get("phone")),
+            "email": _text((records.get(r.customer_id) or {}).get("email")),
             "owner": _text(r.owner),
             "severity": r.severity,
             "category": _text(r.category),
