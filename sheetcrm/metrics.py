@@ -209,7 +209,8 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
 
 
 def definitions(settings: Settings | None = None) -> list[dict[str, str]]:
-    """The definitions as ``[{"term", "text"}]``, with this workbook's settings filled in."""
+    """The definitions as ``[{"term", "text", "key"}]``, with this workbook's settings
+    filled in; ``key`` (the term in snake_case) is stable, for a catalogue to translate."""
     settings = settings or Settings()
     values = {
         "fcr_minutes": FCR_MINUTES,
@@ -220,7 +221,14 @@ def definitions(settings: Settings | None = None) -> list[dict[str, str]]:
         "cooldown_days": settings.followup_cooldown_days,
         "due_soon_hours": _plain(settings.due_soon_hours),
     }
-    return [{"term": term, "text": text.format(**values)} for term, text in DEFINITIONS]
+    return [
+        {"term": term, "text": text.format(**values), "key": _slug(term)}
+        for term, text in DEFINITIONS
+    ]
+
+
+def _slug(term: str) -> str:
+    return "_".join("".join(c if c.isalnum() else " " for c in term.lower()).split())
 
 
 def _plain(value: float) -> str:
