@@ -376,21 +376,21 @@ def how_to_reach(customer: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _how(customer: Mapping[str, Any], last_inbound_channel: str | None) -> tuple[str, str]:
-    """The channel to use: their preferred one, else the one they last used, else email."""
+    """The channel to use and the detail for it: their preferred channel, else the one they
+    last used, else email. A line never pairs a channel with the wrong detail: phone or sms
+    without a phone number becomes email, email without an address becomes phone."""
+    email = customer["email"] or ""
+    phone = customer["phone"] or ""
     channel = customer["preferred_channel"] or last_inbound_channel
     if not channel:
-        channel = "email" if customer["email"] else "phone"
-    contact = (
-        {
-            "email": customer["email"],
-            "phone": customer["phone"],
-            "sms": customer["phone"],
-        }.get(channel)
-        or customer["email"]
-        or customer["phone"]
-        or ""
-    )
-    return channel, contact
+        channel = "email" if email or not phone else "phone"
+    if channel in ("phone", "sms") and not phone and email:
+        channel = "email"
+    elif channel == "email" and not email and phone:
+        channel = "phone"
+    detail = {"email": email, "phone": phone, "sms": phone}.get(channel)
+    # in person, by letter, on the web: the number or address to arrange it with
+    return channel, detail if detail is not None else (phone or email)
 
 
 def _clip(text: object, width: int = 50) -> str:

@@ -502,3 +502,33 @@ def test_followups_json_carries_the_contact_for_the_channel(
     )
     [row] = json.loads(result.stdout)
     assert (row["channel"], row["contact"]) == ("sms", "+47 422 22 222")
+
+
+@pytest.mark.parametrize(
+    ("preferred", "email", "phone", "expected"),
+    [
+        ("phone", "anna@example.com", None, ("email", "anna@example.com")),  # no number
+        ("email", None, "+47 433 33 333", ("phone", "+47 433 33 333")),  # no address
+        ("sms", "anna@example.com", "+47 433 33 333", ("sms", "+47 433 33 333")),
+        ("in_person", "anna@example.com", "+47 433 33 333", ("in_person", "+47 433 33 333")),
+    ],
+)
+def test_the_channel_and_its_detail_always_match(
+    tmp_path: Path, preferred: str, email: str | None, phone: str | None, expected: tuple
+) -> None:
+    book = _book(
+        tmp_path,
+        Customers=[
+            customer(
+                "C-1",
+                "Anna",
+                preferred_channel=preferred,
+                email=email,
+                phone=phone,
+                since=date(2020, 1, 1),
+            )
+        ],
+        Interactions=[contact("I-1", datetime(2026, 1, 5, 10), "C-1")],
+    )
+    [found] = followups.due(book, AS_OF)
+    assert (found.channel, found.contact) == expected
