@@ -74,6 +74,8 @@ class Clock:
         holidays = [_when(r["date"]) for r in sheets.get("Holidays", [])]
         self.holidays = {d.date() for d in holidays if d is not None}
         self.at_risk_days = int(settings.get("at_risk_after_days") or 90)
+        self.due_soon_hours = float(settings.get("due_soon_hours") or 24)
+
         self.sla = {
             str(r["severity"]).strip().lower(): (
                 float(r["firstresponsehours"]),
@@ -285,6 +287,8 @@ class Figures:
                 "returning_customers": len(returning),
             },
             "complaints": {
+                "by_category": dict(Counter(k.get("category") or "not_set" for k in opened)),
+                "by_severity": dict(Counter(k["severity"] for k in opened)),
                 "opened": len(opened),
                 "resolved": len(resolved),
                 "open_at_end": len(open_at_end),
@@ -392,4 +396,61 @@ class Figures:
             "previous": self.period(p_start, p_end, p_until),
             "standing": self.standing(moment),
             "at_risk_previous": len(self.at_risk(p_moment)),
+            "trends": self.trends(end, until),
+            "daily": self.daily(start, end, until),
+            "overdue": self.overdue(),
         }
+
+    def trends(self, end: date, until: datetime | None) -> list[dict[str, Any]]:
+        """The 8 weeks ending on ``end``: complaints opened and resolved, SLA rates."""
+        rows = []
+        for back in range(7, -1, -1):
+            last = end - timedelta(days=7 * back)
+            first = last - timedelta(days=6)
+            sla = self.sla(first, last, until)
+            rows.append(
+                {
+                    "start": first.isoformat(),
+                    "end": last.isoformat(),
+                    "opened": sum(
+                        1 for k in self.complaints if _in(k["opened"], first, last, until)
+                    ),
+                    "resolved": sum(
+                        1 for k in self.complaints if _in(k["resolved"], first, last, until)
+                    ),
+                    "first_response": sla["first_response"]["rate"],
+                    "resolution": sla["resolution"]["rate"],
+                    "overall": sla["overall"]["rate"],
+                }
+            )
+        return rows
+
+    def daily(self, start: date, end: date, until: datetime | None) -> dict[str, list[int]]:
+        """Channel -> interactions on each day of the period (channels that occur)."""
+        days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+        counts: dict[str, list[int]] = {}
+        for i in self.interactions:
+            if _in(i["date"], start, end, until):
+                row = counts.setdefault(i["channel"], [0] * len(days))
+                row[days.index(i["date"].date())] += 1
+        return counts
+
+    def overdue(self) -> set[tuple[str, str, str, str]]:
+        """(complaint, target, breached or due_soon, due) of targets still to meet at as-of."""
+        now = self.clock.utc(self.as_of)
+        soon = self.clock.due_soon_hours
+        result = set()
+        for t in self.targets:
+            if t["met"] is not None or not t["open"]:
+                continue
+            due = self.clock.utc(t["due"])
+            if now > due:
+                state = "breached"
+            elif (due - now).total_seconds() <= soon * 3600:
+                state = "due_soon"
+            else:
+                continue
+            result.add(
+                (t["complaint_id"], t["target"], state, t["due"].isoformat(timespec="minutes"))
+            )
+        return result

@@ -71,7 +71,13 @@ def compare(got: dict[str, Any], path: Path, as_of: datetime) -> int:
     assert found == standing["at_risk"]
     assert rel["at_risk_count"] == len(standing["at_risk"])
     assert rel["at_risk_previous"] == want["at_risk_previous"]
-    return checked + 5
+    weeks = [{k: w[k] for k in want["trends"][0]} for w in got["trends"]["weeks"]]
+    assert weeks == want["trends"]
+    assert got["daily"]["series"] == want["daily"]
+    overdue = {(r["complaint_id"], r["target"], r["state"], r["due"]) for r in rel["overdue"]}
+    assert overdue == want["overdue"]
+    assert len(rel["overdue"]) == rel["overdue_count"]
+    return checked + 9
 
 
 # ----------------------------------------------------------------------------- the format
