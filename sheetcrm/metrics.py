@@ -5,39 +5,18 @@ and dicts (no frames, no numpy scalars, no dates: ISO strings), so it can be
 tested without Jinja and dumped as JSON. Pure: a Book, a period and ``as_of``
 in, figures out; never reads a clock or a file.
 
-The rules, in the owner's words (the README and the report's footnotes repeat them):
+What each figure counts is written once, in ``DEFINITIONS`` below: the README's table
+and the report's footnotes show that text, and the code here follows it. In short:
 
-- A period is whole days, ``start`` to ``end`` inclusive; the previous period is
-  the one of the same length just before it, and each headline figure is shown
-  with its value there and the change.
-- **Contact**: interactions dated in the period; customers contacted; new
-  customers (``since`` in the period); returning customers (an order in the
-  period and one before it).
-- **Complaints** come from the Complaints sheet: opened, resolved (its
-  ``resolved`` date) and open at the end of the period.
-- **SLA compliance** (the rules of ``sla.targets``): every target that fell due
-  in the period or was met in it counts once; the share met on time, for first
-  response and resolution separately and together, overall and per owner.
-  A target due in the period and still not met counts as missed; one not yet
-  due at as-of, or closed without a date, does not count.
-- **Times to respond and resolve** are medians in *clock* hours, from opened to
-  the first response (or resolution) of complaints responded to (resolved) in
-  the period, whatever the severity's business-hours rule.
-- **First-contact resolution**: of the complaints resolved in the period, the
-  share resolved in the contact that opened them: the complaint's first
-  interaction (the earliest one carrying its complaint_id) has outcome
-  ``resolved``, or, when it has none, it was resolved within
-  ``FCR_MINUTES`` minutes of being opened.
-- **Satisfaction**: scores given in interactions of the period; praise is
-  interactions of type praise, set against the complaints opened.
-- **Relationships are a snapshot at as-of**: a customer is at risk when at
-  stage customer or above with no contact for ``at_risk_after_days``, with an
-  open complaint past its due time, or with a score of ``LOW_SCORE`` or less in
-  the last ``LOW_SCORE_DAYS`` days. Last period's count is the same rules one
-  period length earlier.
-- **Sales**: orders and revenue in the period, average order, repeat-purchase
-  share (of the customers who ordered, those who had ordered before) and the
-  median days since their previous order.
+- A period is whole days, ``start`` to ``end`` inclusive; the previous period is the
+  one of the same length just before it. A period still in progress at as-of is cut
+  there (``until``), and the previous one at the same point.
+- Period figures count what is dated in the period; service-level targets count once,
+  in the period they fall due; medians are in clock hours (instants, so a night across
+  a summer-time change has its real length).
+- The standing of customers (per stage, at risk) is taken at the end of the period;
+  what to do (follow-ups, breaches) is as of as-of, by the rules of ``followups`` and
+  ``sla``.
 """
 
 from __future__ import annotations
