@@ -81,6 +81,8 @@ CODES: dict[str, str] = {
     "signed_workbook": "the workbook is digitally signed; a write would remove the signature",
     "not_writable": "the user may not change the workbook, or its folder or disk is read-only",
     "disk_full": "the disk (or the user's quota) is full, so nothing was written",
+    # figures: the weekly figures, overdue and followups
+    "unknown_owner": "no staff member or owner has the name given with --owner",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")

@@ -8,9 +8,12 @@ Pure: a Book and an ``as_of`` in, suggestions out. The rules, in the owner's wor
   ``COMPLAINT_CHECK_DAYS`` days ago with no contact since it was resolved:
   ask how it went.
 - **Gone quiet**: a customer at stage customer or above with no contact for
-  ``at_risk_after_days``.
-- **Buying rhythm**: a customer with at least three orders whose next order is
-  overdue by their own rhythm (the average days between their orders).
+  ``at_risk_after_days`` or more (exactly 90 days counts).
+- **Buying rhythm**: a customer with at least three orders (order rows, on at
+  least two different days) whose next order is overdue by their own rhythm: the
+  average days between the days they ordered (orders on one day are one visit).
+  No nudge to buy while they have an open complaint or had any contact within
+  ``followup_cooldown_days``.
 
 A customer with several reasons gets one suggestion listing them all: one call,
 not four. Suggestions are suppressed, with the reason kept for ``--all``, when
@@ -28,8 +31,12 @@ from typing import Any, Literal
 import pandas as pd
 
 from sheetcrm.book import Book, as_records
+from sheetcrm.contract import OPEN_STATUSES
+from sheetcrm.sla import known_owner
 
-Reason = Literal["follow_up_due", "complaint_check", "gone_quiet", "purchase_overdue"]
+Reason = Literal[
+    "follow_up_due", "complaint_check", "gone_quiet", "purchase_overdue", "follow_up_scheduled"
+]
 COMPLAINT_CHECK_DAYS = 7
 MIN_ORDERS_FOR_RHYTHM = 3
 # Stages from customer up: a prospect who has gone quiet is not "at risk".
@@ -57,6 +64,7 @@ _PRIORITY: dict[str, int] = {
     "follow_up_due": 1,
     "purchase_overdue": 2,
     "gone_quiet": 3,
+    "follow_up_scheduled": 4,
 }
 
 
@@ -94,6 +102,33 @@ class Suggestion:
         }
 
 
+def quiet_since(moment: pd.Timestamp | datetime, days: int) -> pd.Timestamp:
+    """The latest last contact that makes a customer "gone quiet" at ``moment``."""
+    return pd.Timestamp(moment) - pd.Timedelta(days=days)
+
+
+def held_back(
+    customer: Mapping[str, Any],
+    last_outbound: pd.Timestamp | None,
+    moment: datetime,
+    cooldown_days: int,
+) -> str | None:
+    """Why not to contact this customer at ``moment``, or None: the one rule for both the
+    ``followups`` list and the report's coming week."""
+    if _yes(customer["do_not_contact"]):
+        return "marked do not contact"
+    if last_outbound is not None and pd.Timestamp(moment) - last_outbound < timedelta(
+        days=cooldown_days
+    ):
+        return f"contacted on {last_outbound:%Y-%m-%d} (cool-down of {cooldown_days} days)"
+    return None
+
+
+def _last(times: pd.Series, keys: pd.Series) -> pd.Series:
+    """``times`` looked up by ``keys``, as datetimes (``map`` fails on an empty ``keys``)."""
+    return pd.Series(pd.to_datetime(times.reindex(keys.to_numpy())).to_numpy(), index=keys.index)
+
+
 def _d(value: object) -> date:
     return pd.Timestamp(value).date()
 
@@ -101,7 +136,12 @@ def _d(value: object) -> date:
 def due(
     book: Book, as_of: datetime, *, owner: str | None = None, include_suppressed: bool = False
 ) -> list[Suggestion]:
-    """The follow-ups due at ``as_of``, most pressing first (suppressed ones last)."""
+    """The follow-ups due at ``as_of``, most pressing first (suppressed ones last).
+
+    An ``owner`` nobody has is refused (:func:`sla.known_owner`), not answered with nothing.
+    """
+    if owner is not None:
+        owner = known_owner(book, owner)
     today = as_of.date()
     settings = book.settings
     customers = book.customers.set_index("customer_id", drop=False)
@@ -126,7 +166,7 @@ def due(
     # Follow-up dates that have come, with no contact since the interaction that set them.
     pending = inter[inter["follow_up_on"].notna()]
     pending = pending[pending["follow_up_on"].map(lambda d: d <= today).astype(bool)]
-    pending = pending[pending["customer_id"].map(last_contact) <= pending["date"]]
+    pending = pending[_last(last_contact, pending["customer_id"]) <= pending["date"]]
     last_contact_at = last_contact.to_dict()
     for rec in pending.itertuples(index=False):
         add(
@@ -160,12 +200,12 @@ def due(
         )
 
     # Customers gone quiet.
-    quiet_before = pd.Timestamp(as_of - timedelta(days=settings.at_risk_after_days))
+    quiet_before = quiet_since(as_of, settings.at_risk_after_days)
     for rec in customers[customers["stage"].isin(ACTIVE_STAGES)].itertuples(index=False):
         last = last_contact_at.get(rec.customer_id)
         if last is None:
             since = rec.since
-            if since is None or pd.Timestamp(since) > quiet_before:
+            if since is None or pd.isna(since) or pd.Timestamp(since) > quiet_before:
                 continue
             add(
                 rec.customer_id,
@@ -175,7 +215,7 @@ def due(
                     _d(since),
                 ),
             )
-        elif last < quiet_before:
+        elif last <= quiet_before:
             days = (as_of - last.to_pydatetime()).days
             add(
                 rec.customer_id,
@@ -186,8 +226,18 @@ def due(
                 ),
             )
 
-    # Buying rhythm: the next order is later than their usual gap.
+    # Buying rhythm: the next order is later than their usual gap. No sales nudge to a
+    # customer with an open complaint, or one we (or they) were in touch with lately.
+    cooldown = timedelta(days=settings.followup_cooldown_days)
+    complaints_open = book.complaints[
+        book.complaints["status"].isin(OPEN_STATUSES)
+        & (book.complaints["opened"] <= pd.Timestamp(as_of))
+    ]
+    busy = set(complaints_open["customer_id"].dropna())
+    busy |= {c for c, at in last_contact_at.items() if pd.Timestamp(as_of) - at < cooldown}
     for customer_id, expected, gap, last in _purchase_rhythm(book, as_of):
+        if customer_id in busy:
+            continue
         add(
             customer_id,
             Why(
@@ -199,7 +249,6 @@ def due(
         )
 
     suggestions: list[Suggestion] = []
-    cooldown = timedelta(days=settings.followup_cooldown_days)
     inbound = inter.loc[inter["direction"] == "inbound", ["customer_id", "date", "channel"]]
     inbound = inbound[inbound["customer_id"].isin(found)].sort_values("date", kind="stable")
     last_inbound_channel = inbound.groupby("customer_id")["channel"].last().to_dict()
@@ -210,16 +259,9 @@ def due(
         c = records[customer_id]
         if owner is not None and str(c["owner"] or "").casefold() != owner.casefold():
             continue
-        suppressed = None
-        if _yes(c["do_not_contact"]):
-            suppressed = "marked do not contact"
-        else:
-            last_out = last_outbound.get(customer_id)
-            if last_out is not None and pd.Timestamp(as_of) - last_out < cooldown:
-                suppressed = (
-                    f"contacted on {last_out:%Y-%m-%d} (cool-down of "
-                    f"{settings.followup_cooldown_days} days)"
-                )
+        suppressed = held_back(
+            c, last_outbound.get(customer_id), as_of, settings.followup_cooldown_days
+        )
         if suppressed and not include_suppressed:
             continue
         channel, contact = _how(c, last_inbound_channel.get(customer_id))
@@ -254,16 +296,68 @@ def _purchase_rhythm(book: Book, as_of: datetime) -> list[tuple[str, date, float
     visits = pd.DataFrame(
         {"customer": sales["customer_id"], "day": sales["date"].map(date.toordinal).astype("int64")}
     )
-    # Orders on one day are one visit: the rhythm is between distinct days.
-    visits = visits[visits["day"] <= today.toordinal()].drop_duplicates()
-    days = visits.groupby("customer")["day"].agg(["min", "max", "count"])
-    days = days[days["count"] >= MIN_ORDERS_FOR_RHYTHM]
+    # Three orders qualify, wherever they fall; the rhythm is between distinct days
+    # (orders on one day are one visit), so it needs two days at least.
+    visits = visits[visits["day"] <= today.toordinal()]
+    days = visits.groupby("customer")["day"].agg(["min", "max", "nunique", "count"])
+    days = days[(days["count"] >= MIN_ORDERS_FOR_RHYTHM) & (days["nunique"] >= 2)]
     result = []
-    for customer_id, first, last, count in days.itertuples():
-        gap = (last - first) / (count - 1)
+    for customer_id, first, last, visit_days, _orders in days.itertuples():
+        gap = (last - first) / (visit_days - 1)
         expected = date.fromordinal(last + round(gap))
         if expected < today:
             result.append((str(customer_id), expected, gap, date.fromordinal(last)))
+    return result
+
+
+def scheduled(book: Book, as_of: datetime, days: int) -> list[tuple[date, Suggestion]]:
+    """Follow-ups planned for the ``days`` after today, each with its day, judged by the rules
+    of :func:`due` on that day (at as-of's time of day): no contact since the interaction that
+    set it, not marked do-not-contact, not inside the cool-down then. First planned first."""
+    today = as_of.date()
+    settings = book.settings
+    inter = book.interactions[list(_INTERACTION_COLUMNS)]
+    inter = inter[inter["customer_id"].notna() & (inter["date"] <= pd.Timestamp(as_of))]
+    planned = inter[inter["follow_up_on"].notna()]
+    on = planned["follow_up_on"].map(_d)
+    window = (on > today) & (on <= today + timedelta(days=days))
+    planned = planned[window.astype(bool)].assign(on=on[window.astype(bool)])
+    if planned.empty:
+        return []
+    last_contact = inter.groupby("customer_id")["date"].max()
+    planned = planned[_last(last_contact, planned["customer_id"]) <= planned["date"]]
+    planned = planned.sort_values(["on", "customer_id"], kind="stable")
+    planned = planned.drop_duplicates("customer_id")
+    customers = book.customers.set_index("customer_id", drop=False)
+    customers = customers[customers.index.notna() & ~customers.index.duplicated()]
+    wanted = customers.loc[customers.index.isin(planned["customer_id"]), list(_CONTACT_COLUMNS)]
+    records = {rec["customer_id"]: rec for rec in as_records(wanted)}
+    mine = inter[inter["customer_id"].isin(records)]
+    last_outbound = (
+        mine["date"].where(mine["direction"] == "outbound").groupby(mine["customer_id"]).max()
+    ).dropna()
+    inbound = mine[mine["direction"] == "inbound"].sort_values("date", kind="stable")
+    last_inbound_channel = inbound.groupby("customer_id")["channel"].last().to_dict()
+    result = []
+    for rec in planned.itertuples(index=False):
+        c = records.get(rec.customer_id)
+        if c is None:
+            continue
+        moment = datetime.combine(rec.on, as_of.time())
+        cooldown = settings.followup_cooldown_days
+        if held_back(c, last_outbound.get(rec.customer_id), moment, cooldown):
+            continue
+        channel, contact = _how(c, last_inbound_channel.get(rec.customer_id))
+        why = Why(
+            "follow_up_scheduled",
+            f"Follow-up planned for {rec.on:%Y-%m-%d} after the {rec.type} of "
+            f"{rec.date:%Y-%m-%d} ({_clip(rec.summary)}).",
+            rec.on,
+        )
+        suggestion = Suggestion(
+            str(rec.customer_id), c["name"] or "", c["owner"] or "", channel, contact, [why]
+        )
+        result.append((rec.on, suggestion))
     return result
 
 
@@ -276,22 +370,27 @@ def rhythm(book: Book, customer_id: str) -> float | None:
     return (days[-1] - days[0]).days / (len(days) - 1)
 
 
+def how_to_reach(customer: Mapping[str, Any]) -> tuple[str, str]:
+    """The channel to use for this customer and the phone number or email address for it."""
+    return _how(customer, None)
+
+
 def _how(customer: Mapping[str, Any], last_inbound_channel: str | None) -> tuple[str, str]:
-    """The channel to use: their preferred one, else the one they last used, else email."""
+    """The channel to use and the detail for it: their preferred channel, else the one they
+    last used, else email. A line never pairs a channel with the wrong detail: phone or sms
+    without a phone number becomes email, email without an address becomes phone."""
+    email = customer["email"] or ""
+    phone = customer["phone"] or ""
     channel = customer["preferred_channel"] or last_inbound_channel
     if not channel:
-        channel = "email" if customer["email"] else "phone"
-    contact = (
-        {
-            "email": customer["email"],
-            "phone": customer["phone"],
-            "sms": customer["phone"],
-        }.get(channel)
-        or customer["email"]
-        or customer["phone"]
-        or ""
-    )
-    return channel, contact
+        channel = "email" if email or not phone else "phone"
+    if channel in ("phone", "sms") and not phone and email:
+        channel = "email"
+    elif channel == "email" and not email and phone:
+        channel = "phone"
+    detail = {"email": email, "phone": phone, "sms": phone}.get(channel)
+    # in person, by letter, on the web: the number or address to arrange it with
+    return channel, detail if detail is not None else (phone or email)
 
 
 def _clip(text: object, width: int = 50) -> str:

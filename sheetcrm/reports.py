@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,7 @@ __all__ = [
     "chart_bytes",
     "custom_period",
     "export_templates",
+    "figures_json",
     "render",
     "week_period",
     "with_cid",
@@ -57,6 +59,10 @@ FORMATS: dict[str, tuple[str, str]] = {
     "md": ("weekly.md.j2", "md"),
     "txt": ("email.txt.j2", "txt"),
 }
+#: Not a template: the figures themselves, for a second program to check (docs/report-json.md).
+JSON_FORMAT = "json"
+#: Raised when a key of ``report --format json`` changes meaning or goes away.
+SCHEMA_VERSION = 1
 CHART_NAMES = ("interactions", "complaints", "sla", "satisfaction")
 #: The lists in ``context["relationships"]`` shortened to Settings ``report_list_limit``;
 #: ``<list>_count`` keeps each one's full length.
@@ -137,13 +143,15 @@ def build_context(
     *,
     with_charts: bool = True,
     worker: RenderWorker | None = None,
+    shorten: bool = True,
 ) -> dict[str, Any]:
     """Everything a report template shows, as plain data (see :func:`metrics.weekly`).
 
     Keys: ``locale``, ``currency``, ``meta`` (company, title, as-of), the
     figures (``contact``, ``complaints``, ``satisfaction``, ``relationships``,
     ``sales``, ``previous``, ``headlines``, ``trends``, ``daily``, ``rules``,
-    ``period``, ``previous_period``) and ``charts``.
+    ``period``, ``previous_period``, ``definitions``) and ``charts``. With
+    ``shorten`` (the default) the lists are cut to Settings ``report_list_limit``.
     """
     sent: list[bool] = []
 
@@ -160,7 +168,9 @@ def build_context(
         "currency": settings.currency,
         "meta": _meta(book, as_of),
         **figures,
-        "relationships": _shortened(figures["relationships"], settings.report_list_limit),
+        "relationships": _shortened(
+            figures["relationships"], settings.report_list_limit if shorten else 0
+        ),
     }
     context["charts"] = {}
     if with_charts:
@@ -174,6 +184,16 @@ def build_context(
             metrics.chart_data(context["locale"], context, context["trends"], context["daily"])
         )
     return context
+
+
+def figures_json(context: Mapping[str, Any]) -> str:
+    """The figures of a context as JSON (docs/report-json.md): everything but the charts'
+    pictures, with a ``schema_version``. ISO dates and times, numbers as numbers."""
+    from sheetcrm import __version__
+
+    data = {"schema_version": SCHEMA_VERSION, "generator": f"sheetcrm {__version__}"}
+    data |= {key: value for key, value in context.items() if key != "charts"}
+    return json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
 def _shortened(relationships: dict[str, Any], limit: int) -> dict[str, Any]:
@@ -366,17 +386,28 @@ def write_reports(
     ... # doctest: +SKIP
     [PosixPath('reports/weekly-2026-W46.html'), ...]
     """
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if f not in FORMATS and f != JSON_FORMAT]
     if unknown:
         raise SheetCRMError(
             Problem(
                 "invalid_format",
                 f"sheetcrm cannot write a report as {', '.join(unknown)}",
                 value=unknown[0],
-                hint=f"choose from: {', '.join(FORMATS)}",
+                hint=f"choose from: {', '.join([*FORMATS, JSON_FORMAT])}",
             )
         )
-    context = build_context(book, period, as_of, worker=worker)
+    only_json = set(formats) <= {JSON_FORMAT}
+    whole = build_context(
+        book,
+        period,
+        as_of,
+        worker=None if only_json else worker,
+        with_charts=not only_json,
+        shorten=False,
+    )
+    # the templates show each list's first rows; the JSON keeps every one for a checker
+    limit = book.settings.report_list_limit
+    context = whole | {"relationships": _shortened(whole["relationships"], limit)}
     # The worker renders the Word document, the slowest, while this process renders
     # the rest. Only one task: a second would wait in the pipe until the first is done.
     elsewhere = (
@@ -384,11 +415,13 @@ def write_reports(
         and worker is not None
         and worker.submit("render", context, FORMATS["docx"][0], templates_dir)
     )
-    rendered = {
+    rendered: dict[str, str | bytes] = {
         f: render(context, FORMATS[f][0], templates_dir)
         for f in formats
-        if not (elsewhere and f == "docx")
+        if f in FORMATS and not (elsewhere and f == "docx")
     }
+    if JSON_FORMAT in formats:
+        rendered[JSON_FORMAT] = figures_json(whole)
     if elsewhere:
         try:
             rendered["docx"] = worker.result()  # type: ignore[union-attr]
@@ -399,7 +432,8 @@ def write_reports(
     paths = []
     for fmt in formats:
         content = rendered[fmt]
-        path = out_dir / f"weekly-{period.label}.{FORMATS[fmt][1]}"
+        extension = JSON_FORMAT if fmt == JSON_FORMAT else FORMATS[fmt][1]
+        path = out_dir / f"weekly-{period.label}.{extension}"
         write_atomic(path, content if isinstance(content, bytes) else content.encode("utf-8"))
         paths.append(path)
     return paths

@@ -35,6 +35,7 @@ import pandas as pd
 from sheetcrm.book import Book
 from sheetcrm.business_time import BusinessCalendar
 from sheetcrm.contract import OPEN_STATUSES
+from sheetcrm.errors import Problem, SheetCRMError
 
 TargetName = Literal["first_response", "resolution"]
 State = Literal["breached", "due_soon", "on_track", "met", "met_late", "closed_unmet"]
@@ -188,6 +189,42 @@ def targets(book: Book, as_of: datetime, *, since: datetime | None = None) -> pd
     return frame
 
 
+def known_owner(book: Book, owner: str) -> str:
+    """``owner`` as the workbook spells it, or a refusal with a did-you-mean.
+
+    A name that matches no one would give an empty list, and a scheduled alert
+    that goes quiet on a typo is worse than one that fails.
+    """
+    names: list[str] = []
+    for frame, column in ((book.staff, "name"), (book.customers, "owner")):
+        if column in frame.columns:
+            names += [str(n) for n in frame[column].dropna().unique()]
+    if "owner" in book.complaints.columns:
+        names += [str(n) for n in book.complaints["owner"].dropna().unique()]
+    names = list(dict.fromkeys(n for n in names if n.strip()))
+    for name in names:
+        if name.casefold() == owner.strip().casefold():
+            return name
+    from sheetcrm.matching import closest_texts
+
+    close = closest_texts(owner, names) if names else []
+    hint = (
+        f"did you mean {' or '.join(close)}?"
+        if close
+        else "give a name from the Staff sheet"
+        + (f": {', '.join(sorted(names)[:10])}" if names else "")
+    )
+    raise SheetCRMError(
+        Problem(
+            "unknown_owner",
+            f"nobody called {owner!r} is on the Staff sheet or owns a customer or complaint",
+            sheet="Staff",
+            value=owner,
+            hint=hint,
+        )
+    )
+
+
 def _until(value: object, as_of: datetime) -> datetime | None:
     if pd.isna(value):
         return None
@@ -201,6 +238,8 @@ def overdue(book: Book, as_of: datetime, *, owner: str | None = None) -> list[Br
     >>> [b.complaint_id for b in overdue(book, datetime(2026, 11, 20, 15))]  # doctest: +SKIP
     ['K-0031', 'K-0007']
     """
+    if owner is not None:
+        owner = known_owner(book, owner)
     frame = targets(book, as_of)
     frame = frame[frame["state"].isin(["breached", "due_soon"])]
     if owner is not None:

@@ -269,6 +269,8 @@ def test_periods(m: dict[str, Any]) -> None:
         "label": "2026-W46",
         "days": 7,
         "is_week": True,
+        "is_partial": False,  # over before as-of: nothing is cut
+        "until": None,
     }
     assert m["previous_period"]["start"] == "2026-11-02"
     assert m["previous_period"]["end"] == "2026-11-08"
@@ -292,7 +294,8 @@ def test_contact(m: dict[str, Any]) -> None:
     assert c["by_staff"] == {"Per": 3, "Kari": 2}
     assert c["customers_contacted"] == 3  # C-1, C-2, C-3
     assert c["new_customers"] == 1  # C-2 since 10 Nov
-    assert c["returning_customers"] == 1  # C-1 (ordered 1 Oct); C-2's first order was this week
+    # C-1 (ordered 1 Oct) and C-2, whose first order was this week and who came back on the 14th
+    assert c["returning_customers"] == 2
 
 
 def test_contact_last_week(m: dict[str, Any]) -> None:
@@ -324,17 +327,18 @@ def test_sla_compliance(m: dict[str, Any]) -> None:
     sla = m["complaints"]["sla"]
     # first response: K-1 met, K-2 late, K-4 met (K-3's fell due the week before)
     assert sla["first_response"] == {"due": 3, "met": 2, "rate": 0.6667}
-    # resolution: K-1 met, K-2 breached, K-3 met late (met in this week), K-4 met
-    assert sla["resolution"] == {"due": 4, "met": 2, "rate": 0.5}
-    assert sla["overall"] == {"due": 7, "met": 4, "rate": 0.5714}
+    # resolution: K-1 met, K-2 breached, K-4 met; K-3's fell due (and counts) the week before,
+    # although it was met late in this one: a target counts once, in the week it falls due
+    assert sla["resolution"] == {"due": 3, "met": 2, "rate": 0.6667}
+    assert sla["overall"] == {"due": 6, "met": 4, "rate": 0.6667}
 
 
 def test_sla_compliance_per_owner(m: dict[str, Any]) -> None:
     by_owner = m["complaints"]["sla"]["by_owner"]
     assert list(by_owner) == ["Kari", "Per"]
     assert by_owner["Kari"]["first_response"] == {"due": 2, "met": 2, "rate": 1.0}
-    assert by_owner["Kari"]["resolution"] == {"due": 3, "met": 2, "rate": 0.6667}
-    assert by_owner["Kari"]["overall"] == {"due": 5, "met": 4, "rate": 0.8}
+    assert by_owner["Kari"]["resolution"] == {"due": 2, "met": 2, "rate": 1.0}
+    assert by_owner["Kari"]["overall"] == {"due": 4, "met": 4, "rate": 1.0}
     assert by_owner["Per"]["overall"] == {"due": 2, "met": 0, "rate": 0.0}
 
 
@@ -416,9 +420,11 @@ def test_customers_at_risk_with_their_reasons(m: dict[str, Any]) -> None:
         {"reason": "low_score", "score": 2, "date": "2026-11-12"},
     ]
     assert risk["C-5"] == [{"reason": "low_score", "score": 1, "date": "2026-11-05"}]
-    assert risk["C-4"] == [{"reason": "no_contact", "last_contact": "2026-06-01", "days": 172}]
+    # as of the end of the week (Mon 16 Nov 00:00), not as-of
+    assert risk["C-4"] == [{"reason": "no_contact", "last_contact": "2026-06-01", "days": 167}]
     assert m["relationships"]["at_risk_count"] == 3
-    assert m["relationships"]["at_risk_previous"] == 3  # the same three a week earlier
+    # at the end of week 45: C-4 and C-5; C-3's complaint and score came in week 46
+    assert m["relationships"]["at_risk_previous"] == 2
 
 
 def test_followups_in_the_coming_week(m: dict[str, Any]) -> None:
@@ -439,8 +445,8 @@ def test_sales(m: dict[str, Any]) -> None:
     assert s["revenue"] == 1000.0
     assert s["average_order"] == 333.33
     assert s["customers"] == 2
-    assert s["returning_customers"] == 1
-    assert s["repeat_purchase_share"] == 0.5
+    assert s["returning_customers"] == 2  # C-2 came back on another day of the week
+    assert s["repeat_purchase_share"] == 1.0
     assert s["median_days_between_orders"] == 21.5  # S-2: 40 days after S-1, S-4: 3 after S-3
 
 
@@ -460,21 +466,21 @@ def test_headlines_with_last_week_and_change(m: dict[str, Any]) -> None:
         "interactions": (5, 3, "up", True),
         "customers_contacted": (3, 2, "up", True),
         "complaints_opened": (3, 1, "up", False),  # more complaints is bad
-        "sla_compliance": (0.5714, 0.5, "up", True),
+        "sla_compliance": (0.6667, 0.5, "up", True),
         "first_contact_resolution": (0.6667, None, "none", None),  # nothing resolved before
         "satisfaction": (4.0, 2.0, "up", True),
-        "at_risk": (3, 3, "flat", None),
+        "at_risk": (3, 2, "up", False),
         "revenue": (1000.0, 800.0, "up", True),
     }
     sla = next(h for h in m["headlines"] if h["key"] == "sla_compliance")
-    assert sla["change"] == 0.07  # shown as whole percentage points
+    assert sla["change"] == 0.17  # shown as whole percentage points
 
 
 def test_trends_over_eight_weeks(m: dict[str, Any]) -> None:
     weeks = m["trends"]["weeks"]
     assert [w["label"] for w in weeks] == [f"2026-W{n}" for n in range(39, 47)]
     assert [(w["opened"], w["resolved"]) for w in weeks[-2:]] == [(1, 0), (3, 3)]
-    assert weeks[-1]["overall"] == 0.5714
+    assert weeks[-1]["overall"] == 0.6667
     assert weeks[0]["overall"] is None  # nothing fell due
 
 

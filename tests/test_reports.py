@@ -179,7 +179,7 @@ def test_html_headline_cards_show_this_week_and_last(context: dict[str, Any]) ->
     found = cards(html)
     assert found["interactions"] == ["Interactions", "5", "▲ 2", "Last week 3"]
     assert found["complaints_opened"] == ["Complaints opened", "3", "▲ 2", "Last week 1"]
-    assert found["sla_compliance"] == ["SLA met on time", "57%", "▲ 7 pp", "Last week 50%"]
+    assert found["sla_compliance"] == ["SLA met on time", "67%", "▲ 17 pp", "Last week 50%"]
     assert found["revenue"] == ["Revenue", "NOK\xa01,000", "▲ NOK\xa0200", "Last week NOK\xa0800"]
     assert found["at_risk"][:2] == ["Customers at risk", "3"]
     assert found["first_contact_resolution"] == ["First-contact resolution", "67%", "Last week –"]
@@ -214,7 +214,7 @@ def test_html_lists_the_breach_and_who_is_at_risk(context: dict[str, Any]) -> No
     html = reports.render(context, "weekly.html.j2")
     assert "K-2" in html and "Breached" in html
     assert "Complaint K-2 overdue" in html
-    assert "No contact for 172 days" in html
+    assert "No contact for 167 days" in html
     assert "Scored 1 on 5 Nov" in html
 
 
@@ -233,7 +233,7 @@ def test_html_in_norwegian(nb_context: dict[str, Any]) -> None:
     assert "Ukerapport" in html and "Kontakt med kundene" in html
     found = cards(html)
     assert found["revenue"][:2] == ["Omsetning", "1\xa0000\xa0kr"]
-    assert found["sla_compliance"][1] == "57\xa0%"
+    assert found["sla_compliance"][1] == "67\xa0%"
     assert found["satisfaction"][1] == "4,0"
     assert "Forrige uke" in found["interactions"][-1]
     assert "9. nov." in html  # the week's first day, as Norwegians write it
@@ -247,7 +247,7 @@ def test_markdown(context: dict[str, Any]) -> None:
     assert md.startswith("# Test Cycles: Weekly report 2026-W46\n")
     assert "| Interactions | 5 | 3 | ▲ 2 ✓ |" in md
     assert "| Complaints opened | 3 | 1 | ▲ 2 ✗ |" in md
-    assert "| Overall | 7 | 4 | 57% |" in md
+    assert "| Overall | 6 | 4 | 67% |" in md
     assert "- Orders: **3**" in md
 
 
@@ -268,8 +268,8 @@ def test_docx_has_the_figures(context: dict[str, Any]) -> None:
     assert "Weekly report 2026-W46" in text
     assert "Interactions | 5 | 3 | ▲ 2" in text
     assert "Revenue | NOK\xa01,000 | NOK\xa0800 | ▲ NOK\xa0200" in text
-    assert "Overall | 7 | 4 | 57%" in text
-    assert "Kari | 100% (2/2) | 67% (2/3) | 80%" in text
+    assert "Overall | 6 | 4 | 67%" in text
+    assert "Kari | 100% (2/2) | 100% (2/2) | 100%" in text
     assert SCRIPT + ' =HYPERLINK("http://x")' in text  # shown as the text it is
     assert "{{" not in text and "{%" not in text
 

@@ -74,13 +74,14 @@ def _templates_folder(path: Path, given: Path | None, book: Any) -> Path | None:
     "formats",
     default="html,docx,md",
     show_default=True,
-    help="Comma-separated: html, docx, md, txt.",
+    help="Comma-separated: html, docx, md, txt, json (the figures, for checking).",
 )
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the files (default: reports/ beside the workbook).",
+    type=click.Path(file_okay=False, path_type=Path, allow_dash=True),
+    help="Folder for the files (default: reports/ beside the workbook); "
+    "- prints --format json to the screen.",
 )
 @_templates_option
 @as_of_option
@@ -102,6 +103,7 @@ def report(
     Example:
         sheetcrm report -w crm.xlsx
         sheetcrm report -w crm.xlsx --week 2026-W46 --format html --out ~/Desktop
+        sheetcrm report -w crm.xlsx --format json --out -
     """
     from sheetcrm import reports
     from sheetcrm.render_worker import RenderWorker
@@ -112,14 +114,22 @@ def report(
         raise click.UsageError("give either --week or --from/--to, not both", ctx)
     if bool(start) != bool(end):
         raise click.UsageError("--from and --to go together", ctx)
+    to_screen = out_dir is not None and str(out_dir) == "-"
+    if to_screen and _formats(formats) != ("json",):
+        raise click.UsageError("--out - prints only --format json; give a folder for the rest", ctx)
     # Started first: it imports the chart and Word libraries while the workbook is read.
-    worker = RenderWorker() if _formats(formats) != ("md",) else None
+    needs_worker = not set(_formats(formats)) <= {"md", "json"}
+    worker = RenderWorker() if needs_worker else None
     try:
         book = load_book(path, when)
         if start and end:
             period = reports.custom_period(start.date(), end.date())
         else:
             period = reports.week_period(book, when, week)
+        if to_screen:
+            context = reports.build_context(book, period, when, with_charts=False, shorten=False)
+            click.echo(reports.figures_json(context), nl=False)
+            return
         folder = _templates_folder(path, templates, book)
         written = reports.write_reports(
             book,
