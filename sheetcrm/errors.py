@@ -67,6 +67,9 @@ CODES: dict[str, str] = {
     "write_failed": "a file sheetcrm writes (an .eml of --dry-run, the sent log) failed",
     "sent_log_unreadable": "the record of e-mails already sent cannot be read",
     "already_done": "the complaint already has that response or resolution",
+    # adopt: init --into and import
+    "bad_default": "a --default that is not COLUMN=VALUE with a value the column allows",
+    "duplicate_rows": "rows an import would add twice (same email or id already there)",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")

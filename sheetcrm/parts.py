@@ -29,7 +29,7 @@ from xml.sax.saxutils import escape as _xml_escape
 
 from lxml import etree
 
-from sheetcrm.contract import normalize_header
+from sheetcrm.contract import find_sheet, match_headers, normalize_header
 from sheetcrm.errors import Problem, SheetCRMError, column_letter
 
 __all__ = ["Package", "SheetInfo", "column_index", "excel_serial"]
@@ -684,6 +684,10 @@ class Package:
         for s in self.sheets:
             if s.name.casefold() == name.casefold():
                 return s
+        spec = find_sheet(name)  # "Customers" is the owner's "Kunder" (contract synonyms)
+        for s in self.sheets:
+            if spec is not None and s.kind == "worksheet" and find_sheet(s.name) is spec:
+                return s
         raise SheetCRMError(
             Problem("missing_sheet", f"{self.name} has no sheet named {name}", sheet=name)
         )
@@ -881,6 +885,11 @@ class Package:
                 continue
             layout.header_names[col] = str(text)
             layout.header.setdefault(normalize_header(text), col)
+        spec = find_sheet(sheet)  # the owner's own words for contract columns ("E-post")
+        if spec is not None:
+            matched = match_headers(spec, sorted(layout.header_names.items()))
+            for column, col in matched.items():
+                layout.header.setdefault(normalize_header(column), col)
         self._layouts[part] = layout
         return layout
 
@@ -1592,7 +1601,9 @@ class Package:
         rprefix = b"r"
         decl = re.search(rb'xmlns:([\w.-]+)="' + re.escape(_NS_R.encode()) + rb'"', wb)
         extra = b""
-        if decl:
+        # Only a declaration on the root reaches the new element (openpyxl declares it
+        # on each <sheet> instead); otherwise the element declares the prefix itself.
+        if decl and self._wb_root.nsmap.get(decl.group(1).decode()) == _NS_R:
             rprefix = decl.group(1)
         else:
             extra = b' xmlns:r="' + _NS_R.encode() + b'"'

@@ -23,9 +23,7 @@ import pandas as pd
 from sheetcrm import history, writer
 from sheetcrm.book import Book, as_record
 from sheetcrm.contract import (
-    DEFAULT_SLA,
     OPEN_STATUSES,
-    SETTINGS,
     SHEET_BY_NAME,
     SHEETS,
     Sheet,
@@ -618,32 +616,5 @@ def import_rows(
         for batch in progress(batches) if progress else batches:
             written += _write(tx, spec.name, batch)
         result.rows[spec.name] = written
-    result.backup = tx.backup
-    return result
-
-
-# ------------------------------------------------------------------------ init --into
-
-
-def adopt(path: Path) -> Written:
-    """Add the missing contract sheets to a workbook the owner already has; touch nothing else."""
-    from sheetcrm.reader import read_book
-
-    result = Written()
-    with writer.edit(path) as tx:
-        raw = read_book(path)
-        present = set(raw.sheets)
-        for spec in SHEETS:
-            if spec.name in present or spec.managed:  # managed sheets come when needed
-                continue
-            rows: list[list[Any]] = []
-            if spec.name == "Settings":
-                rows = [[s.key, s.default] for s in SETTINGS]
-            elif spec.name == "SLA":
-                rows = [[s, fr, res, "yes" if bh else "no"] for s, fr, res, bh in DEFAULT_SLA]
-            tx.add_sheet(
-                spec.name, [c.name for c in spec.columns], rows, [c.width for c in spec.columns]
-            )
-            result.notes.append(f"added the {spec.name} sheet")
     result.backup = tx.backup
     return result

@@ -34,29 +34,63 @@ from sheetcrm.errors import Problem, Report
     "into",
     type=click.Path(path_type=Path),
     default=None,
-    help="Add the missing CRM sheets to a workbook you already have.",
+    help="Adopt a workbook you already have: your sheets, columns and rows are kept.",
 )
-def init(path: Path | None, sample: bool, into: Path | None) -> None:
+@click.option(
+    "--default",
+    "defaults",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="With --into: fill empty cells of a column, e.g. --default owner=Kari.",
+)
+@click.option("--dry-run", is_flag=True, help="With --into: show what would change; write nothing.")
+def init(
+    path: Path | None,
+    sample: bool,
+    into: Path | None,
+    defaults: tuple[str, ...],
+    dry_run: bool,
+) -> None:
     """Create a new CRM workbook with every sheet, drop-down and table.
+
+    With --into, adopt a workbook you already have instead: sheets and columns
+    are recognised by their names in English or Norwegian (Kunder, E-post,
+    Tlf ...), missing CRM columns are added after yours, rows without an id
+    get one, and the missing CRM sheets are added.
 
     \b
     Example:
         sheetcrm init crm.xlsx --sample
-        sheetcrm init --into "Our customers.xlsx"
+        sheetcrm init --into "Our customers.xlsx" --dry-run
+        sheetcrm init --into "Our customers.xlsx" --default owner=Kari --default stage=customer
     """
     from sheetcrm import newbook
     from sheetcrm import sample as sample_data
 
     if into is not None:
-        from sheetcrm.records import adopt
+        from sheetcrm.adopt import adopt, parse_defaults
 
-        done = adopt(into)
-        for note in done.notes:
-            click.echo(f"{into.name}: {note}")
-        if not done.notes:
-            click.echo(f"{into.name} already has every CRM sheet; nothing was changed.")
+        if path is not None:
+            raise click.UsageError("give either PATH (a new workbook) or --into (yours), not both")
+        done = adopt(into, parse_defaults(defaults), dry_run=dry_run)
+        lines = done.lines()
+        if not done.changes:
+            for line in lines:
+                click.echo(f"{into.name}: {line}")
+            click.echo(f"{into.name} already has every CRM sheet and column; nothing was changed.")
+            return
+        if dry_run:
+            click.echo(f"{into.name}: these changes would be made (--dry-run, nothing written):")
+        else:
+            click.echo(f"{into.name}: adopted; these changes were made:")
+        for line in lines:
+            click.echo(f"  {line}")
+        if not dry_run:
+            click.echo(f"Check it with: sheetcrm validate -w {into}")
         backup_note(done)
         return
+    if defaults or dry_run:
+        raise click.UsageError("--default and --dry-run go with --into")
     if path is None:
         raise click.UsageError("give the path of the new workbook, e.g. sheetcrm init crm.xlsx")
     if path.suffix.lower() != ".xlsx":
