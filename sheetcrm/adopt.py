@@ -381,6 +381,7 @@ def adopt(
         adoption = plan(tx.package, raw, defaults)
         if adoption.changes:
             _apply(tx, adoption)
+            _check_readable(tx.package, adoption)
     adoption.written = tx.written
     adoption.backup = tx.backup
     return adoption
@@ -418,6 +419,31 @@ def _apply(tx: writer.Transaction, adoption: Adoption) -> None:
             _format_columns(pkg, step)
         if step.dropdowns:
             _add_dropdowns(pkg, adoption, step)
+
+
+def _check_readable(pkg: Package, adoption: Adoption) -> None:
+    """Refuse, writing nothing, a result a second reader cannot open.
+
+    The writer verifies the rows it was asked to write; adoption also adds whole
+    sheets, so the new file is opened once more, every CRM sheet included.
+    """
+    import io
+
+    import python_calamine
+
+    try:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(pkg.to_bytes()))
+        for step in adoption.sheets:
+            book.get_sheet_by_name(step.owner_name or step.spec.name).to_python(nrows=3)
+    except Exception as exc:  # calamine raises several unrelated types
+        raise SheetCRMError(
+            Problem(
+                "unsupported",
+                f"{pkg.name} is stored in a way sheetcrm cannot add sheets to safely "
+                f"({str(exc)[:120]}); nothing was written",
+                hint="open it in Excel, save a fresh copy, and run init --into again",
+            )
+        ) from None
 
 
 def _place(pkg: Package, adoption: Adoption) -> Any:

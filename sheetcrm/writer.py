@@ -171,6 +171,7 @@ class Transaction:
 
     def append(self, sheet: str, rows: Sequence[Mapping[str, object]]) -> list[int]:
         """Append records to a sheet; returns their Excel row numbers."""
+        sheet = self._owner_name(sheet)
         numbers = self.package.append_rows(sheet, rows)
         self.appended.setdefault(sheet, []).extend(numbers)
         # Each column is looked up once per batch, not once per cell.
@@ -183,6 +184,7 @@ class Transaction:
 
     def update(self, sheet: str, excel_row: int, values: Mapping[str, object]) -> None:
         """Set cells of one existing row (found by its Excel row number)."""
+        sheet = self._owner_name(sheet)
         self.package.update_cells(sheet, excel_row, values)
         header = self._columns(sheet)
         cols = {header[k]: v for k, v in values.items()}
@@ -191,6 +193,7 @@ class Transaction:
 
     def ensure_columns(self, sheet: str, names: Sequence[str]) -> list[str]:
         """Add header cells for columns the sheet lacks; verification expects them too."""
+        sheet = self._owner_name(sheet)
         added = self.package.ensure_columns(sheet, names)
         if added:
             header_row, _ = self.package.headers(sheet)
@@ -211,6 +214,10 @@ class Transaction:
         widths: Sequence[float] | None = None,
     ) -> str:
         return self.package.add_sheet(name, headers, rows, widths)
+
+    def _owner_name(self, sheet: str) -> str:
+        """The sheet's name in the workbook ("Kunder" for Customers), as verification reads it."""
+        return self.package.sheet(sheet).name
 
     def _columns(self, sheet: str) -> _Columns:
         return _Columns(self.package, sheet)
