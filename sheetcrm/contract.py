@@ -487,6 +487,14 @@ HEADER_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+# A file with no name column but a first and a last name column (many exports):
+# import joins the two into ``name``.
+NAME_PARTS: tuple[tuple[str, ...], tuple[str, ...]] = (
+    ("first name", "firstname", "given name", "fornavn"),
+    ("last name", "lastname", "surname", "family name", "etternavn"),
+)
+
+
 def _loose_words(words: dict[str, tuple[str, ...]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for target, synonyms in words.items():
