@@ -69,7 +69,6 @@ CODES: dict[str, str] = {
     "already_done": "the complaint already has that response or resolution",
     # adopt: init --into and import
     "bad_default": "a --default that is not COLUMN=VALUE with a value the column allows",
-    "duplicate_rows": "rows an import would add twice (same email or id already there)",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
