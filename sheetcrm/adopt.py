@@ -36,15 +36,30 @@ from sheetcrm.contract import (
     SHEETS,
     Column,
     Sheet,
+    find_sheet,
+    match_headers,
     normalize_choice,
     normalize_header,
 )
 from sheetcrm.errors import Problem, SheetCRMError, column_letter
 from sheetcrm.newbook import NUMBER_FORMATS, VALIDATION_ROWS, YES_NO, column_validation
 from sheetcrm.parts import Package, column_index, excel_serial
-from sheetcrm.reader import RawBook, RawSheet, read_book
+from sheetcrm.reader import RawBook, RawSheet, raw_sheet, read_book
 
 __all__ = ["Adoption", "SheetPlan", "adopt", "parse_defaults", "plan"]
+
+# What the owner calls each kind of sheet, for the plan's wording.
+_WHAT = {
+    "Customers": "customer list",
+    "Interactions": "contact log",
+    "Complaints": "complaint log",
+    "Sales": "sales list",
+    "Staff": "staff list",
+    "SLA": "service levels",
+    "Holidays": "list of closed days",
+    "Settings": "settings",
+    "Notices": "notices",
+}
 
 # Columns whose values name a staff member (the Staff sheet is seeded with them).
 _STAFF_COLUMNS = (
@@ -62,6 +77,7 @@ class SheetPlan:
     spec: Sheet
     owner_name: str | None  # the sheet's name in the workbook; None when it is added
     recognised: dict[str, str] = field(default_factory=dict)  # column -> owner's own header
+    recognised_all: list[str] = field(default_factory=list)  # every heading that matched
     new_columns: list[str] = field(default_factory=list)
     ids: dict[int, str] = field(default_factory=dict)  # Excel row -> new id
     fills: dict[str, tuple[Any, list[int]]] = field(default_factory=dict)  # column -> value, rows
@@ -70,11 +86,16 @@ class SheetPlan:
     rows: list[list[Any]] = field(default_factory=list)  # a new sheet's rows
     dropdowns: list[str] = field(default_factory=list)
     note: str | None = None  # why a recognised sheet is left alone
+    renamed_from: str | None = None  # the owner's sheet, found by its headings, renamed
+    blocked: bool = False  # the owner's list is there but cannot be renamed safely
 
     @property
     def changes(self) -> bool:
+        if self.blocked:
+            return False
         return bool(
             self.owner_name is None
+            or self.renamed_from
             or self.new_columns
             or self.ids
             or self.fills
@@ -85,6 +106,8 @@ class SheetPlan:
     def lines(self) -> list[str]:
         """What changes on this sheet, in the owner's words."""
         spec = self.spec
+        if self.blocked:
+            return [f"{spec.name}: {self.note}"]
         if self.owner_name is None:
             what = f"{spec.name}: add the sheet"
             if self.staff:
@@ -94,6 +117,12 @@ class SheetPlan:
             return [what + (", with drop-downs" if self.dropdowns else "")]
         label = spec.name if self.owner_name == spec.name else f"{spec.name} ({self.owner_name!r})"
         out = [f"{label}: {self.note}"] if self.note else []
+        if self.renamed_from:
+            out.append(
+                f"{label}: rename your sheet {self.renamed_from!r} to {spec.name!r}: its "
+                f"headings ({', '.join(self.recognised_all)}) make it your "
+                f"{_WHAT[spec.name]}, and every command looks for it by that name"
+            )
         if self.recognised:
             words = ", ".join(f"{h!r} as {c}" for c, h in self.recognised.items())
             out.append(f"{label}: read your columns {words}")
@@ -222,9 +251,23 @@ def plan(pkg: Package, raw: RawBook, defaults: Mapping[str, str]) -> Adoption:
     """Work out every change adoption makes, without making any."""
     sheets: list[SheetPlan] = []
     by_name: dict[str, SheetPlan] = {}
+    found = _by_headings(pkg, raw)
     for spec in SHEETS:
         sheet = raw.sheets.get(spec.name)
-        if sheet is None:
+        other = found.get(spec.name)
+        if sheet is None and other is not None and not _referenced(pkg, other.name):
+            raw.sheets[spec.name] = other  # the owner's list, under a name of its own
+            step = _plan_sheet(pkg, spec, other, defaults)
+            step.owner_name, step.renamed_from = spec.name, other.name
+            step.recognised_all = list(other.headers.values())
+        elif sheet is None and other is not None:
+            step = SheetPlan(spec, None, blocked=True)
+            step.note = (
+                f"your sheet {other.name!r} looks like your {_WHAT[spec.name]}, but "
+                f"formulas refer to it by name; rename it {spec.name!r} in Excel (which "
+                "updates them) and run init --into again"
+            )
+        elif sheet is None:
             step = SheetPlan(spec, None, rows=_default_rows(spec))
             step.dropdowns = [c.name for c in spec.columns if _has_dropdown(spec, c)]
         else:
@@ -233,8 +276,102 @@ def plan(pkg: Package, raw: RawBook, defaults: Mapping[str, str]) -> Adoption:
         by_name[spec.name] = step
     _plan_staff(raw, by_name)
     wanted = {s.owner_name for s in sheets if s.owner_name}
+    wanted |= {s.renamed_from for s in sheets if s.renamed_from}
+    wanted |= {other.name for other in found.values()}
     ignored = [n for n in pkg.sheet_names if n not in wanted and _is_worksheet(pkg, n)]
     return Adoption(raw.path, sheets, ignored)
+
+
+def _by_headings(pkg: Package, raw: RawBook) -> dict[str, RawSheet]:
+    """Contract sheets the owner keeps under a name of their own ("Sheet1"), by their headings.
+
+    Only sheets whose name means nothing to the contract are looked at, and only
+    for contract sheets the workbook lacks. A customer list needs a name and an
+    email or phone; any other sheet at least three of its columns. Each owner
+    sheet serves one contract sheet: the best match wins.
+    """
+    missing = [s for s in SHEETS if s.name not in raw.sheets and not s.managed]
+    others = [n for n in raw.sheet_names if find_sheet(n) is None and _is_worksheet(pkg, n)]
+    if not missing or not others:
+        return {}
+    import python_calamine
+
+    scored: list[tuple[int, int, str, Sheet]] = []
+    heads: dict[str, list[list[Any]]] = {}
+    book = python_calamine.CalamineWorkbook.from_path(str(raw.path))
+    try:
+        for name in others:
+            try:
+                heads[name] = book.get_sheet_by_name(name).to_python(nrows=30)
+            except Exception:  # a sheet calamine cannot read is no CRM list of ours
+                continue
+            for order, spec in enumerate(missing):
+                best = max(
+                    (match_headers(spec, list(enumerate(row))) for row in heads[name]),
+                    key=len,
+                    default={},
+                )
+                if _strong(spec, best):
+                    scored.append((len(best), -order, name, spec))
+        found: dict[str, RawSheet] = {}
+        used: set[str] = set()
+        for _score, _order, name, spec in sorted(scored, key=lambda t: t[:2], reverse=True):
+            if name in used or spec.name in found:
+                continue
+            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            found[spec.name] = raw_sheet(name, spec, rows)
+            used.add(name)
+        return found
+    finally:
+        book.close()
+
+
+def _strong(spec: Sheet, matched: Mapping[str, int]) -> bool:
+    if spec.name == "Customers":
+        return "name" in matched and bool({"email", "phone"} & set(matched))
+    return len(matched) >= 3
+
+
+def _referenced(pkg: Package, name: str) -> bool:
+    """Whether any formula, defined name, chart or pivot table names the sheet."""
+    plain = _attr(name)
+    quoted = _attr("'" + name.replace("'", "''") + "'")
+    needles = (plain + b"!", quoted + b"!", b'sheet="' + plain + b'"')
+    for part in pkg.part_names:
+        if not part.lower().endswith(".xml"):
+            continue
+        data = pkg.read(part)
+        if any(n in data for n in needles):
+            return True
+    return False
+
+
+def _rename(pkg: Package, old: str, new: str) -> None:
+    """Give the owner's sheet the contract's name: in the workbook part and the document list."""
+    part = pkg.workbook_part
+    data = pkg.read(part)
+    m = re.search(rb"<(?:[\w.-]+:)?sheet\b[^>]*?\sname=\"" + re.escape(_attr(old)) + rb"\"", data)
+    if m is None:
+        raise SheetCRMError(Problem("unsupported", f"cannot find the sheet {old!r} to rename"))
+    tag = m.group(0)
+    renamed = tag.replace(b'name="' + _attr(old) + b'"', b'name="' + _attr(new) + b'"')
+    pkg.write(part, data[: m.start()] + renamed + data[m.end() :])
+    for info in pkg.sheets:
+        if info.name == old:
+            info.name = new
+    if pkg.has("docProps/app.xml"):
+        app = pkg.read("docProps/app.xml")
+        titles = re.search(
+            rb"<(?:[\w.-]+:)?TitlesOfParts>.*?</(?:[\w.-]+:)?TitlesOfParts>", app, re.S
+        )
+        if titles is not None:
+            block = re.sub(
+                rb"(<(?:[\w.-]+:)?lpstr>)" + re.escape(_attr(old)) + rb"(</)",
+                lambda t: t.group(1) + _attr(new) + t.group(2),
+                titles.group(0),
+                count=1,
+            )
+            pkg.write("docProps/app.xml", app[: titles.start()] + block + app[titles.end() :])
 
 
 def _is_worksheet(pkg: Package, name: str) -> bool:
@@ -390,6 +527,9 @@ def adopt(
 def _apply(tx: writer.Transaction, adoption: Adoption) -> None:
     pkg = tx.package
     for step in adoption.sheets:
+        if step.renamed_from:
+            _rename(pkg, step.renamed_from, step.spec.name)
+    for step in adoption.sheets:
         if step.owner_name is None:
             continue
         name = step.owner_name
@@ -406,7 +546,7 @@ def _apply(tx: writer.Transaction, adoption: Adoption) -> None:
         if step.staff:
             tx.append(name, [{"name": n, "active": "yes"} for n in step.staff])
     for step in adoption.sheets:
-        if step.owner_name is None:
+        if step.owner_name is None and not step.blocked:
             spec = step.spec
             tx.add_sheet(
                 spec.name,
@@ -434,7 +574,8 @@ def _check_readable(pkg: Package, adoption: Adoption) -> None:
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(pkg.to_bytes()))
         for step in adoption.sheets:
-            book.get_sheet_by_name(step.owner_name or step.spec.name).to_python(nrows=3)
+            if not step.blocked:
+                book.get_sheet_by_name(step.owner_name or step.spec.name).to_python(nrows=3)
     except Exception as exc:  # calamine raises several unrelated types
         raise SheetCRMError(
             Problem(
@@ -467,7 +608,10 @@ def _add_dropdowns(pkg: Package, adoption: Adoption, step: SheetPlan) -> None:
     last_rows = {s: VALIDATION_ROWS - 1 for s in SHEET_BY_NAME}
     xml = b""
     for column in step.dropdowns:
-        options = column_validation(spec, spec.column(column), last_rows, locate)
+        try:
+            options = column_validation(spec, spec.column(column), last_rows, locate)
+        except SheetCRMError:  # it points at a sheet left for the owner to rename
+            continue
         if options is None:
             continue
         letter = column_letter(pkg.column_of(name, column))

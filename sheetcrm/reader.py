@@ -241,7 +241,7 @@ def read_book(path: str | Path, sheets: Sequence[Sheet] = SHEETS) -> RawBook:
                         hint="open the workbook in Excel and save a fresh copy",
                     )
                 ) from e
-            book.sheets[spec.name] = _raw_sheet(name, spec, rows)
+            book.sheets[spec.name] = raw_sheet(name, spec, rows)
         return book
     finally:
         wb.close()
@@ -266,7 +266,8 @@ def _find_header(spec: Sheet, rows: list[list[Any]]) -> int | None:
     return first_filled
 
 
-def _raw_sheet(name: str, spec: Sheet, rows: list[list[Any]]) -> RawSheet:
+def raw_sheet(name: str, spec: Sheet, rows: list[list[Any]]) -> RawSheet:
+    """One sheet's rows as read by calamine, as the contract sheet ``spec``."""
     header_index = _find_header(spec, rows)
     if header_index is None:
         return RawSheet(name, spec, 1, {}, {}, {}, [])  # an empty sheet: every column missing

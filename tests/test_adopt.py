@@ -273,3 +273,49 @@ def test_existing_ids_are_continued_not_restarted(runner, tmp_path):
     rows = values(path)["Customer list"]
     assert [r[0] for r in rows[1:]] == ["K-17", "K-18"]
     assert problems(runner, path) == []
+
+
+# ------------------------------------------------------------------------- named by headings
+
+
+def pandas_book(path: Path, *, with_formula: bool = False) -> Path:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "Name": ["Jane Doe", "Ola Nordmann"],
+            "Email": ["jane@example.com", "ola@example.com"],
+            "Mobile": ["+47 912 34 567", "+47 413 00 000"],
+            "Owner": ["Kari", "Per"],
+        }
+    )
+    frame.to_excel(path, index=False)  # pandas calls the sheet Sheet1
+    if with_formula:
+        wb = openpyxl.load_workbook(path)
+        wb.create_sheet("Summary")["A1"] = "=COUNTA(Sheet1!A:A)-1"
+        wb.save(path)
+    return path
+
+
+def test_a_customer_list_on_sheet1_is_found_by_its_headings_and_renamed(runner, tmp_path):
+    path = pandas_book(tmp_path / "pandas.xlsx")
+    before = values(path)["Sheet1"]
+    result = runner.invoke(cli, ["init", "--into", str(path), "--default", "stage=customer"])
+    assert result.exit_code == 0, result.output
+    assert "rename your sheet 'Sheet1' to 'Customers'" in result.stdout
+    assert problems(runner, path) == []
+    after = values(path)
+    assert "Sheet1" not in after
+    assert [r[:4] for r in after["Customers"]] == before
+    assert [r[0] for r in after["Staff"][1:]] == ["Kari", "Per"]
+    assert openpyxl.load_workbook(path).sheetnames[0] == "Customers"
+
+
+def test_a_list_that_formulas_name_is_not_renamed_but_explained(runner, tmp_path):
+    path = pandas_book(tmp_path / "pandas.xlsx", with_formula=True)
+    result = runner.invoke(cli, ["init", "--into", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "formulas refer to it by name; rename it 'Customers' in Excel" in result.stdout
+    wb = openpyxl.load_workbook(path)
+    assert "Sheet1" in wb.sheetnames and "Customers" not in wb.sheetnames
+    assert wb["Summary"]["A1"].value == "=COUNTA(Sheet1!A:A)-1"
