@@ -541,8 +541,7 @@ def _apply(tx: writer.Transaction, adoption: Adoption) -> None:
         for column, (value, rows) in step.fills.items():
             for r in rows:
                 changes.setdefault(r, {})[column] = value
-        for r in sorted(changes):
-            tx.update(name, r, changes[r])
+        tx.update_rows(name, changes)
         if step.staff:
             tx.append(name, [{"name": n, "active": "yes"} for n in step.staff])
     for step in adoption.sheets:

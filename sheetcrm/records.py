@@ -809,8 +809,7 @@ def import_rows(
             result.rows[spec.name] = written
         if merged:
             tx.ensure_columns(spec.name, data.columns)
-            for _, excel_row, values in merged:
-                tx.update(spec.name, excel_row, values)
+            tx.update_rows(spec.name, {excel_row: values for _, excel_row, values in merged})
         result.written = True
     result.backup = tx.backup
     return result

@@ -191,6 +191,16 @@ class Transaction:
         self.updated.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
         self._expected.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
 
+    def update_rows(self, sheet: str, changes: Mapping[int, Mapping[str, object]]) -> None:
+        """Set cells of many existing rows at once (``init --into``: ids for every row)."""
+        sheet = self._owner_name(sheet)
+        self.package.update_rows(sheet, changes)
+        header = self._columns(sheet)
+        for excel_row, values in changes.items():
+            cols = {header[k]: v for k, v in values.items()}
+            self.updated.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
+            self._expected.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
+
     def ensure_columns(self, sheet: str, names: Sequence[str]) -> list[str]:
         """Add header cells for columns the sheet lacks; verification expects them too."""
         sheet = self._owner_name(sheet)

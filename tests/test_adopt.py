@@ -319,3 +319,31 @@ def test_a_list_that_formulas_name_is_not_renamed_but_explained(runner, tmp_path
     wb = openpyxl.load_workbook(path)
     assert "Sheet1" in wb.sheetnames and "Customers" not in wb.sheetnames
     assert wb["Summary"]["A1"].value == "=COUNTA(Sheet1!A:A)-1"
+
+
+@pytest.mark.slow
+def test_a_big_customer_list_is_adopted_in_one_pass(runner, tmp_path):
+    """20,000 customers without ids: one pass over the sheet (it took minutes row by row)."""
+    import time as clock
+
+    path = tmp_path / "big.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    ws = book.add_worksheet("Customers")
+    ws.write_row(0, 0, ["Name", "Email", "Owner"])
+    for i in range(1, 20_001):
+        ws.write_row(i, 0, [f"Person {i}", f"p{i}@example.com", "Kari"])
+    book.close()
+    started = clock.monotonic()
+    result = runner.invoke(cli, ["init", "--into", str(path), "--default", "stage=customer"])
+    took = clock.monotonic() - started
+    assert result.exit_code == 0, result.output
+    assert took < 90, f"adopting 20,000 rows took {took:.0f} s"
+    got = values(path)["Customers"]
+    header = got[0]
+    ids = [r[header.index("customer_id")] for r in got[1:]]
+    assert ids[0] == "C-0001" and ids[-1] == "C-20000"
+    assert len(set(ids)) == 20_000 and {r[header.index("stage")] for r in got[1:]} == {"customer"}
+    assert [r[:3] for r in got[1:3]] == [
+        ["Person 1", "p1@example.com", "Kari"],
+        ["Person 2", "p2@example.com", "Kari"],
+    ]
