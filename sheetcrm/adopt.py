@@ -135,7 +135,7 @@ class SheetPlan:
             first, last = self.ids[rows[0]], self.ids[rows[-1]]
             span = first if len(rows) == 1 else f"{first} to {last}"
             out.append(
-                f"{label}: give {_count(len(rows), 'row')} without a {spec.key} the ids {span} "
+                f"{label}: give {_count(len(rows), 'row')} without an id the ids {span} "
                 f"({_rows(rows)})"
             )
         for column, (value, rows) in self.fills.items():
@@ -327,9 +327,16 @@ def _by_headings(pkg: Package, raw: RawBook) -> dict[str, RawSheet]:
 
 
 def _strong(spec: Sheet, matched: Mapping[str, int]) -> bool:
+    """Headings that make a sheet that kind of list beyond doubt.
+
+    A customer list is a name with an email or phone; any other sheet needs
+    every column it requires besides its id (a product list with a date and an
+    amount is no sales list without the customer).
+    """
     if spec.name == "Customers":
         return "name" in matched and bool({"email", "phone"} & set(matched))
-    return len(matched) >= 3
+    needed = {c.name for c in spec.required if c.name != spec.key or not spec.id_prefix}
+    return needed <= set(matched) and len(matched) >= 2
 
 
 def _referenced(pkg: Package, name: str) -> bool:

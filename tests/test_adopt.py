@@ -126,7 +126,7 @@ def test_openpyxl_customer_list_is_adopted_and_validates(runner, openpyxl_book):
     assert dry.exit_code == 0, dry.output
     assert parts(openpyxl_book) == before_parts, "--dry-run wrote to the workbook"
     assert "nothing written" in dry.stdout
-    assert "Customers: give 3 rows without a customer_id the ids C-0001 to C-0003" in dry.stdout
+    assert "Customers: give 3 rows without an id the ids C-0001 to C-0003" in dry.stdout
     assert "Notices: add the sheet" in dry.stdout
     assert "stays empty" not in dry.stdout
     assert "'Stock'" in dry.stdout
