@@ -7,6 +7,8 @@ Table, Norwegian headers) and checked after adoption with two readers.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import zipfile
 from datetime import date, datetime, time
 from pathlib import Path
@@ -347,3 +349,35 @@ def test_a_big_customer_list_is_adopted_in_one_pass(runner, tmp_path):
         ["Person 1", "p1@example.com", "Kari"],
         ["Person 2", "p2@example.com", "Kari"],
     ]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice (soffice) is not installed")
+def test_a_libreoffice_saved_workbook_is_adopted(runner, tmp_path):
+    """The owner's list as LibreOffice Calc saves it (its own XML style and styles part)."""
+    src = tmp_path / "src.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Kunder"
+    ws.append(["Navn", "E-post", "Mobil", "Notater"])
+    ws.append(["Kari Nordmann", "kari@example.no", "99887766", "fast kunde"])
+    ws.append(["Per Hansen", "per@example.no", None, None])
+    wb.create_sheet("Stock").append(["Item", "Qty"])
+    wb.save(src)
+    out = tmp_path / "out"
+    subprocess.run(
+        ["soffice", "--headless", "--norestore",
+         f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+         "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(src)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    path = out / "src.xlsx"
+    before = values(path)
+    result = runner.invoke(
+        cli, ["init", "--into", str(path), "--default", "owner=Kari", "--default", "stage=customer"]
+    )
+    assert result.exit_code == 0, result.output
+    assert problems(runner, path) == []
+    after = values(path)
+    assert after["Stock"] == before["Stock"]
+    assert [r[:4] for r in after["Kunder"]] == before["Kunder"]
