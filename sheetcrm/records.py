@@ -568,6 +568,14 @@ def _decode(csv_path: Path) -> tuple[str, str]:
         raise SheetCRMError(Problem("missing_file", f"{csv_path} is a folder, not a file")) from e
     except OSError as e:
         raise SheetCRMError(Problem("bad_csv", f"cannot read {csv_path.name}: {e.strerror}")) from e
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise SheetCRMError(
+            Problem(
+                "bad_csv",
+                f"{csv_path.name} is an Excel workbook, not a CSV file",
+                hint="open it in Excel and use File > Save As > CSV UTF-8, then import that file",
+            )
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         return _decoded(csv_path, data[3:], "utf-8", "UTF-8 with BOM"), "UTF-8 with BOM"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):

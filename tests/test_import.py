@@ -216,3 +216,9 @@ def test_chinook_customers_import_once(runner, book, tmp_path):
     assert f"Skipped {len(expected)} rows already in Customers" in again.stdout
     assert len(rows(book)) == len(expected) + 1
     assert invoke(runner, "validate", "-w", str(book), "--as-of", AS_OF).exit_code == 0
+
+
+def test_a_workbook_given_as_the_csv_is_refused_plainly(runner, book, tmp_path):
+    result = invoke(runner, "import", "Customers", str(book), "-w", str(book), code=2)
+    assert "crm.xlsx is an Excel workbook, not a CSV file" in result.stderr
+    assert "Save As > CSV" in result.stderr
