@@ -470,6 +470,8 @@ def _plan_staff(raw: RawBook, by_name: Mapping[str, SheetPlan]) -> None:
             named.setdefault(str(fill[0]).casefold(), str(fill[0]))
     new = sorted(name for key, name in named.items() if key not in listed)
     step = by_name["Staff"]
+    if step.note or step.blocked:  # no heading row, or left for the owner to rename
+        return
     step.staff = new
     if step.owner_name is None:
         step.rows = [[name, None, None, "yes"] for name in new]

@@ -381,3 +381,24 @@ def test_a_libreoffice_saved_workbook_is_adopted(runner, tmp_path):
     after = values(path)
     assert after["Stock"] == before["Stock"]
     assert [r[:4] for r in after["Kunder"]] == before["Kunder"]
+
+
+def test_an_empty_staff_sheet_is_named_not_filled(runner, tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Customers"
+    ws.append(["Name", "Email", "Owner", "Stage"])
+    ws.append(["Jane", "jane@example.com", "Kari", "customer"])
+    wb.create_sheet("Staff")  # made, never filled in
+    path = tmp_path / "empty-staff.xlsx"
+    wb.save(path)
+    result = runner.invoke(cli, ["init", "--into", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Staff: left as it is: it has no header row" in result.stdout
+    found = problems(runner, path)
+    # Left for the owner: the headings of Staff, and so Kari is not on it yet.
+    assert {p["code"] for p in found if p["severity"] == "error"} == {
+        "missing_column",
+        "unknown_reference",
+    }, found
+    assert values(path)["Customers"][1][:4] == ["Jane", "jane@example.com", "Kari", "customer"]
