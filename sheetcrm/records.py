@@ -752,9 +752,16 @@ def import_rows(
         )
     rows = data.rows
     for column, value in (defaults or {}).items():
-        if column in spec.column_by_name:
-            for row in rows:
-                row.setdefault(column, value)
+        if column not in spec.column_by_name:
+            raise SheetCRMError(
+                Problem(
+                    "bad_default",
+                    f"--default {column}= is not a column of the {spec.name} sheet",
+                    hint=f"its columns: {', '.join(spec.column_by_name)}",
+                )
+            )
+        for row in rows:  # the value is judged with the row, like any value in the file
+            row.setdefault(column, value)
     if not rows:
         result.notes.append(f"{csv_path.name} holds no rows; nothing to import")
         return result

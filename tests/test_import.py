@@ -222,3 +222,13 @@ def test_a_workbook_given_as_the_csv_is_refused_plainly(runner, book, tmp_path):
     result = invoke(runner, "import", "Customers", str(book), "-w", str(book), code=2)
     assert "crm.xlsx is an Excel workbook, not a CSV file" in result.stderr
     assert "Save As > CSV" in result.stderr
+
+
+def test_a_default_for_another_sheet_is_refused(runner, book, tmp_path):
+    csv_path = write(tmp_path, NORWEGIAN)
+    result = invoke(
+        runner, "import", "Customers", str(csv_path), "-w", str(book), "--default", "severity=high",
+        code=2,
+    )  # fmt: skip
+    assert "--default severity= is not a column of the Customers sheet" in result.stderr
+    assert len(rows(book)) == 1
