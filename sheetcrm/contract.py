@@ -10,6 +10,7 @@ spells out a sheet or a column by hand.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -103,6 +104,17 @@ ALIASES: dict[str, dict[str, str]] = {
         "outgoing": "outbound",
     },
 }
+_NORMALIZE = re.compile(r"[\s_\-.]+")
+
+
+def normalize_header(text: object) -> str:
+    """The loose form used to match headers: ``'E-mail'`` and ``'Customer ID'`` match.
+
+    >>> normalize_header(" Customer ID"), normalize_header("E-mail")
+    ('customerid', 'email')
+    """
+    return _NORMALIZE.sub("", str(text)).casefold()
+
 
 OPEN_STATUSES = ("open", "in_progress", "waiting_on_customer")
 CLOSED_STATUSES = ("resolved", "closed")
@@ -143,9 +155,13 @@ class Sheet:
     # Kept by sheetcrm itself (made when first needed); its absence is no problem at all.
     managed: bool = False
     column_by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
+    loose_names: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "column_by_name", {c.name: c for c in self.columns})
+        object.__setattr__(
+            self, "loose_names", {normalize_header(c.name): c.name for c in self.columns}
+        )
 
     def column(self, name: str) -> Column:
         return self.column_by_name[name]
@@ -368,17 +384,6 @@ DEFAULT_SLA: tuple[tuple[str, float, float, bool], ...] = (
     ("critical", 1, 8, False),
 )
 
-_NORMALIZE = re.compile(r"[\s_\-.]+")
-
-
-def normalize_header(text: object) -> str:
-    """The loose form used to match headers: ``'E-mail'`` and ``'Customer ID'`` match.
-
-    >>> normalize_header(" Customer ID"), normalize_header("E-mail")
-    ('customerid', 'email')
-    """
-    return _NORMALIZE.sub("", str(text)).casefold()
-
 
 def normalize_choice(text: object) -> str:
     """The loose form of a vocabulary value: ``'In person '`` -> ``'in_person'``."""
@@ -397,13 +402,241 @@ def canonical_choice(vocabulary: str, text: object) -> str | None:
     return ALIASES.get(vocabulary, {}).get(choice)
 
 
+# ---------------------------------------------------------------- the owner's own words
+#
+# Owners name their sheets and columns in their own words, in English or Norwegian.
+# These tables are the ONE place that says which words mean which contract sheet or
+# column: the reader (validate, log, reports), the part writer (appends and updates go
+# to the owner's own column), ``init --into`` and ``import`` all match through them.
+# Words are compared in the loose form of :func:`normalize_header` (case, spaces,
+# dashes, dots and underscores ignored). A contract name always wins over a synonym,
+# and of two synonyms on one sheet the column further left wins.
+
+SHEET_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "Customers": (
+        "Customer",
+        "Customer list",
+        "Client list",
+        "Clients",
+        "Kunder",
+        "Kunde",
+        "Kundeliste",
+        "Kunderegister",
+        "Kundeoversikt",
+        "Klienter",
+    ),
+    "Interactions": (
+        "Interaction log",
+        "Contact log",
+        "Activities",
+        "Activity log",
+        "Henvendelser",
+        "Kontaktlogg",
+        "Aktiviteter",
+    ),
+    "Complaints": ("Complaint log", "Cases", "Klager", "Reklamasjoner", "Saker"),
+    "Sales": ("Orders", "Sales log", "Salg", "Ordrer", "Bestillinger"),
+    "Staff": ("Employees", "Team", "Ansatte", "Medarbeidere", "Personale"),
+    "Holidays": ("Helligdager", "Fridager", "Closed days"),
+    "Settings": ("Innstillinger", "Oppsett"),
+    "Notices": ("Varsler",),
+}
+
+HEADER_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "Customers": {
+        "customer_id": (
+            "id",
+            "customer no",
+            "customer number",
+            "cust id",
+            "kunde id",
+            "kundeid",
+            "kundenr",
+            "kundenummer",
+        ),
+        "name": (
+            "customer name",
+            "full name",
+            "contact name",
+            "customer",
+            "navn",
+            "kunde",
+            "kundenavn",
+            "fullt navn",
+            "kontaktperson",
+        ),
+        "company": (
+            "company name",
+            "organisation",
+            "organization",
+            "business",
+            "firma",
+            "firmanavn",
+            "bedrift",
+            "selskap",
+        ),
+        "email": (
+            "e-mail",
+            "mail",
+            "email address",
+            "e-mail address",
+            "e-post",
+            "epost",
+            "e-postadresse",
+            "mailadresse",
+        ),
+        "phone": (
+            "mobile",
+            "telephone",
+            "tel",
+            "cell",
+            "phone number",
+            "mobile number",
+            "telefon",
+            "tlf",
+            "mobil",
+            "telefonnummer",
+            "mobilnummer",
+        ),
+        "preferred_channel": ("channel", "contact by", "kanal", "foretrukket kanal"),
+        "owner": (
+            "account owner",
+            "contact owner",
+            "sales rep",
+            "ansvarlig",
+            "kundeansvarlig",
+            "selger",
+        ),
+        "stage": ("lifecycle stage", "loyalty stage", "fase", "kundefase"),
+        "segment": ("customer group", "kundegruppe", "kundetype"),
+        "since": (
+            "customer since",
+            "member since",
+            "kunde siden",
+            "kunde fra",
+            "kundeforhold fra",
+            "registrert",
+        ),
+        "do_not_contact": ("do not call", "opt out", "ikke kontakt", "reservert"),
+        "notes": ("note", "comments", "comment", "notater", "notat", "kommentar", "merknad"),
+    },
+    "Interactions": {
+        "interaction_id": ("id", "log id"),
+        "date": ("when", "time", "dato", "tidspunkt", "når"),
+        "customer_id": ("customer", "kunde", "kunde id", "kundenr"),
+        "staff": ("agent", "handled by", "employee", "ansatt", "saksbehandler"),
+        "channel": ("kanal", "via"),
+        "direction": ("retning", "inn/ut"),
+        "type": ("kind", "contact type", "henvendelsestype"),
+        "summary": ("description", "notes", "what", "beskrivelse", "sammendrag", "notat"),
+        "outcome": ("result", "resultat", "utfall"),
+        "satisfaction": ("score", "rating", "tilfredshet", "fornøydhet", "vurdering"),
+        "follow_up_on": ("follow up", "follow-up date", "oppfølging", "følg opp"),
+        "complaint_id": ("complaint", "klage", "klage id"),
+    },
+    "Complaints": {
+        "complaint_id": ("id", "case", "case id", "klage id", "sak", "saksnr"),
+        "opened": ("date", "opened on", "dato", "åpnet", "mottatt"),
+        "customer_id": ("customer", "kunde", "kunde id", "kundenr"),
+        "channel": ("kanal",),
+        "category": ("kategori",),
+        "severity": ("priority", "prioritet", "alvorlighet", "alvorlighetsgrad"),
+        "summary": ("description", "beskrivelse", "sammendrag"),
+        "owner": ("assigned to", "ansvarlig", "saksbehandler"),
+        "first_response": ("first reply", "første svar"),
+        "resolved": ("resolved on", "closed on", "løst", "løst dato"),
+        "resolution": ("løsning",),
+        "notify_department": ("notify", "varsle avdeling"),
+    },
+    "Sales": {
+        "order_id": ("order", "order no", "order number", "invoice", "ordre", "ordrenr"),
+        "date": ("order date", "dato", "ordredato"),
+        "customer_id": ("customer", "kunde", "kunde id", "kundenr"),
+        "amount": ("total", "sum", "price", "beløp", "belop", "pris", "totalt"),
+        "product": ("item", "produkt", "vare"),
+        "staff": ("sold by", "seller", "selger", "ansatt"),
+    },
+    "Staff": {
+        "name": ("navn", "employee"),
+        "email": ("e-mail", "mail", "e-post", "epost"),
+        "department": ("dept", "avdeling"),
+        "active": ("aktiv",),
+    },
+    "Holidays": {"date": ("dato",), "name": ("navn", "holiday", "helligdag")},
+    "Settings": {"key": ("setting", "innstilling"), "value": ("verdi",)},
+}
+
+
+# A file with no name column but a first and a last name column (many exports):
+# import joins the two into ``name``.
+NAME_PARTS: tuple[tuple[str, ...], tuple[str, ...]] = (
+    ("first name", "firstname", "given name", "fornavn"),
+    ("last name", "lastname", "surname", "family name", "etternavn"),
+)
+
+
+def _loose_words(words: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for target, synonyms in words.items():
+        for word in synonyms:
+            out.setdefault(normalize_header(word), target)
+    return out
+
+
+_SHEET_WORDS: dict[str, str] = _loose_words(SHEET_SYNONYMS)
+_HEADER_WORDS: dict[str, dict[str, str]] = {
+    sheet: _loose_words(words) for sheet, words in HEADER_SYNONYMS.items()
+}
+
+
 def find_sheet(name: str) -> Sheet | None:
-    """The contract sheet an owner's sheet name means, matched loosely."""
+    """The contract sheet an owner's sheet name means, matched loosely, synonyms included.
+
+    >>> find_sheet("customer_list").name, find_sheet("Kunder").name, find_sheet("Stock")
+    ('Customers', 'Customers', None)
+    """
     wanted = normalize_header(name)
     for sheet in SHEETS:
         if normalize_header(sheet.name) == wanted:
             return sheet
-    return None
+    synonym = _SHEET_WORDS.get(wanted)
+    return SHEET_BY_NAME[synonym] if synonym else None
+
+
+def column_for_header(sheet: Sheet, text: object) -> str | None:
+    """The contract column a header cell names, by its own name or a synonym.
+
+    >>> customers = SHEET_BY_NAME["Customers"]
+    >>> [column_for_header(customers, h) for h in ("E-post", "Kunde siden", "Stock")]
+    ['email', 'since', None]
+    """
+    loose = normalize_header(text)
+    if loose in sheet.loose_names:
+        return sheet.loose_names[loose]
+    return _HEADER_WORDS.get(sheet.name, {}).get(loose)
+
+
+def match_headers(sheet: Sheet, headers: Sequence[tuple[int, object]]) -> dict[str, int]:
+    """Which header cell (by position) holds each contract column: names first, then synonyms.
+
+    A column the owner named exactly as the contract does always wins over a
+    synonym elsewhere in the row; of two cells meaning one column the left one wins.
+
+    >>> match_headers(SHEET_BY_NAME["Customers"], [(0, "Navn"), (1, "E-post"), (2, "name")])
+    {'name': 2, 'email': 1}
+    """
+    found: dict[str, int] = {}
+    for position, text in headers:
+        if isinstance(text, str) and normalize_header(text) in sheet.loose_names:
+            found.setdefault(sheet.loose_names[normalize_header(text)], position)
+    words = _HEADER_WORDS.get(sheet.name, {})
+    for position, text in headers:
+        if not isinstance(text, str) or position in found.values():
+            continue
+        column = words.get(normalize_header(text))
+        if column is not None and column not in found:
+            found[column] = position
+    return found
 
 
 def to_markdown() -> str:

@@ -83,6 +83,8 @@ CODES: dict[str, str] = {
     "disk_full": "the disk (or the user's quota) is full, so nothing was written",
     # figures: the weekly figures, overdue and followups
     "unknown_owner": "no staff member or owner has the name given with --owner",
+    # adopt: init --into and import
+    "bad_default": "a --default that is not COLUMN=VALUE with a value the column allows",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")

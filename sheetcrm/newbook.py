@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ __all__ = [
     "NUMBER_FORMATS",
     "TABLE_STYLE",
     "VALIDATION_ROWS",
+    "Locate",
     "column_validation",
     "create_workbook",
 ]
@@ -124,15 +125,30 @@ def create_workbook(
             tmp.unlink()
 
 
+#: Where a contract column sits in a workbook: (contract sheet, column) ->
+#: (the sheet's name there, the column's letter, the header's Excel row).
+Locate = Callable[[str, str], tuple[str, str, int]]
+
+
+def _contract_place(sheet: str, column: str) -> tuple[str, str, int]:
+    spec = contract.SHEET_BY_NAME[sheet]
+    return sheet, column_letter(spec.columns.index(spec.column(column))), 1
+
+
 def column_validation(
-    sheet: Sheet, col: Column, last_rows: Mapping[str, int] | None = None
+    sheet: Sheet,
+    col: Column,
+    last_rows: Mapping[str, int] | None = None,
+    locate: Locate = _contract_place,
 ) -> dict[str, Any] | None:
     """The xlsxwriter ``data_validation`` options for one contract column, or None.
 
-    The formulas are written for the first data cell (row 2); Excel shifts them
-    for the rest of the range. ``last_rows`` gives the last 0-based row each
-    sheet's validations reach (default ``VALIDATION_ROWS - 1``), used for the
-    ranges that reference columns point at.
+    The formulas are written for the first data cell (below the header); Excel
+    shifts them for the rest of the range. ``last_rows`` gives the last 0-based
+    row each sheet's validations reach (default ``VALIDATION_ROWS - 1``), used
+    for the ranges that reference columns point at. ``locate`` says where the
+    columns are: in contract order on a new workbook, wherever the owner put
+    them on an adopted one (``init --into``).
     """
     if col.choices:
         values = ", ".join(col.choices)
@@ -190,15 +206,16 @@ def column_validation(
             ),
             "error_type": "warning",
         }
-    first = _first_data_cell(sheet, col)
+    _, own_letter, own_header = locate(sheet.name, col.name)
+    first = f"{own_letter}{own_header + 1}"
     if col.references:
         ref_sheet = contract.SHEET_BY_NAME[col.references[0]]
         ref_col = ref_sheet.column(col.references[1])
-        letter = column_letter(ref_sheet.columns.index(ref_col))
-        last = (last_rows or {}).get(ref_sheet.name, VALIDATION_ROWS - 1) + 1
+        ref_name, letter, ref_header = locate(ref_sheet.name, ref_col.name)
+        last = (last_rows or {}).get(ref_sheet.name, VALIDATION_ROWS - 1) + ref_header
         return {
             "validate": "list",
-            "source": f"={quote_sheet(ref_sheet.name)}!${letter}$2:${letter}${last}",
+            "source": f"={quote_sheet(ref_name)}!${letter}${ref_header + 1}:${letter}${last}",
             "input_title": _title(col.name),
             "input_message": _clip(
                 _sentence(col.description)
@@ -212,10 +229,9 @@ def column_validation(
             "error_type": "warning",
         }
     if col.name == sheet.key and sheet.unique_key:
-        letter = column_letter(sheet.columns.index(col))
         return {
             "validate": "custom",
-            "value": f"=COUNTIF(${letter}:${letter},{first})<=1",
+            "value": f"=COUNTIF(${own_letter}:${own_letter},{first})<=1",
             "input_title": _title(col.name),
             "input_message": _clip(_sentence(col.description) + "Must be unique on this sheet."),
             "error_title": "Used twice",
@@ -478,10 +494,6 @@ def _number_rule(col: Column) -> tuple[dict[str, Any], str] | None:
     if hi is not None:
         return {"criteria": "<=", "value": hi}, f"of at most {hi:g}"
     return None
-
-
-def _first_data_cell(sheet: Sheet, col: Column) -> str:
-    return f"{column_letter(sheet.columns.index(col))}2"
 
 
 def _title(text: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import python_calamine as calamine
 
-from sheetcrm.contract import SHEETS, Sheet, find_sheet, normalize_header
+from sheetcrm.contract import SHEETS, Sheet, column_for_header, find_sheet, match_headers
 from sheetcrm.errors import Problem, SheetCRMError, column_letter
 
 # An XML part larger than this, or compressed more than _MAX_RATIO times, is
@@ -241,7 +241,7 @@ def read_book(path: str | Path, sheets: Sequence[Sheet] = SHEETS) -> RawBook:
                         hint="open the workbook in Excel and save a fresh copy",
                     )
                 ) from e
-            book.sheets[spec.name] = _raw_sheet(name, spec, rows)
+            book.sheets[spec.name] = raw_sheet(name, spec, rows)
         return book
     finally:
         wb.close()
@@ -255,31 +255,26 @@ def _is_blank(value: Any) -> bool:
 
 def _find_header(spec: Sheet, rows: list[list[Any]]) -> int | None:
     """Index of the header row: the first row naming a contract column (titles above are fine)."""
-    known = {normalize_header(c.name) for c in spec.columns}
     first_filled = None
     for i, row in enumerate(rows[:_HEADER_SEARCH_ROWS]):
-        texts = [normalize_header(v) for v in row if isinstance(v, str) and v.strip()]
+        texts = [v for v in row if isinstance(v, str) and v.strip()]
         if texts and first_filled is None:
             first_filled = i
-        if any(t in known for t in texts):
+        # The owner's own words count too (contract synonyms): "E-post", "Kunde siden".
+        if any(column_for_header(spec, t) for t in texts):
             return i
     return first_filled
 
 
-def _raw_sheet(name: str, spec: Sheet, rows: list[list[Any]]) -> RawSheet:
+def raw_sheet(name: str, spec: Sheet, rows: list[list[Any]]) -> RawSheet:
+    """One sheet's rows as read by calamine, as the contract sheet ``spec``."""
     header_index = _find_header(spec, rows)
     if header_index is None:
         return RawSheet(name, spec, 1, {}, {}, {}, [])  # an empty sheet: every column missing
-    by_norm = {normalize_header(c.name): c.name for c in spec.columns}
-    headers: dict[str, str] = {}
-    positions: dict[str, int] = {}
-    for j, text in enumerate(rows[header_index]):
-        if not isinstance(text, str):
-            continue
-        column = by_norm.get(normalize_header(text))
-        if column and column not in positions:  # the first of two same-named columns wins
-            headers[column] = text
-            positions[column] = j
+    header_cells = rows[header_index]
+    # Contract names and the owner's synonyms, matched by the contract's one table.
+    positions = match_headers(spec, list(enumerate(header_cells)))
+    headers: dict[str, str] = {c: str(header_cells[j]) for c, j in positions.items()}
 
     body = rows[header_index + 1 :]
     if body and positions:

@@ -10,10 +10,11 @@ Nothing here touches a file directly, and a refused write writes nothing.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,13 @@ import pandas as pd
 from sheetcrm import history, writer
 from sheetcrm.book import Book, as_record, as_records
 from sheetcrm.contract import (
-    DEFAULT_SLA,
+    NAME_PARTS,
     OPEN_STATUSES,
-    SETTINGS,
     SHEET_BY_NAME,
     SHEETS,
     Sheet,
     find_sheet,
+    match_headers,
     normalize_header,
 )
 from sheetcrm.errors import Problem, Report, SheetCRMError
@@ -50,6 +51,20 @@ class Written:
     backup: Path | None = None
     record: dict[str, Any] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)  # notice ids queued by this write
+
+
+@dataclass(slots=True)
+class Imported(Written):
+    """What an import did (or, with --dry-run, would do)."""
+
+    sheet: str = ""
+    encoding: str = ""
+    separator: str = ""
+    skipped: list[int] = field(default_factory=list)  # CSV lines already in the workbook
+    repeated: list[int] = field(default_factory=list)  # CSV lines repeating an earlier line
+    updated: list[str] = field(default_factory=list)  # ids of records updated (--update)
+    preview: list[dict[str, Any]] = field(default_factory=list)  # the first rows to be added
+    written: bool = False
 
 
 def next_ids(existing: Iterable[Any], prefix: str | None, count: int = 1) -> list[str]:
@@ -743,37 +758,180 @@ def _response_contact(
 # ----------------------------------------------------------------------------- import
 
 
-def read_csv_rows(csv_path: Path, sheet: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """The CSV's rows keyed by contract column (headers matched loosely), and ignored headers."""
-    spec = SHEET_BY_NAME[sheet]
-    by_norm = {normalize_header(c.name): c.name for c in spec.columns}
+@dataclass(slots=True)
+class CsvRows:
+    """A CSV file's rows keyed by contract column, and how the file was read."""
+
+    rows: list[dict[str, Any]]
+    lines: list[int]  # the file line each row starts on (the header is line 1)
+    ignored: list[str]  # headers that are no column of the sheet
+    encoding: str  # as the owner knows it: "UTF-8", "UTF-8 with BOM", "Windows-1252"
+    separator: str  # ",", ";" or "tab"
+    columns: list[str] = field(default_factory=list)  # contract columns the file fills
+
+
+def _decode(csv_path: Path) -> tuple[str, str]:
+    """The text of a CSV and the encoding that read it.
+
+    Excel saves "CSV UTF-8" with a byte-order mark, plain "CSV" in the Windows
+    code page (Windows-1252 in Norway and most of Europe) and "Unicode text" as
+    UTF-16. UTF-8 is tried before Windows-1252: text that decodes as UTF-8 is
+    practically never meant as Windows-1252, while the reverse often is.
+    """
     try:
-        with csv_path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if not header:
-                raise SheetCRMError(Problem("empty_csv", f"{csv_path.name} is empty"))
-            columns = [by_norm.get(normalize_header(h)) for h in header]
-            rows = [
-                {c: v for c, v in zip(columns, line, strict=False) if c and v.strip()}
-                for line in reader
-            ]
+        data = csv_path.read_bytes()
+    except FileNotFoundError as e:
+        raise SheetCRMError(Problem("missing_file", f"{csv_path} does not exist")) from e
+    except IsADirectoryError as e:
+        raise SheetCRMError(Problem("missing_file", f"{csv_path} is a folder, not a file")) from e
+    except OSError as e:
+        raise SheetCRMError(Problem("bad_csv", f"cannot read {csv_path.name}: {e.strerror}")) from e
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise SheetCRMError(
+            Problem(
+                "bad_csv",
+                f"{csv_path.name} is an Excel workbook, not a CSV file",
+                hint="open it in Excel and use File > Save As > CSV UTF-8, then import that file",
+            )
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        return _decoded(csv_path, data[3:], "utf-8", "UTF-8 with BOM"), "UTF-8 with BOM"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _decoded(csv_path, data, "utf-16", "UTF-16"), "UTF-16"
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    return _decoded(csv_path, data, "cp1252", "Windows-1252"), "Windows-1252"
+
+
+def _decoded(csv_path: Path, data: bytes, codec: str, label: str) -> str:
+    try:
+        return data.decode(codec)
     except UnicodeDecodeError as e:
         raise SheetCRMError(
             Problem(
                 "not_utf8",
-                f"{csv_path.name} is not UTF-8 text (byte {e.start})",
+                f"{csv_path.name} is neither UTF-8 nor Windows-1252 text (byte {e.start} "
+                f"cannot be read as {label})",
                 hint="in Excel use File > Save As > CSV UTF-8",
             )
         ) from e
-    except FileNotFoundError as e:
-        raise SheetCRMError(Problem("missing_file", f"{csv_path} does not exist")) from e
+
+
+def _separator(header_line: str) -> str:
+    """The separator of a CSV: the one of , ; and tab its header line uses most (ties: comma)."""
+    counts = {sep: _outside_quotes(header_line).count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=lambda sep: (counts[sep], sep == ","))
+    return best if counts[best] else ","
+
+
+def _outside_quotes(line: str) -> str:
+    return re.sub(r'"[^"]*"', "", line)
+
+
+def read_csv_rows(csv_path: Path, sheet: str) -> CsvRows:
+    """The CSV's rows keyed by contract column (names and synonyms matched loosely)."""
+    spec = SHEET_BY_NAME[sheet]
+    text, encoding = _decode(csv_path)
+    first_line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    sep = _separator(first_line)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    try:
+        header = next(reader, None)
+        while header is not None and not any(h.strip() for h in header):
+            header = next(reader, None)
+        if not header:
+            raise SheetCRMError(Problem("empty_csv", f"{csv_path.name} is empty"))
+        positions = match_headers(spec, list(enumerate(h.strip() for h in header)))
+        by_position = {j: c for c, j in positions.items()}
+        parts = _name_parts(spec, header, positions)
+        rows: list[dict[str, Any]] = []
+        lines: list[int] = []
+        line = reader.line_num
+        for values in reader:
+            start, line = line + 1, reader.line_num
+            row = {
+                by_position[j]: v.strip() if by_position[j] not in _VERBATIM[sheet] else v
+                for j, v in enumerate(values)
+                if j in by_position and v.strip()
+            }
+            if parts:
+                joined = " ".join(values[j].strip() for j in parts if j < len(values)).strip()
+                if joined:
+                    row["name"] = joined
+            if row:
+                rows.append(row)
+                lines.append(start)
     except csv.Error as e:
         raise SheetCRMError(
-            Problem("bad_csv", f"{csv_path.name} is not a readable CSV: {e}")
+            Problem(
+                "bad_csv", f"{csv_path.name} is not a readable CSV (line {reader.line_num}): {e}"
+            )
         ) from e
-    ignored = [h for h, c in zip(header, columns, strict=True) if c is None]
-    return rows, ignored
+    used = set(by_position) | set(parts)
+    ignored = [h for j, h in enumerate(header) if j not in used and h.strip()]
+    columns = [c.name for c in spec.columns if c.name in positions or (parts and c.name == "name")]
+    label = "tab" if sep == "\t" else sep
+    return CsvRows(rows, lines, ignored, encoding, label, columns)
+
+
+_VERBATIM = {s.name: {c.name for c in s.columns if c.verbatim} for s in SHEETS}
+
+
+def _name_parts(spec: Sheet, header: Sequence[str], positions: Mapping[str, int]) -> list[int]:
+    """First and last name columns that make up ``name`` when the file has no name column."""
+    if "name" not in spec.column_by_name or "name" in positions:
+        return []
+    found = []
+    for words in NAME_PARTS:
+        loose = {normalize_header(w) for w in words}
+        j = next((j for j, h in enumerate(header) if normalize_header(h) in loose), None)
+        if j is not None:
+            found.append(j)
+    return found if len(found) == len(NAME_PARTS) else []
+
+
+@dataclass(slots=True)
+class _Matches:
+    """Which CSV rows are records the workbook already has (by id, or a customer's email)."""
+
+    existing: dict[int, int] = field(default_factory=dict)  # CSV row index -> frame index
+    repeated: list[int] = field(default_factory=list)  # CSV rows repeating an earlier CSV row
+
+
+def _match_existing(
+    frame: pd.DataFrame, spec: Sheet, rows: Sequence[Mapping[str, Any]]
+) -> _Matches:
+    found = _Matches()
+    keys: dict[str, int] = {}
+    emails: dict[str, int] = {}
+    if spec.unique_key and spec.key in frame:
+        for idx, value in frame[spec.key].dropna().items():
+            keys.setdefault(str(value).strip().casefold(), int(idx))
+    by_email = spec.name == "Customers"
+    if by_email:
+        for idx, value in frame["email"].dropna().items():
+            emails.setdefault(str(value).strip().casefold(), int(idx))
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        key = str(row.get(spec.key) or "").strip().casefold()
+        email = str(row.get("email") or "").strip().casefold() if by_email else ""
+        hit = keys.get(key) if key and spec.unique_key else None
+        if hit is None and email:
+            hit = emails.get(email)
+        if hit is not None:
+            found.existing[i] = hit
+            continue
+        marks = {
+            m
+            for m in (f"k:{key}" if key and spec.unique_key else "", f"e:{email}" if email else "")
+            if m
+        }
+        if marks & seen:
+            found.repeated.append(i)
+        seen |= marks
+    return found
 
 
 def import_rows(
@@ -784,8 +942,17 @@ def import_rows(
     dry_run: bool = False,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
     as_of: datetime | None = None,
-) -> Written:
-    """Append every row of a CSV, or none: all rows are judged before anything is written."""
+    update: bool = False,
+    allow_duplicates: bool = False,
+    defaults: Mapping[str, str] | None = None,
+    preview: int = 5,
+) -> Imported:
+    """Append the CSV's new rows, or none: every row is judged before anything is written.
+
+    Rows that are already in the sheet (same id, or a customer with the same
+    email) are skipped and counted, updated in place with ``update``, or added
+    anyway with ``allow_duplicates`` (a new id; an id itself is never doubled).
+    """
     spec = find_sheet(sheet_name)
     if spec is None:
         raise SheetCRMError(
@@ -795,76 +962,132 @@ def import_rows(
                 hint=f"choose one of: {', '.join(s.name for s in SHEETS)}",
             )
         )
-    rows, ignored = read_csv_rows(csv_path, spec.name)
-    result = Written()
-    if ignored:
+    data = read_csv_rows(csv_path, spec.name)
+    result = Imported(sheet=spec.name, encoding=data.encoding, separator=data.separator)
+    if data.ignored:
         result.warnings.append(
-            f"columns not in the {spec.name} sheet were ignored: {', '.join(ignored)}"
+            f"columns not in the {spec.name} sheet were ignored: {', '.join(data.ignored)}"
         )
+    rows = data.rows
+    for column, value in (defaults or {}).items():
+        if column not in spec.column_by_name:
+            raise SheetCRMError(
+                Problem(
+                    "bad_default",
+                    f"--default {column}= is not a column of the {spec.name} sheet",
+                    hint=f"its columns: {', '.join(spec.column_by_name)}",
+                )
+            )
+        for row in rows:  # the value is judged with the row, like any value in the file
+            row.setdefault(column, value)
     if not rows:
         result.notes.append(f"{csv_path.name} holds no rows; nothing to import")
         return result
     with writer.edit(path) as tx:
         book, _ = load(path, sheets=_sheets_for(spec.name))
         _settings_backups(tx, book)
-        missing = [r for r in rows if not r.get(spec.key)]
+        frame = book.frames[spec.name]
+        matches = _match_existing(frame, spec, rows)
+        if allow_duplicates:  # forced: validation still refuses an id used twice, by line
+            for i, idx in matches.existing.items():
+                if rows[i].get("email") and not rows[i].get(spec.key):
+                    result.warnings.append(
+                        f"line {data.lines[i]}: {rows[i]['email']} is also the email of "
+                        f"{frame.at[idx, spec.key]}; added anyway (--allow-duplicates)"
+                    )
+            matches = _Matches()
+        skipped = set(matches.existing) | set(matches.repeated)
+        updates = dict(matches.existing) if update else {}
+        new_rows = [r for i, r in enumerate(rows) if i not in skipped]
+        new_lines = [ln for i, ln in enumerate(data.lines) if i not in skipped]
+        missing = [r for r in new_rows if not r.get(spec.key)]
         if missing and spec.id_prefix:
-            existing = book.frames[spec.name][spec.key].dropna().tolist()
-            existing += [r[spec.key] for r in rows if r.get(spec.key)]
+            existing = frame[spec.key].dropna().tolist()
+            existing += [r[spec.key] for r in new_rows if r.get(spec.key)]
             for r, new in zip(
                 missing, next_ids(existing, spec.id_prefix, len(missing)), strict=True
             ):
                 r[spec.key] = new
-        _, typed, problems = check_new_rows(book, spec.name, rows, as_of=as_of)
-        # CSV line numbers: the header is line 1.
+        problems: list[tuple[int, Problem]] = []
+        typed: list[dict[str, Any]] = []
+        if new_rows:
+            _, typed, found = check_new_rows(book, spec.name, new_rows, as_of=as_of)
+            problems += [(new_lines[i], p) for i, p in found]
+        merged: list[tuple[str, int, dict[str, Any]]] = []
+        if updates:
+            merged = _updated_records(book, spec, rows, data, updates, as_of, problems)
+        problems.sort(key=lambda item: (item[0], _column_order(spec, item[1].column)))
         _refuse(
             problems,
             f"The import of {csv_path.name}",
-            label=lambda i, p: f"line {i + 2}, {p.column}",
+            label=lambda line, p: f"line {line}, {p.column}",
         )
         result.warnings += [
-            f"line {i + 2}, {p.column}: {p.message}" for i, p in problems if p.severity == "warning"
+            f"line {line}, {p.column}: {p.message}"
+            for line, p in problems
+            if p.severity == "warning"
         ]
         result.ids = [r[spec.key] for r in typed]
+        result.skipped = [] if update else sorted(data.lines[i] for i in matches.existing)
+        result.repeated = sorted(data.lines[i] for i in matches.repeated)
+        result.preview = [_for_sheet(r, spec) for r in typed[:preview]]
+        result.updated = [key for key, _, _ in merged]
         if dry_run:
-            result.notes.append(
-                f"{len(typed)} rows would be added to {spec.name}; nothing was written (--dry-run)"
-            )
             return result  # nothing was appended, so nothing is written
-        batches = [typed[i : i + 1000] for i in range(0, len(typed), 1000)]
-        written: list[int] = []
-        for batch in progress(batches) if progress else batches:
-            written += _write(tx, spec.name, batch)
-        result.rows[spec.name] = written
+        if typed:
+            batches = [typed[i : i + 1000] for i in range(0, len(typed), 1000)]
+            written: list[int] = []
+            for batch in progress(batches) if progress else batches:
+                written += _write(tx, spec.name, batch)
+            result.rows[spec.name] = written
+        if merged:
+            tx.ensure_columns(spec.name, data.columns)
+            tx.update_rows(spec.name, {excel_row: values for _, excel_row, values in merged})
+        result.written = True
     result.backup = tx.backup
     return result
 
 
-# ------------------------------------------------------------------------ init --into
+def _column_order(spec: Sheet, column: str | None) -> int:
+    names = [c.name for c in spec.columns]
+    return names.index(column) if column in names else len(names)
 
 
-def adopt(path: Path) -> Written:
-    """Add the missing contract sheets to a workbook the owner already has; touch nothing else."""
-    from sheetcrm.reader import read_book
+def _updated_records(
+    book: Book,
+    spec: Sheet,
+    rows: Sequence[Mapping[str, Any]],
+    data: CsvRows,
+    updates: Mapping[int, int],
+    as_of: datetime | None,
+    problems: list[tuple[int, Problem]],
+) -> list[tuple[str, int, dict[str, Any]]]:
+    """Id, Excel row and changed cells of each record the CSV updates (``--update``).
 
-    result = Written()
-    with writer.edit(path) as tx:
-        raw = read_book(path)
-        present = set(raw.sheets)
-        for spec in SHEETS:
-            if spec.name in present or spec.managed:  # managed sheets come when needed
-                continue
-            rows: list[list[Any]] = []
-            if spec.name == "Settings":
-                rows = [[s.key, s.default] for s in SETTINGS]
-            elif spec.name == "SLA":
-                rows = [[s, fr, res, "yes" if bh else "no"] for s, fr, res, bh in DEFAULT_SLA]
-            tx.add_sheet(
-                spec.name, [c.name for c in spec.columns], rows, [c.width for c in spec.columns]
-            )
-            result.notes.append(f"added the {spec.name} sheet")
-    result.backup = tx.backup
-    return result
+    Each record is judged like a new row, as it will be after the update, against the workbook
+    without its old self (or its own id and email would count as duplicates).
+    """
+    frame = book.frames[spec.name]
+    order = sorted(updates)
+    old = [as_record(frame.loc[updates[i]]) for i in order]
+    candidates = []
+    for i, record in zip(order, old, strict=True):
+        merged = {k: v for k, v in record.items() if k != "excel_row"}
+        merged.update({k: v for k, v in rows[i].items() if k != spec.key})
+        candidates.append(merged)
+    rest = frame.drop(index=[updates[i] for i in order])
+    without = replace(book, frames={**book.frames, spec.name: rest})
+    _, typed, found = check_new_rows(without, spec.name, candidates, as_of=as_of)
+    problems += [(data.lines[order[j]], p) for j, p in found]
+    out = []
+    for i, record, new in zip(order, old, typed, strict=True):
+        given = [c for c in rows[i] if c != spec.key and c in spec.column_by_name]
+        written = _for_sheet(new, spec)
+        before = _for_sheet(record, spec)
+        values = {c: written.get(c) for c in given if written.get(c) != before.get(c)}
+        if values:
+            out.append((str(record[spec.key]), int(record["excel_row"]), values))
+    return out
 
 
 # ------------------------------------------------------------------------------ staff

@@ -184,6 +184,7 @@ class Transaction:
 
     def append(self, sheet: str, rows: Sequence[Mapping[str, object]]) -> list[int]:
         """Append records to a sheet; returns their Excel row numbers."""
+        sheet = self._owner_name(sheet)
         numbers = self.package.append_rows(sheet, rows)
         self.appended.setdefault(sheet, []).extend(numbers)
         # Each column is looked up once per batch, not once per cell.
@@ -196,21 +197,36 @@ class Transaction:
 
     def update(self, sheet: str, excel_row: int, values: Mapping[str, object]) -> None:
         """Set cells of one existing row (found by its Excel row number)."""
+        sheet = self._owner_name(sheet)
         self.package.update_cells(sheet, excel_row, values)
         header = self._columns(sheet)
         cols = {header[k]: v for k, v in values.items()}
         self.updated.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
         self._expected.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
 
-    def ensure_columns(self, sheet: str, names: Sequence[str]) -> list[str]:
+    def update_rows(self, sheet: str, changes: Mapping[int, Mapping[str, object]]) -> None:
+        """Set cells of many existing rows at once (``init --into``: ids for every row)."""
+        sheet = self._owner_name(sheet)
+        self.package.update_rows(sheet, changes)
+        header = self._columns(sheet)
+        for excel_row, values in changes.items():
+            cols = {header[k]: v for k, v in values.items()}
+            self.updated.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
+            self._expected.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
+
+    def ensure_columns(
+        self, sheet: str, names: Sequence[str], *, adopting: bool = False
+    ) -> list[str]:
         """Add header cells for columns the sheet lacks; verification expects them too.
 
-        A required contract column is never added: its absence means the owner renamed
-        or deleted it, and every read command refuses the workbook until it is back.
+        A required contract column is never added by an ordinary write: its absence
+        means the owner renamed or deleted it, and every read command refuses the
+        workbook until it is back. Only adoption (``init --into``) adds them, on purpose.
         """
-        added = self.package.ensure_columns(sheet, names)
         spec = SHEET_BY_NAME.get(sheet)
-        wanted = {c.name for c in spec.required} if spec is not None else set()
+        sheet = self._owner_name(sheet)
+        added = self.package.ensure_columns(sheet, names)
+        wanted = {c.name for c in spec.required} if spec is not None and not adopting else set()
         required = [n for n in added if n in wanted]
         if required:
             header_row, _ = self.package.headers(sheet)
@@ -245,6 +261,10 @@ class Transaction:
         widths: Sequence[float] | None = None,
     ) -> str:
         return self.package.add_sheet(name, headers, rows, widths)
+
+    def _owner_name(self, sheet: str) -> str:
+        """The sheet's name in the workbook ("Kunder" for Customers), as verification reads it."""
+        return self.package.sheet(sheet).name
 
     def _columns(self, sheet: str) -> _Columns:
         return _Columns(self.package, sheet)

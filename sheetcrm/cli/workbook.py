@@ -34,29 +34,63 @@ from sheetcrm.errors import Problem, Report
     "into",
     type=click.Path(path_type=Path),
     default=None,
-    help="Add the missing CRM sheets to a workbook you already have.",
+    help="Adopt a workbook you already have: your sheets, columns and rows are kept.",
 )
-def init(path: Path | None, sample: bool, into: Path | None) -> None:
+@click.option(
+    "--default",
+    "defaults",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="With --into: fill empty cells of a column, e.g. --default owner=Kari.",
+)
+@click.option("--dry-run", is_flag=True, help="With --into: show what would change; write nothing.")
+def init(
+    path: Path | None,
+    sample: bool,
+    into: Path | None,
+    defaults: tuple[str, ...],
+    dry_run: bool,
+) -> None:
     """Create a new CRM workbook with every sheet, drop-down and table.
+
+    With --into, adopt a workbook you already have instead: sheets and columns
+    are recognised by their names in English or Norwegian (Kunder, E-post,
+    Tlf ...), missing CRM columns are added after yours, rows without an id
+    get one, and the missing CRM sheets are added.
 
     \b
     Example:
         sheetcrm init crm.xlsx --sample
-        sheetcrm init --into "Our customers.xlsx"
+        sheetcrm init --into "Our customers.xlsx" --dry-run
+        sheetcrm init --into "Our customers.xlsx" --default owner=Kari --default stage=customer
     """
     from sheetcrm import newbook
     from sheetcrm import sample as sample_data
 
     if into is not None:
-        from sheetcrm.records import adopt
+        from sheetcrm.adopt import adopt, parse_defaults
 
-        done = adopt(into)
-        for note in done.notes:
-            click.echo(f"{into.name}: {note}")
-        if not done.notes:
-            click.echo(f"{into.name} already has every CRM sheet; nothing was changed.")
+        if path is not None:
+            raise click.UsageError("give either PATH (a new workbook) or --into (yours), not both")
+        done = adopt(into, parse_defaults(defaults), dry_run=dry_run)
+        lines = done.lines()
+        if not done.changes:
+            for line in lines:
+                click.echo(f"{into.name}: {line}")
+            click.echo(f"{into.name} already has every CRM sheet and column; nothing was changed.")
+            return
+        if dry_run:
+            click.echo(f"{into.name}: these changes would be made (--dry-run, nothing written):")
+        else:
+            click.echo(f"{into.name}: adopted; these changes were made:")
+        for line in lines:
+            click.echo(f"  {line}")
+        if not dry_run:
+            click.echo(f"Check it with: sheetcrm validate -w {into}")
         backup_note(done)
         return
+    if defaults or dry_run:
+        raise click.UsageError("--default and --dry-run go with --into")
     if path is None:
         raise click.UsageError("give the path of the new workbook, e.g. sheetcrm init crm.xlsx")
     if path.suffix.lower() != ".xlsx":
@@ -184,7 +218,24 @@ def _print_problem(p: Problem) -> None:
 @click.argument("sheet")
 @click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
 @workbook_option
-@click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
+@click.option("--dry-run", is_flag=True, help="Check every row and show the first; write nothing.")
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Update rows already in the sheet (same id, or a customer's email) instead of skipping.",
+)
+@click.option(
+    "--allow-duplicates",
+    is_flag=True,
+    help="Add rows whose email is already there anyway (ids are never used twice).",
+)
+@click.option(
+    "--default",
+    "defaults",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="A value for rows that leave a column empty, e.g. --default owner=Kari.",
+)
 @as_of_option
 @click.pass_context
 def import_cmd(
@@ -193,18 +244,29 @@ def import_cmd(
     csv_file: Path,
     workbook: Path | None,
     dry_run: bool,
+    update: bool,
+    allow_duplicates: bool,
+    defaults: tuple[str, ...],
     as_of: datetime | None,
 ) -> None:
-    """Append every row of a CSV file to a sheet, or none if any row is wrong.
+    """Add every row of a CSV file to a sheet, or none if any row is wrong.
 
-    Headers match the contract loosely; rows without an id get new ones.
+    The separator (comma, semicolon or tab) and the encoding (UTF-8 or
+    Windows-1252) are found by themselves. Headers match the sheet's columns in
+    English or Norwegian (E-post, Kunde siden ...); rows without an id get new
+    ones. Rows already in the sheet (same id, or a customer with the same
+    email) are skipped, so importing a file twice adds nothing twice.
 
     \b
     Example:
         sheetcrm import Customers new-customers.csv -w crm.xlsx --dry-run
+        sheetcrm import Customers customers.csv -w crm.xlsx --default owner=Kari --update
     """
+    from sheetcrm.adopt import parse_defaults
     from sheetcrm.records import import_rows
 
+    if update and allow_duplicates:
+        raise click.UsageError("choose --update or --allow-duplicates, not both")
     path = resolve_workbook(ctx, workbook)
 
     def progress(batches: Any) -> Any:
@@ -219,10 +281,64 @@ def import_cmd(
         dry_run=dry_run,
         as_of=now_or(as_of),
         progress=lambda b: _iterate(progress(b)),
+        update=update,
+        allow_duplicates=allow_duplicates,
+        defaults=parse_defaults(defaults),
     )
-    if not dry_run and done.ids:
+    if done.encoding:
+        separator = "tabs" if done.separator == "tab" else f"'{done.separator}'"
+        click.echo(f"Read {csv_file.name} as {done.encoding} text separated by {separator}.")
+    target = done.sheet or sheet
+    if dry_run:
+        if done.ids:
+            click.echo(
+                f"{plural(len(done.ids), 'row')} would be added to {target}; "
+                "nothing was written (--dry-run). The first as they would be written:"
+            )
+            for record in done.preview:
+                click.echo("  " + " | ".join(f"{k}: {_shown(v)}" for k, v in record.items()))
+        else:
+            click.echo(f"No new rows for {target}; nothing was written (--dry-run).")
+    elif done.ids:
         click.echo(f"Imported {len(done.ids)} rows into {sheet} ({done.ids[0]} to {done.ids[-1]}).")
+    if done.updated:
+        verb = "would be updated" if dry_run else "updated"
+        click.echo(
+            f"{plural(len(done.updated), 'row')} already in {target} {verb}: "
+            + ", ".join(done.updated[:10])
+            + (f" and {len(done.updated) - 10} more" if len(done.updated) > 10 else "")
+        )
+    if done.skipped:
+        click.echo(
+            f"Skipped {plural(len(done.skipped), 'row')} already in {target} "
+            f"(same id or email; {_lines(done.skipped)}): "
+            "add --update to update them, or --allow-duplicates to add them anyway."
+        )
+    repeated = [line for line in done.repeated if line not in done.skipped]
+    if repeated:
+        click.echo(
+            f"Skipped {plural(len(repeated), 'row')} repeated in the file ({_lines(repeated)})."
+        )
+    if not dry_run and not done.ids and not done.updated and done.encoding:
+        click.echo(f"Nothing new to import; {target} was not changed.")
     report_write(done)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, datetime):
+        return (
+            f"{value:%Y-%m-%d %H:%M}"
+            if value.time() != datetime.min.time()
+            else f"{value:%Y-%m-%d}"
+        )
+    return str(value)
+
+
+def _lines(lines: list[int]) -> str:
+    if len(lines) == 1:
+        return f"line {lines[0]}"
+    shown = ", ".join(str(n) for n in lines[:8])
+    return f"lines {shown}" + (f" and {len(lines) - 8} more" if len(lines) > 8 else "")
 
 
 def _iterate(batches: Any) -> Any:
