@@ -252,7 +252,7 @@ def build() -> bytes:
          "{{ b.complaint_id }} {{ b.customer or b.customer_id }}",
          '{{ b.owner or _("No owner") }}', '{{ b.contact or "–" }}',
          "{{ _(b.target) }} · {{ _(b.severity) }}{{ ' · ' if b.summary }}{{ b.summary }}"],
-        widths=[32, 38, 22, 30, 52],
+        widths=[36, 36, 22, 30, 50],
     )  # fmt: skip
     _para(doc, "{%p endif %}")
     _more(doc, "overdue")
@@ -271,7 +271,7 @@ def build() -> bytes:
          "{{ f.customer_id }} {{ f.name or f.customer_id }}",
          '{{ f.owner or _("No owner") }}', "{{ _(f.channel) }}\n{{ f.contact or '–' }}",
          "{% for reason in f.reasons %}{{ _(reason) }}{{ ', ' if not loop.last }}{% endfor %}"],
-        widths=[18, 38, 18, 56, 44],
+        widths=[20, 36, 16, 64, 38],
     )  # fmt: skip
     _para(doc, "{%p endif %}")
     _more(doc, "followups")
