@@ -30,7 +30,7 @@ from typing import Any
 import docx
 import pytest
 
-from sheetcrm import charts, reports
+from sheetcrm import charts, mail, reports
 from sheetcrm.validation import load
 from tests.conftest import SAMPLE
 
@@ -470,7 +470,7 @@ PROBE = r"""(() => {
   return {
     width, scrollWidth: document.documentElement.scrollWidth, over, wrappedIds,
     actions: [...document.querySelectorAll("li.action")].map((el) => el.innerText),
-    chart: {shown: chart.getBoundingClientRect().width, src: chart.currentSrc},
+    chart: chart && {shown: chart.getBoundingClientRect().width, src: chart.currentSrc},
     height: document.documentElement.scrollHeight,
   };
 })()"""
@@ -521,6 +521,23 @@ def test_the_page_fits_a_phone_and_a_desk(
     shot = _looks(tmp_path) / f"report-{code}-{width}.png"
     browser.screenshot(session, shot, width, min(seen["height"], 12000))
     assert shot.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_the_emails_html_fits_a_phone_too(
+    browser: Chromium, context: dict[str, Any], tmp_path: Path
+) -> None:
+    # the e-mail carries the page's rules inlined on each element: the phone's rules must
+    # still win over them
+    page = tmp_path / "email.html"
+    html = mail.inline_css(str(reports.render(reports.with_cid(context), "weekly.html.j2")))
+    assert 'style="' in html
+    page.write_text(html, encoding="utf-8")
+    session = browser.open(page.as_uri(), 390)
+    seen = browser.evaluate(session, PROBE)
+    assert (seen["width"], seen["over"], seen["scrollWidth"]) == (390, [], 390)
+    assert seen["wrappedIds"] == []
+    browser.screenshot(session, _looks(tmp_path) / "email-en-390.png", 390, 2400)
 
 
 # ----------------------------------------------------------------------------- LibreOffice
