@@ -537,7 +537,7 @@ def build_digest(book: Book, staff_name: str, as_of: datetime) -> dict[str, Any]
     """
     data = metrics.prepare(book, as_of, since=as_of.date() - timedelta(days=7))
     week_ago = as_of - timedelta(days=7)
-    snapshot = metrics.relationships(book, data, as_of, week_ago)
+    snapshot = _with_contacts(book, metrics.relationships(book, data, as_of, week_ago))
     mine = staff_name.casefold()
 
     def theirs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -156,6 +156,17 @@ def test_the_word_document_opens_with_this_week(context) -> None:  # type: ignor
     assert rows[8][:4] == ["Sat 21 Nov", "C-0015 Mateusz Nowak", "Ingrid", "Phone\n+47 417 41 438"]
 
 
+def test_each_staff_digest_has_the_number_to_call_too(book) -> None:  # type: ignore[no-untyped-def]
+    amira = reports.build_digest(book, "Amira", AS_OF)
+    assert [(b["complaint_id"], b["contact"]) for b in amira["overdue"]] == [
+        ("K-0031", "+47 422 97 180")
+    ]
+    text = str(reports.render(amira, "digest.txt.j2"))
+    assert "- K-0031 Yuki Tanaka: Breached, Resolution due 18 Nov 15:53 · +47 422 97 180\n" in text
+    html = str(reports.render(amira, "digest.html.j2"))
+    assert '<a class="contact tel" href="tel:+4742297180">+47 422 97 180</a>' in html
+
+
 # ----------------------------------------------------------------------------- a week in progress
 
 
