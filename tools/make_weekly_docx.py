@@ -185,6 +185,7 @@ def _repeat_header(row) -> None:  # type: ignore[no-untyped-def]
 def _chart(doc: Document, name: str) -> None:
     chart = "{{ charts." + name
     _para(doc, chart + ".alt }}", size=9, colour=MUTED, bold=True)
+    doc.paragraphs[-1].paragraph_format.keep_with_next = True  # a caption never ends a page
     _para(doc, chart + ".image }}", align=WD_ALIGN_PARAGRAPH.CENTER)
 
 
@@ -252,7 +253,7 @@ def build() -> bytes:
          "{{ b.complaint_id }} {{ b.customer or b.customer_id }}",
          '{{ b.owner or _("No owner") }}', '{{ b.contact or "–" }}',
          "{{ _(b.target) }} · {{ _(b.severity) }}{{ ' · ' if b.summary }}{{ b.summary }}"],
-        widths=[36, 36, 22, 30, 50],
+        widths=[32, 34, 22, 40, 46],
     )  # fmt: skip
     _para(doc, "{%p endif %}")
     _more(doc, "overdue")
