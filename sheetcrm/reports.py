@@ -57,7 +57,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "md": ("weekly.md.j2", "md"),
     "txt": ("email.txt.j2", "txt"),
 }
-CHART_NAMES = ("interactions", "interactions_narrow", "complaints", "sla", "satisfaction")
+CHART_NAMES = ("interactions", "complaints", "sla", "satisfaction")
 #: The lists in ``context["relationships"]`` shortened to Settings ``report_list_limit``;
 #: ``<list>_count`` keeps each one's full length.
 LISTS = ("overdue", "at_risk", "followups")
@@ -160,10 +160,9 @@ def build_context(
         "currency": settings.currency,
         "meta": _meta(book, as_of),
         **figures,
-        "relationships": _shortened(
-            _with_contacts(book, figures["relationships"]), settings.report_list_limit
-        ),
+        "relationships": _shortened(figures["relationships"], settings.report_list_limit),
     }
+    context["relationships"] = _with_contacts(book, context["relationships"])
     context["period"] = _so_far(figures["period"], as_of)
     # Last week's figures up to the same moment are the figures' to count: until they say
     # they did (``until`` in ``previous_period``), the report compares with the whole week.
@@ -200,8 +199,7 @@ def _so_far(period: Mapping[str, Any], as_of: datetime) -> dict[str, Any]:
     """``period`` with ``is_partial`` and ``until``: whether ``as_of`` falls inside it.
 
     A report of the week still in progress says so ("so far, until Fri 20 Nov
-    15:00"), and the week before is read up to the same moment of its own week.
-    Keys already in the figures win: they know what span they counted.
+    15:00"). Keys already in the figures win: they know what span they counted.
     """
     start, end = date.fromisoformat(str(period["start"])), date.fromisoformat(str(period["end"]))
     inside = start <= as_of.date() <= end
