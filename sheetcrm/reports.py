@@ -214,13 +214,14 @@ _CHANNEL_FIELD = {"phone": "phone", "sms": "phone", "email": "email"}
 
 
 def _with_contacts(book: Book, relationships: dict[str, Any]) -> dict[str, Any]:
-    """The to-do lists with the detail to reach each customer by.
+    """The to-do lists with the details to reach each customer by.
 
-    A complaint row gets ``contact``: the customer's phone, else their e-mail
-    (the owner calls about a complaint). A follow-up keeps a ``contact`` that
+    A complaint row gets the customer's ``phone`` and ``email`` (the report shows
+    the phone to call, else the address). A follow-up keeps a ``contact`` that
     fits its channel (an address for e-mail, a number for phone or SMS), else
-    gets the customer's matching detail from the Customers sheet. Only the
-    customers on the lists are looked up, not every row of the sheet.
+    gets the customer's matching detail from the Customers sheet. Keys the
+    figures already give are kept. Only the customers on the lists are looked
+    up, not every row of the sheet.
     """
     wanted = {
         str(r.get("customer_id") or "")
@@ -244,9 +245,8 @@ def _with_contacts(book: Book, relationships: dict[str, Any]) -> dict[str, Any]:
     overdue = [
         r
         | {
-            "contact": _detail(r.get("contact"))
-            or reach(r.get("customer_id"))["phone"]
-            or reach(r.get("customer_id"))["email"]
+            "phone": _detail(r.get("phone")) or reach(r.get("customer_id"))["phone"],
+            "email": _detail(r.get("email")) or reach(r.get("customer_id"))["email"],
         }
         for r in relationships.get("overdue", [])
     ]

@@ -251,7 +251,7 @@ def build() -> bytes:
         "for b in relationships.overdue",
         ['{{ _(b.state) }}\n{{ b.due|datetime("weekday") }}',
          "{{ b.complaint_id }} {{ b.customer or b.customer_id }}",
-         '{{ b.owner or _("No owner") }}', '{{ b.contact or "–" }}',
+         '{{ b.owner or _("No owner") }}', '{{ b.phone or b.email or "–" }}',
          "{{ _(b.target) }} · {{ _(b.severity) }}{{ ' · ' if b.summary }}{{ b.summary }}"],
         widths=[32, 34, 22, 40, 46],
     )  # fmt: skip
