@@ -19,6 +19,9 @@ Translate = Callable[..., str]
 DPI = 144
 WIDTH, HEIGHT = 7.2, 2.4  # inches: the full width of an A4 page
 HALF_WIDTH, HALF_HEIGHT = 4.4, 2.5  # half a page: read at about the same scale
+# A phone shows a picture about 350 px wide: the per-day chart drawn narrower and taller keeps
+# its day names and numbers as large there as the full-width one on a page.
+NARROW_WIDTH, NARROW_HEIGHT = 3.6, 2.9
 
 INK = "#1f2933"
 MUTED = "#7b8794"
@@ -64,10 +67,10 @@ def _png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _legend(ax: Any, columns: int) -> None:
+def _legend(ax: Any, columns: int, above: float = 1.16) -> None:
     ax.legend(
         loc="upper left",
-        bbox_to_anchor=(0, 1.16),
+        bbox_to_anchor=(0, above),
         ncol=columns,
         frameon=False,
         fontsize=8,
@@ -84,10 +87,14 @@ def _integer_axis(ax: Any) -> None:
 
 
 def interactions_by_day(
-    daily: Mapping[str, Any], translate: Translate, day_label: Callable[[date], str]
+    daily: Mapping[str, Any],
+    translate: Translate,
+    day_label: Callable[[date], str],
+    *,
+    narrow: bool = False,
 ) -> bytes:
-    """Stacked bars: interactions per day of the period, by channel."""
-    fig = _figure()
+    """Stacked bars: interactions per day of the period, by channel (``narrow``: for a phone)."""
+    fig = _figure(NARROW_WIDTH, NARROW_HEIGHT) if narrow else _figure()
     ax = fig.add_subplot()
     days = [date.fromisoformat(d) for d in daily["days"]]
     x = list(range(len(days)))
@@ -104,17 +111,27 @@ def interactions_by_day(
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     _style(ax)
     _integer_axis(ax)
-    ax.set_xticks(x, [day_label(d) for d in days] if len(days) <= 16 else _sparse(days, day_label))
+    fits = 8 if narrow else 16  # day labels side by side before every other one is left out
+    ax.set_xticks(
+        x, [day_label(d) for d in days] if len(days) <= fits else _sparse(days, day_label, fits)
+    )
+    if narrow:
+        ax.tick_params(axis="x", labelsize=7)
+    columns = 3 if narrow else 7
+    rows = -(-max(len(daily["series"]), 1) // columns)  # legend rows above the bars
     if daily["series"]:
-        _legend(ax, min(len(daily["series"]), 7))
+        _legend(ax, min(len(daily["series"]), columns), above=1 + 0.11 * rows if narrow else 1.16)
     else:
         _empty(ax, translate)
-    fig.subplots_adjust(left=0.06, right=0.99, top=0.84, bottom=0.13)
+    if narrow:
+        fig.subplots_adjust(left=0.1, right=0.98, top=0.97 - 0.085 * rows, bottom=0.1)
+    else:
+        fig.subplots_adjust(left=0.06, right=0.99, top=0.84, bottom=0.13)
     return _png(fig)
 
 
-def _sparse(days: Sequence[date], day_label: Callable[[date], str]) -> list[str]:
-    step = max(1, len(days) // 10)
+def _sparse(days: Sequence[date], day_label: Callable[[date], str], fits: int = 16) -> list[str]:
+    step = max(1, -(-len(days) // (fits * 5 // 8)))
     return [day_label(d) if i % step == 0 else "" for i, d in enumerate(days)]
 
 
@@ -142,7 +159,7 @@ def complaints_trend(weeks: Sequence[Mapping[str, Any]], translate: Translate) -
     ax.bar([i + 0.19 for i in x], resolved, width=0.36, color=GOOD, label=translate("Resolved"))
     _style(ax)
     _integer_axis(ax)
-    ax.set_xticks(x, [_week(w) for w in weeks])
+    ax.set_xticks(x, [_week(w, translate) for w in weeks])
     _legend(ax, 2)
     fig.subplots_adjust(left=0.08, right=0.99, top=0.84, bottom=0.12)
     return _png(fig)
@@ -170,8 +187,8 @@ def sla_trend(weeks: Sequence[Mapping[str, Any]], translate: Translate) -> bytes
         )
     _style(ax)
     ax.set_ylim(0, 105)
-    ax.set_yticks([0, 50, 100], ["0%", "50%", "100%"])
-    ax.set_xticks(x, [_week(w) for w in weeks])
+    ax.set_yticks([0, 50, 100], [translate("{n}%", n=n) for n in (0, 50, 100)])
+    ax.set_xticks(x, [_week(w, translate) for w in weeks])
     _legend(ax, 2)
     fig.subplots_adjust(left=0.11, right=0.98, top=0.84, bottom=0.12)
     return _png(fig)
@@ -206,6 +223,9 @@ def satisfaction_distribution(distribution: Mapping[Any, int], translate: Transl
     return _png(fig)
 
 
-def _week(week: Mapping[str, Any]) -> str:
+def _week(week: Mapping[str, Any], translate: Translate) -> str:
+    """``W47`` / ``U47``: the week's number the way the report's language writes it."""
     label = str(week["label"])
-    return label.split("-", 1)[1] if "-W" in label else str(week["end"])[5:]
+    if "-W" in label:
+        return translate("W{week}", week=int(label.split("-W", 1)[1]))
+    return str(week["end"])[5:]

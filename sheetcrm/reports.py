@@ -172,6 +172,13 @@ def build_context(
             figures["relationships"], settings.report_list_limit if shorten else 0
         ),
     }
+    context["relationships"] = _with_contacts(book, context["relationships"])
+    context["period"] = _so_far(figures["period"], as_of)
+    # Last week's figures up to the same moment are the figures' to count: until they say
+    # they did (``until`` in ``previous_period``), the report compares with the whole week.
+    context["previous_period"] = {"is_partial": False, "until": None} | figures["previous_period"]
+    # The figures' own definitions when they give them; the report shows none otherwise.
+    context.setdefault("definitions", [])
     context["charts"] = {}
     if with_charts:
         charts_done = None
@@ -208,6 +215,82 @@ def _shortened(relationships: dict[str, Any], limit: int) -> dict[str, Any]:
     return relationships | {key: relationships[key][:limit] for key in LISTS}
 
 
+def _so_far(period: Mapping[str, Any], as_of: datetime) -> dict[str, Any]:
+    """``period`` with ``is_partial`` and ``until``: whether ``as_of`` falls inside it.
+
+    A report of the week still in progress says so ("so far, until Fri 20 Nov
+    15:00"). Keys already in the figures win: they know what span they counted.
+    """
+    start, end = date.fromisoformat(str(period["start"])), date.fromisoformat(str(period["end"]))
+    inside = start <= as_of.date() <= end
+    result = dict(period)
+    result.setdefault("is_partial", inside)
+    result.setdefault("until", as_of.isoformat(timespec="minutes") if inside else None)
+    return result
+
+
+#: The customer's detail that fits each channel: a number to ring or text, an address to write.
+_CHANNEL_FIELD = {"phone": "phone", "sms": "phone", "email": "email"}
+
+
+def _with_contacts(book: Book, relationships: dict[str, Any]) -> dict[str, Any]:
+    """The to-do lists with the details to reach each customer by.
+
+    A complaint row gets the customer's ``phone`` and ``email`` (the report shows
+    the phone to call, else the address). A follow-up keeps a ``contact`` that
+    fits its channel (an address for e-mail, a number for phone or SMS), else
+    gets the customer's matching detail from the Customers sheet. Keys the
+    figures already give are kept. Only the customers on the lists are looked
+    up, not every row of the sheet.
+    """
+    wanted = {
+        str(r.get("customer_id") or "")
+        for key in ("overdue", "followups")
+        for r in relationships.get(key, [])
+    }
+    customers = book.customers
+    found = customers[customers["customer_id"].astype(str).isin(wanted)]
+    found = found.drop_duplicates("customer_id")
+    details = {
+        str(row["customer_id"]): {
+            "phone": _detail(row.get("phone")),
+            "email": _detail(row.get("email")),
+        }
+        for row in found.to_dict("records")
+    }
+
+    def reach(customer_id: Any) -> dict[str, str]:
+        return details.get(str(customer_id or ""), {"phone": "", "email": ""})
+
+    overdue = [
+        r
+        | {
+            "phone": _detail(r.get("phone")) or reach(r.get("customer_id"))["phone"],
+            "email": _detail(r.get("email")) or reach(r.get("customer_id"))["email"],
+        }
+        for r in relationships.get("overdue", [])
+    ]
+    followups = []
+    for r in relationships.get("followups", []):
+        field = _CHANNEL_FIELD.get(str(r.get("channel") or ""))
+        given = _detail(r.get("contact"))
+        known = reach(r.get("customer_id"))
+        fits = given and (field is None or ("@" in given) == (field == "email"))
+        contact = given if fits else (known[field] if field else "") or given
+        contact = contact or known["phone"] or known["email"]
+        followups.append(r | {"contact": contact})
+    return relationships | {"overdue": overdue, "followups": followups}
+
+
+def _detail(value: Any) -> str:
+    """A phone or address as text; a blank cell (None, NaN, "") as ""."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a phone number typed as a number
+    return str(value).strip()
+
+
 def _meta(book: Book, as_of: datetime) -> dict[str, Any]:
     return {
         "company": book.settings.company_name,
@@ -231,6 +314,11 @@ def draw_charts(context: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     pictures = {
         "interactions": (
             charts.interactions_by_day(context["daily"], translate, day),
+            "Interactions per day by channel",
+        ),
+        # the same chart for a phone's narrow screen (the HTML picks it by the screen's width)
+        "interactions_narrow": (
+            charts.interactions_by_day(context["daily"], translate, day, narrow=True),
             "Interactions per day by channel",
         ),
         "complaints": (
@@ -324,6 +412,10 @@ def _render_docx(context: Mapping[str, Any], name: str, user_dir: Path | None) -
     env = environment(user_dir, autoescape=True)
     change = env.from_string("{{ h|change }}")
     ctx = dict(context)
+    ctx.setdefault("definitions", [])
+    # the partials the HTML and text reports share ("so far, until ...", "Last week"), with
+    # this document's figures, so every format says the same words
+    ctx["text"] = env.get_template("_macros.txt.j2").make_module(vars=ctx)
     ctx["headlines"] = [
         {
             **h,
@@ -477,7 +569,7 @@ def build_digest(book: Book, staff_name: str, as_of: datetime) -> dict[str, Any]
     """
     data = metrics.prepare(book, as_of, since=as_of.date() - timedelta(days=7))
     week_ago = as_of - timedelta(days=7)
-    snapshot = metrics.relationships(book, data, as_of, week_ago)
+    snapshot = _with_contacts(book, metrics.relationships(book, data, as_of, week_ago))
     mine = staff_name.casefold()
 
     def theirs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -64,7 +64,9 @@ def test_weekly_summary_and_digests_arrive(runner, sample_book, monkeypatch):
     assert attachment.get_filename() == "weekly-2026-W47.docx"
     document = docx.Document(io.BytesIO(attachment.get_content()))
     assert any("SYKKELVERKSTEDET BERGEN" in p.text.upper() for p in document.paragraphs)
-    assert document.tables[0].rows[0].cells[1].text == "This period"
+    # "This week" opens the document: whom to call about which complaint, then the headlines
+    assert document.tables[0].rows[0].cells[2].text == "Who calls"
+    assert document.tables[2].rows[0].cells[1].text == "This period"
 
 
 def test_a_second_run_sends_nothing_again(runner, sample_book, monkeypatch):

@@ -154,7 +154,13 @@ def test_context_is_plain_json(context: dict[str, Any]) -> None:
 
 
 def test_charts_are_png_shared_as_data_uris_or_cid(context: dict[str, Any]) -> None:
-    assert set(context["charts"]) == {"interactions", "complaints", "sla", "satisfaction"}
+    assert set(context["charts"]) == {
+        "interactions",
+        "interactions_narrow",
+        "complaints",
+        "sla",
+        "satisfaction",
+    }
     for name, chart in context["charts"].items():
         png = reports.chart_bytes(context, name)
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
@@ -255,7 +261,7 @@ def test_email_text(context: dict[str, Any]) -> None:
     text = reports.render(context, "email.txt.j2")
     assert text.startswith("Test Cycles: Weekly report 2026-W46\n")
     assert re.search(r"Interactions +5 +\(last week 3, ▲ 2\)", text)
-    assert "- K-2 Cy: Breached, Resolution due 12 Nov 22:00 (Per)" in text
+    assert "- Breached, due Thu 12 Nov 22:00: Cy (K-2)\n  Who calls: Per" in text
 
 
 # ----------------------------------------------------------------------------- Word
@@ -309,7 +315,10 @@ def test_long_lists_show_the_most_pressing_rows_and_the_whole_count(
     assert short["at_risk_count"] == 3
     assert len(full["followups"]) == full["followups_count"] == short["followups_count"] > 1
     assert short["followups"] == full["followups"][:1]
-    note = "The 1 most pressing of 3; report_list_limit in Settings sets how many are shown."
+    note = (
+        "The 1 most pressing of 3. To see more, raise “most rows a report shows in each list” "
+        "on the Settings sheet (0 shows all)."
+    )
     for name in ("weekly.html.j2", "weekly.md.j2", "email.txt.j2", "weekly.docx"):
         shown = reports.render(short_context, name)
         text = docx_text(shown) if isinstance(shown, bytes) else shown
@@ -317,8 +326,9 @@ def test_long_lists_show_the_most_pressing_rows_and_the_whole_count(
         assert "Customers at risk (3)" in text, name
         assert "most pressing" not in str(reports.render(context, name)), name
     html = reports.render(short_context, "weekly.html.j2")
-    assert "C-3 ·" in html and "C-4 ·" not in html
-    assert "C-4 ·" in reports.render(context, "weekly.html.j2")
+    at_risk = '"id">{}</span> <span class="muted small">·'  # a row of the at-risk table
+    assert at_risk.format("C-3") in html and at_risk.format("C-4") not in html
+    assert at_risk.format("C-4") in reports.render(context, "weekly.html.j2")
 
 
 def test_a_list_limit_of_zero_shows_every_row(book) -> None:  # type: ignore[no-untyped-def]

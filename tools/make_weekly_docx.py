@@ -44,10 +44,6 @@ INK = RGBColor(0x1F, 0x29, 0x33)
 MUTED = RGBColor(0x6B, 0x77, 0x85)
 FONT = "Arial"  # LibreOffice shows it as the metric-compatible Liberation Sans
 TABLE_STYLE = "Light Shading Accent 1"
-# under a list the report shortened (Settings report_list_limit)
-MORE = (
-    "The {shown} most pressing of {total}; report_list_limit in Settings sets how many are shown."
-)
 _EPOCH = datetime(2026, 1, 1)  # fixed document dates: rebuilding gives the same bytes
 
 
@@ -87,11 +83,14 @@ def _styles(doc: Document) -> None:
 
 
 def _more(doc: Document, key: str) -> None:
-    """The line under a shortened list: how many of how many it shows."""
+    """The line under a shortened list: how many of how many it shows, and where to see more.
+
+    The words come from the partials of the other reports (_macros.txt.j2): Word would
+    turn the quotation marks inside a tag into ones Jinja cannot read.
+    """
     rows = f"relationships.{key}"
     _para(doc, f"{{%p if {rows}_count > {rows}|length %}}")
-    numbers = f"shown={rows}|length|number, total={rows}_count|number"
-    _para(doc, f'{{{{ _("{MORE}", {numbers}) }}}}', colour=MUTED)
+    _para(doc, f"{{{{ text.more({rows}, {rows}_count) }}}}", colour=MUTED)
     _para(doc, "{%p endif %}")
 
 
@@ -127,7 +126,10 @@ def _table(
         rows[0].cells[i].text = text
     rows[1].cells[0].text = "{%tr " + loop + " %}"
     for i, text in enumerate(cells):
-        rows[2].cells[i].text = text
+        first, *more = text.split("\n")  # a cell of two lines: two paragraphs
+        rows[2].cells[i].text = first
+        for line in more:
+            rows[2].cells[i].add_paragraph(line)
     rows[3].cells[0].text = "{%tr endfor %}"
     for row in rows:
         for i, cell in enumerate(row.cells):
@@ -183,6 +185,7 @@ def _repeat_header(row) -> None:  # type: ignore[no-untyped-def]
 def _chart(doc: Document, name: str) -> None:
     chart = "{{ charts." + name
     _para(doc, chart + ".alt }}", size=9, colour=MUTED, bold=True)
+    doc.paragraphs[-1].paragraph_format.keep_with_next = True  # a caption never ends a page
     _para(doc, chart + ".image }}", align=WD_ALIGN_PARAGRAPH.CENTER)
 
 
@@ -196,6 +199,16 @@ REASON = (
     '{{ _("Scored {score} on {date}", score=w.score, date=w.date|date("day")) }}'
     "{% endif %}{{ '; ' if not loop.last }}{% endfor %}"
 )
+
+
+def _counts(doc: Document, title: str, values: str, translate_keys: bool = True) -> None:
+    """One line of counts: "By channel: Phone 11 · Email 10 · ..." (compact, never a page)."""
+    key = "_(key)" if translate_keys else '(_("not_set") if key == "not_set" else key)'
+    _para(
+        doc,
+        f'{{{{ _("{title}") }}}}: {{% for key, n in {values}.items() %}}{{{{ {key} }}}} '
+        "{{ n|number }}{{ ' · ' if not loop.last }}{% else %}{{ _(\"None\") }}{% endfor %}",
+    )
 
 
 def build() -> bytes:
@@ -218,21 +231,61 @@ def build() -> bytes:
     )
     _para(
         doc,
-        '{{ period.start|date("day") }} – {{ period.end|date("medium") }} · '
-        '{{ _("Compared with {start} – {end}", start=previous_period.start|date("day"), '
-        'end=previous_period.end|date("day")) }}',
+        '{{ period.start|date("day") }} – {{ period.end|date("medium") }}'
+        "{% if period.is_partial %}, {{ text.so_far() }}{% endif %} · {{ text.compared() }}",
         colour=MUTED,
     )
+
+    # What to do first: the complaints to call about, then the customers to contact.
+    doc.add_heading('{{ _("This week") }}', level=1)
+    doc.add_heading(
+        '{{ _("Complaints to call about") }} ({{ relationships.overdue_count|number }})', level=2
+    )
+    _para(doc, "{%p if not relationships.overdue %}")
+    _para(doc, '{{ _("Nothing breached or due soon.") }}', colour=MUTED)
+    _para(doc, "{%p else %}")
+    _table(
+        doc,
+        ['{{ _("Due") }}', '{{ _("Customer") }}', '{{ _("Who calls") }}', '{{ _("Number") }}',
+         '{{ _("What") }}'],
+        "for b in relationships.overdue",
+        ['{{ _(b.state) }}\n{{ b.due|datetime("weekday") }}',
+         "{{ b.complaint_id }} {{ b.customer or b.customer_id }}",
+         '{{ b.owner or _("No owner") }}', '{{ b.phone or b.email or "–" }}',
+         "{{ _(b.target) }} · {{ _(b.severity) }}{{ ' · ' if b.summary }}{{ b.summary }}"],
+        widths=[32, 34, 22, 40, 46],
+    )  # fmt: skip
+    _para(doc, "{%p endif %}")
+    _more(doc, "overdue")
+    doc.add_heading(
+        '{{ _("Customers to contact") }} ({{ relationships.followups_count|number }})', level=2
+    )
+    _para(doc, "{%p if not relationships.followups %}")
+    _para(doc, '{{ _("No follow-ups due.") }}', colour=MUTED)
+    _para(doc, "{%p else %}")
+    _table(
+        doc,
+        ['{{ _("When") }}', '{{ _("Customer") }}', '{{ _("Who") }}', '{{ _("How") }}',
+         '{{ _("Why") }}'],
+        "for f in relationships.followups",
+        ['{{ _("now")|capitalize if f.on == meta.as_of[:10] else f.on|date("weekday") }}',
+         "{{ f.customer_id }} {{ f.name or f.customer_id }}",
+         '{{ f.owner or _("No owner") }}', "{{ _(f.channel) }}\n{{ f.contact or '–' }}",
+         "{% for reason in f.reasons %}{{ _(reason) }}{{ ', ' if not loop.last }}{% endfor %}"],
+        widths=[20, 36, 16, 64, 38],
+    )  # fmt: skip
+    _para(doc, "{%p endif %}")
+    _more(doc, "followups")
 
     doc.add_heading('{{ _("Headlines") }}', level=1)
     _table(
         doc,
-        ['{{ _("Figure") }}', '{{ _("This period") }}',
-         '{{ _("Last week") if period.is_week else _("Previous period") }}', '{{ _("Change") }}'],
+        ['{{ _("Figure") }}', '{{ _("This period") }}', "{{ text.before_label() }}",
+         '{{ _("Change") }}'],
         "for h in headlines",
         ["{{ _(h.key) }}", "{{ h.value|figure(h.kind) }}", "{{ h.previous|figure(h.kind) }}",
          "{{r h.change_text }}"],
-        widths=[66, 36, 36, 36],
+        widths=[62, 36, 40, 36],
         numeric={1, 2, 3},
     )  # fmt: skip
 
@@ -245,22 +298,10 @@ def build() -> bytes:
         '{{ _("Returning customers") }}: {{ contact.returning_customers|number }}',
     )
     _chart(doc, "interactions")
-    _table(
-        doc,
-        ['{{ _("By channel") }}', "#"],
-        "for key, n in contact.by_channel.items()",
-        ["{{ _(key) }}", "{{ n|number }}"],
-        widths=[140, 34],
-        numeric={1},
-    )
-    _table(
-        doc,
-        ['{{ _("By staff member") }}', "#"],
-        "for key, n in contact.by_staff.items()",
-        ['{{ _("not_set") if key == "not_set" else key }}', "{{ n|number }}"],
-        widths=[140, 34],
-        numeric={1},
-    )
+    _counts(doc, "By channel", "contact.by_channel")
+    _counts(doc, "By type", "contact.by_type")
+    _counts(doc, "By direction", "contact.by_direction")
+    _counts(doc, "By staff member", "contact.by_staff", translate_keys=False)
 
     doc.add_heading('{{ _("Complaints and service levels") }}', level=1)
     _para(
@@ -275,13 +316,14 @@ def build() -> bytes:
         doc,
         '{{ _("Median time to first response") }}: '
         "{{ complaints.median_first_response_hours|hours }} · "
-        '{{ _("Median time to resolution") }}: {{ complaints.median_resolution_hours|hours }} '
-        '({{ _("clock hours") }})',
+        '{{ _("Median time to resolution") }}: {{ complaints.median_resolution_hours|hours }}',
     )
+    _counts(doc, "Complaints by category", "complaints.by_category", translate_keys=False)
+    _counts(doc, "Complaints by severity", "complaints.by_severity")
     doc.add_heading('{{ _("Service level met on time") }}', level=2)
     _table(
         doc,
-        ['{{ _("Target") }}', '{{ _("Due") }}', '{{ _("Met") }}', '{{ _("Share") }}'],
+        ['{{ _("Target") }}', '{{ _("Fell due") }}', '{{ _("Met") }}', '{{ _("Share") }}'],
         'for key in ["first_response", "resolution", "overall"]',
         ["{{ _(key) }}", "{{ complaints.sla[key].due|number }}",
          "{{ complaints.sla[key].met|number }}", "{{ complaints.sla[key].rate|percent }}"],
@@ -289,6 +331,9 @@ def build() -> bytes:
         numeric={1, 2, 3},
     )  # fmt: skip
     doc.add_heading('{{ _("Service level by owner") }}', level=2)
+    _para(doc, "{%p if not complaints.sla.by_owner %}")
+    _para(doc, '{{ _("No targets fell due") }}', colour=MUTED)
+    _para(doc, "{%p else %}")
     _table(
         doc,
         ['{{ _("Owner") }}', '{{ _("first_response") }}', '{{ _("resolution") }}',
@@ -302,34 +347,9 @@ def build() -> bytes:
         widths=[56, 40, 40, 38],
         numeric={1, 2, 3},
     )  # fmt: skip
+    _para(doc, "{%p endif %}")
     _chart(doc, "complaints")
     _chart(doc, "sla")
-    doc.add_heading(
-        '{{ _("Breached and due soon now") }} ({{ relationships.overdue_count }})', level=2
-    )
-    _para(doc, "{%p if not relationships.overdue %}")
-    _para(doc, '{{ _("Nothing breached or due soon.") }}', colour=MUTED)
-    _para(doc, "{%p endif %}")
-    _table(
-        doc,
-        ['{{ _("Complaint") }}', '{{ _("Customer") }}', '{{ _("State") }}', '{{ _("Owner") }}',
-         '{{ _("Due") }}', '{{ _("Summary") }}'],
-        "for b in relationships.overdue",
-        ["{{ b.complaint_id }}", "{{ b.customer or b.customer_id }}",
-         "{{ _(b.state) }}, {{ _(b.target)|lower }}", "{{ b.owner }}", "{{ b.due|datetime }}",
-         "{{ b.summary }}"],
-        widths=[20, 30, 32, 20, 26, 46],
-    )  # fmt: skip
-    _more(doc, "overdue")
-    doc.add_heading('{{ _("Complaints by category") }}', level=2)
-    _table(
-        doc,
-        ['{{ _("Complaints by category") }}', "#"],
-        "for key, n in complaints.by_category.items()",
-        ['{{ _("not_set") if key == "not_set" else key }}', "{{ n|number }}"],
-        widths=[140, 34],
-        numeric={1},
-    )
 
     doc.add_heading('{{ _("Satisfaction") }}', level=1)
     _para(
@@ -349,46 +369,45 @@ def build() -> bytes:
         "{{ ' · ' if not loop.last }}{% endfor %}",
     )
     doc.add_heading('{{ _("Customers at risk") }} ({{ relationships.at_risk_count }})', level=2)
+    _para(doc, "{%p if not relationships.at_risk %}")
+    _para(doc, '{{ _("No customer is at risk.") }}', colour=MUTED)
+    _para(doc, "{%p else %}")
     _table(
         doc,
         ['{{ _("Customer") }}', '{{ _("Owner") }}', '{{ _("Why") }}'],
         "for r in relationships.at_risk",
-        ["{{ r.name or r.customer_id }} ({{ r.customer_id }})", "{{ r.owner }}", REASON],
+        ["{{ r.customer_id }} {{ r.name or r.customer_id }}", "{{ r.owner }}", REASON],
         widths=[56, 28, 90],
     )
+    _para(doc, "{%p endif %}")
     _more(doc, "at_risk")
-    doc.add_heading(
-        '{{ _("Follow-ups in the coming week") }} ({{ relationships.followups_count }})', level=2
-    )
-    _table(
-        doc,
-        ['{{ _("Customer") }}', '{{ _("Owner") }}', '{{ _("When") }}', '{{ _("How") }}',
-         '{{ _("Why") }}'],
-        "for f in relationships.followups",
-        ["{{ f.name or f.customer_id }}", "{{ f.owner }}",
-         '{{ _("now") if f.on == meta.as_of[:10] else f.on|date("weekday") }}',
-         "{{ _(f.channel) }}",
-         "{% for reason in f.reasons %}{{ _(reason) }}{{ ', ' if not loop.last }}{% endfor %}"],
-        widths=[46, 24, 26, 24, 54],
-    )  # fmt: skip
-    _more(doc, "followups")
 
     doc.add_heading('{{ _("Sales") }}', level=1)
     _fixed_table(
         doc,
         [
-            ['{{ _("Figure") }}', '{{ _("This period") }}'],
-            ['{{ _("Orders") }}', "{{ sales.orders|number }}"],
-            ['{{ _("revenue") }}', "{{ sales.revenue|money }}"],
-            ['{{ _("Average order") }}', "{{ sales.average_order|money }}"],
-            ['{{ _("Repeat-purchase share") }}', "{{ sales.repeat_purchase_share|percent }}"],
-            ['{{ _("Days between orders") }}', "{{ sales.median_days_between_orders|number }}"],
+            ['{{ _("Figure") }}', '{{ _("This period") }}', "{{ text.before_label() }}"],
+            ['{{ _("Orders") }}', "{{ sales.orders|number }}",
+             "{{ previous.sales.orders|number }}"],
+            ['{{ _("revenue") }}', '{{ sales.revenue|figure("money") }}',
+             '{{ previous.sales.revenue|figure("money") }}'],
+            ['{{ _("Average order") }}', '{{ sales.average_order|figure("money") }}',
+             '{{ previous.sales.average_order|figure("money") }}'],
+            ['{{ _("Repeat-purchase share") }}', "{{ sales.repeat_purchase_share|percent }}",
+             "{{ previous.sales.repeat_purchase_share|percent }}"],
+            ['{{ _("Days between orders") }}', "{{ sales.median_days_between_orders|number }}",
+             "{{ previous.sales.median_days_between_orders|number }}"],
         ],
-        widths=[110, 64],
-        numeric={1},
-    )
+        widths=[84, 45, 45],
+        numeric={1, 2},
+    )  # fmt: skip
 
+    # The footnotes: the figures' definitions when the context has them, else the short list.
     _para(doc, '{{ _("How these figures are counted") }}', size=8, colour=MUTED, bold=True)
+    _para(doc, "{%p for d in definitions %}")
+    _para(doc, "{{ d.term }}: {{ d.text }}", size=8, colour=MUTED)
+    _para(doc, "{%p endfor %}")
+    _para(doc, "{%p if not definitions %}")
     for text in (
         '{{ _("Service level: every first-response and resolution target that fell due in '
         "the period or was met in it; a target still open past its due time counts as "
@@ -397,10 +416,16 @@ def build() -> bytes:
         "(that interaction's outcome is resolved, or it was resolved within {minutes} minutes), "
         'out of all resolved.", minutes=rules.fcr_minutes) }}',
         '{{ _("Times to respond and resolve are medians in clock hours.") }}',
-        '{{ _("Made by sheetcrm from {workbook} on {date}.", workbook=meta.workbook or '
-        '_("the workbook"), date=meta.as_of|datetime("medium")) }}',
     ):
         _para(doc, text, size=8, colour=MUTED)
+    _para(doc, "{%p endif %}")
+    _para(
+        doc,
+        '{{ _("Made by sheetcrm from {workbook} on {date}.", workbook=meta.workbook or '
+        '_("the workbook"), date=meta.as_of|datetime("medium")) }}',
+        size=8,
+        colour=MUTED,
+    )
 
     doc.core_properties.title = "Weekly report"
     doc.core_properties.author = "sheetcrm"
