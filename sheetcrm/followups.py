@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from sheetcrm.book import Book, as_records
+from sheetcrm.book import Book, as_records, lookup
 
 Reason = Literal["follow_up_due", "complaint_check", "gone_quiet", "purchase_overdue"]
 COMPLAINT_CHECK_DAYS = 7
@@ -126,7 +126,7 @@ def due(
     # Follow-up dates that have come, with no contact since the interaction that set them.
     pending = inter[inter["follow_up_on"].notna()]
     pending = pending[pending["follow_up_on"].map(lambda d: d <= today).astype(bool)]
-    pending = pending[pending["customer_id"].map(last_contact) <= pending["date"]]
+    pending = pending[lookup(pending["customer_id"], last_contact) <= pending["date"]]
     last_contact_at = last_contact.to_dict()
     for rec in pending.itertuples(index=False):
         add(

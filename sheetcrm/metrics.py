@@ -51,7 +51,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from sheetcrm import followups, sla
-from sheetcrm.book import Book, as_records
+from sheetcrm.book import Book, as_records, lookup
 from sheetcrm.contract import OPEN_STATUSES, VOCABULARIES
 from sheetcrm.render_worker import Forked
 
@@ -339,11 +339,11 @@ def at_risk(book: Book, data: Data, moment: datetime) -> list[dict[str, Any]]:
     quiet_before = now - pd.Timedelta(days=days)
     last = past.groupby("customer_id")["date"].max()
     active = customers[customers["stage"].isin(followups.ACTIVE_STAGES)]
-    last_seen = active["customer_id"].map(last)
+    last_seen = lookup(active["customer_id"], last)
     quiet = active[
         (last_seen < quiet_before) | (last_seen.isna() & (active["since"] <= quiet_before))
     ]
-    for cid, seen in zip(quiet["customer_id"], quiet["customer_id"].map(last), strict=True):
+    for cid, seen in zip(quiet["customer_id"], lookup(quiet["customer_id"], last), strict=True):
         reasons.setdefault(cid, []).append(
             {
                 "reason": "no_contact",
@@ -447,7 +447,7 @@ def _followups(book: Book, data: Data, as_of: datetime) -> list[dict[str, Any]]:
     until = _ts(as_of.date() + timedelta(days=FOLLOW_UP_DAYS))
     soon = inter[(on > now) & (on <= until)].assign(on=on)
     last = inter.loc[inter["date"] <= now, "date"].groupby(inter["customer_id"]).max()
-    soon = soon[soon["customer_id"].map(last) <= soon["date"]]
+    soon = soon[lookup(soon["customer_id"], last) <= soon["date"]]
     soon = soon.sort_values(["on", "customer_id"], kind="stable").drop_duplicates("customer_id")
     soon = soon[~soon["customer_id"].isin(seen)]
     customers = data.customers.drop_duplicates("customer_id")
