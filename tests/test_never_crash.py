@@ -11,18 +11,23 @@ with output, or could-not (exit 2) with a message that says where to look.
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from sheetcrm.cli import cli
 from sheetcrm.contract import VOCABULARIES
-from tests.conftest import AS_OF, VALID, write_book
+from sheetcrm.errors import SheetCRMError
+from tests.conftest import AS_OF, ROOT, VALID, contact, customer, write_book
 
 CUSTOMER_IDS = ["C-1", "C-2", "C-3"]  # few, so repeats and shared references are common
 STAFF = ["Kari", "Per"]
@@ -185,3 +190,59 @@ def test_no_read_command_ends_in_an_unexpected_problem(records):
             assert said.strip(), where
             if result.exit_code == 2:
                 assert any(word in said for word in LOCATED), where
+
+
+# ------------------------------------------------------------------ --debug and pipes
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--debug", "overdue", "-w", "{missing}"],
+        ["overdue", "-w", "{missing}", "--debug"],
+        ["customer", "show", "C-1", "--debug", "-w", "{missing}"],
+        ["customer", "--debug", "show", "C-1", "-w", "{missing}"],
+    ],
+    ids=["before", "after", "subcommand", "group"],
+)
+def test_debug_is_accepted_before_or_after_the_command(tmp_path, monkeypatch, args):
+    monkeypatch.delenv("SHEETCRM_DEBUG", raising=False)
+    missing = str(tmp_path / "missing.xlsx")
+    plain = [a for a in args if a != "--debug"]
+    runner = CliRunner()
+    quiet = runner.invoke(cli, [a.format(missing=missing) for a in plain])
+    assert quiet.exit_code == 2 and "missing.xlsx does not exist" in quiet.output
+    loud = runner.invoke(cli, [a.format(missing=missing) for a in args])
+    # With --debug the error is not turned into a message: the traceback is for whoever helps.
+    assert isinstance(loud.exception, SheetCRMError), loud.output
+
+
+@pytest.mark.parametrize("command", [[], ["email"], ["customer", "show"], ["overdue"]])
+def test_debug_is_listed_in_help(command):
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "--debug" in result.output and "traceback" in result.output
+
+
+def test_a_closed_pipe_ends_customer_show_quietly(make_book, valid_records):
+    """`sheetcrm customer show C-1 | head -3`, with more history than a pipe buffer holds."""
+    r = valid_records
+    r["Customers"] = [customer("C-1", "Anna")]
+    r["Interactions"] = [
+        contact(f"I-{i}", datetime(2026, 1, 1) + timedelta(hours=i), "C-1") for i in range(3000)
+    ]
+    r["Complaints"], r["Sales"] = [], []
+    path = make_book(r)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("SHEETCRM_DEBUG", None)
+    command = [sys.executable, "-m", "sheetcrm", "customer", "show", "C-1", "-w", str(path)]
+    proc = subprocess.Popen(
+        [*command, "--as-of", AS_OF_TEXT], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    head = [proc.stdout.readline() for _ in range(3)]
+    proc.stdout.close()  # what `head` does once it has its lines
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, stderr
+    assert head[0].startswith(b"# C-1 Anna")
+    assert stderr == ""  # no "unexpected problem", no "Exception ignored ... BrokenPipeError"
