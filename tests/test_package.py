@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -111,3 +112,31 @@ def test_installed_wheel_runs_from_anywhere(wheel, tmp_path):
     )
     assert report.returncode == 0, report.stderr
     assert (elsewhere / "reports" / "weekly-2026-W46.md").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_demo_shows_findings_as_findings(tmp_path):
+    """`make demo` runs overdue, which exits 1 on the sample's breaches: shown, not an error."""
+    for name in ("Makefile", "sample_workbook.xlsx"):  # reports/ is written beside the workbook
+        shutil.copyfile(ROOT / name, tmp_path / name)
+    bin_dir = tmp_path / "bin"  # this checkout's sheetcrm, whatever venv runs the tests
+    bin_dir.mkdir()
+    script = bin_dir / "sheetcrm"
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m sheetcrm "$@"\n', encoding="utf-8")
+    script.chmod(0o755)
+    env = {**_bare_env(), "PYTHONPATH": str(ROOT)}
+    # -o install: the demo's own steps only, with no venv built for it.
+    done = subprocess.run(
+        ["make", "-o", "install", "demo", f"BIN={bin_dir}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    said = done.stdout + done.stderr
+    assert done.returncode == 0, said
+    assert "ignored" not in said and "Error" not in said
+    assert "overdue: breaches found (exit 1)" in said
+    assert "followups" in said.split("breaches found")[1]  # the demo went on after it
+    assert list((tmp_path / "reports").glob("weekly-*.html"))
