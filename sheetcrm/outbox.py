@@ -84,7 +84,9 @@ def digest_messages(
     templates_dir: Path | None = None,
 ) -> list[mail.Outgoing]:
     """Each active staff member with an email address: their own list for the week."""
-    staff = book.staff
+    # A name typed twice is one person (validate names the copy): the first row wins, so
+    # nobody gets their digest twice or at an address from a stray row.
+    staff = book.staff.drop_duplicates("name")
     active = staff[staff["active"].fillna(True).astype(bool) & staff["email"].notna()]
     out = []
     for rec in active.itertuples(index=False):

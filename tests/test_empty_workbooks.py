@@ -252,3 +252,14 @@ def test_lookup_keeps_dates_when_the_table_is_empty():
 def test_lookup_lets_the_first_of_a_repeated_key_win():
     table = pd.Series([1.0, 2.0, 3.0], index=["C-1", "C-1", "C-2"])
     assert lookup(pd.Series(["C-2", "C-1", "C-9"]), table).tolist()[:2] == [3.0, 1.0]
+
+
+def test_a_staff_member_typed_twice_gets_one_digest(runner, make_book, valid_records, tmp_path):
+    r = valid_records
+    r["Staff"] = [*r["Staff"], {"name": "Kari", "email": "kari.old@example.com", "active": "yes"}]
+    outbox = tmp_path / "outbox"
+    args = ["email", *AT, "--per-owner", "--attach", "none", "--dry-run", str(outbox)]
+    result = run(runner, make_book(r), *args, "--to", "boss@example.com")
+    assert result.exit_code == 0, result.output
+    to = sorted(email.message_from_bytes(p.read_bytes())["To"] for p in outbox.glob("*.eml"))
+    assert to == ["boss@example.com", "kari@example.com", "per@example.com"]

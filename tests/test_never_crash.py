@@ -138,8 +138,10 @@ def workbooks(draw: st.DrawFn) -> dict[str, list[dict[str, Any]]]:
     records["Staff"] = draw(
         st.sampled_from([VALID["Staff"], VALID["Staff"][:1], [], VALID["Staff"] * 2])
     )
-    records["Holidays"] = draw(st.sampled_from([VALID["Holidays"], []]))
-    records["Settings"] = draw(st.sampled_from([VALID["Settings"], []]))
+    records["Holidays"] = draw(st.sampled_from([VALID["Holidays"], [], VALID["Holidays"] * 2]))
+    settings = [*VALID["Settings"], {"key": "report_recipients", "value": "boss@example.com"}]
+    records["Settings"] = draw(st.sampled_from([settings, [], settings + settings[:1]]))
+    records["SLA"] = draw(st.sampled_from([VALID["SLA"], VALID["SLA"][1:], VALID["SLA"] * 2]))
     return records
 
 
