@@ -263,3 +263,21 @@ def test_a_staff_member_typed_twice_gets_one_digest(runner, make_book, valid_rec
     assert result.exit_code == 0, result.output
     to = sorted(email.message_from_bytes(p.read_bytes())["To"] for p in outbox.glob("*.eml"))
     assert to == ["boss@example.com", "kari@example.com", "per@example.com"]
+
+
+def test_email_preview_of_a_new_workbook_needs_no_recipients(runner, new_book, tmp_path):
+    """A new workbook has no report_recipients yet; a dry run still shows the summary."""
+    outbox = tmp_path / "outbox"
+    result = run(runner, new_book, "email", *AT, "--dry-run", str(outbox))
+    assert result.exit_code == 0, result.output
+    assert "no report_recipients on the Settings sheet yet" in result.stderr
+    (eml,) = outbox.glob("weekly_*.eml")
+    assert "weekly report" in email.message_from_bytes(eml.read_bytes())["Subject"]
+
+
+def test_sending_from_a_new_workbook_still_asks_for_recipients(runner, new_book):
+    result = run(
+        runner, new_book, "email", *AT, "--smtp-url", "smtp://localhost:1?from=crm@example.com"
+    )
+    assert result.exit_code == 2
+    assert "nobody to send the summary to" in result.output
