@@ -126,6 +126,8 @@ def test_make_demo_shows_findings_as_findings(tmp_path):
     script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m sheetcrm "$@"\n', encoding="utf-8")
     script.chmod(0o755)
     env = {**_bare_env(), "PYTHONPATH": str(ROOT)}
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):  # under `make test`: not the outer make's
+        env.pop(name, None)
     # -o install: the demo's own steps only, with no venv built for it.
     done = subprocess.run(
         ["make", "-o", "install", "demo", f"BIN={bin_dir}"],
