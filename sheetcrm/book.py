@@ -43,6 +43,24 @@ def as_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return plain.to_dict("records")
 
 
+def lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
+    """``table[key]`` for every key in ``keys``, missing where ``table`` has no such key.
+
+    What ``keys.map(table)`` means, but safe on the shapes a new workbook has:
+    pandas casts an *empty* mapping to float, which fails for dates ("Cannot cast
+    DatetimeArray to dtype float64"), and a repeated key in ``table`` makes it raise.
+    Here the table keeps its dtype and the first row of a repeated key wins, as
+    everywhere else duplicates meet a lookup (validation reports them).
+
+    >>> empty = pd.Series([], dtype="datetime64[ns]")
+    >>> lookup(pd.Series(["C-1"]), empty).tolist()
+    [NaT]
+    """
+    table = table[~table.index.duplicated()]
+    found = table.reindex(keys.to_numpy())
+    return pd.Series(found.to_numpy(), index=keys.index, dtype=found.dtype, name=keys.name)
+
+
 @dataclass(slots=True)
 class Book:
     """Typed frames keyed by contract sheet name (``Customers``, ``Interactions``, ...)."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from sheetcrm.book import Book
+from sheetcrm.book import Book, is_missing
 from sheetcrm.business_time import format_duration
 from sheetcrm.followups import Suggestion
 from sheetcrm.sla import Breach
@@ -29,6 +29,8 @@ def lateness(minutes: float) -> str:
 
 def overdue_lines(breaches: Sequence[Breach], book: Book) -> Iterator[str]:
     customers = book.customers.set_index("customer_id")
+    # A repeated id is one customer typed twice (validate names the copy): the first row wins.
+    customers = customers[~customers.index.duplicated()]
     for owner, group in groupby(breaches, key=lambda b: (b.state, b.owner)):
         items = list(group)
         state, name = owner
@@ -39,7 +41,9 @@ def overdue_lines(breaches: Sequence[Breach], book: Book) -> Iterator[str]:
             who = ""
             if b.customer_id in customers.index:
                 c = customers.loc[b.customer_id]
-                contact = " · ".join(str(v) for v in (c["phone"], c["email"]) if v)
+                contact = " · ".join(
+                    str(v) for v in (c["phone"], c["email"]) if not is_missing(v) and str(v)
+                )
                 who = f"{c['name']}" + (f" · {contact}" if contact else "")
             yield (
                 f"  {click.style(label, fg=colour, bold=state == 'breached')}  "

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from sheetcrm.book import Book, as_records
+from sheetcrm.book import Book, as_records, lookup
 from sheetcrm.contract import OPEN_STATUSES
 from sheetcrm.sla import known_owner
 
@@ -124,11 +124,6 @@ def held_back(
     return None
 
 
-def _last(times: pd.Series, keys: pd.Series) -> pd.Series:
-    """``times`` looked up by ``keys``, as datetimes (``map`` fails on an empty ``keys``)."""
-    return pd.Series(pd.to_datetime(times.reindex(keys.to_numpy())).to_numpy(), index=keys.index)
-
-
 def _d(value: object) -> date:
     return pd.Timestamp(value).date()
 
@@ -166,7 +161,7 @@ def due(
     # Follow-up dates that have come, with no contact since the interaction that set them.
     pending = inter[inter["follow_up_on"].notna()]
     pending = pending[pending["follow_up_on"].map(lambda d: d <= today).astype(bool)]
-    pending = pending[_last(last_contact, pending["customer_id"]) <= pending["date"]]
+    pending = pending[lookup(pending["customer_id"], last_contact) <= pending["date"]]
     last_contact_at = last_contact.to_dict()
     for rec in pending.itertuples(index=False):
         add(
@@ -325,7 +320,7 @@ def scheduled(book: Book, as_of: datetime, days: int) -> list[tuple[date, Sugges
     if planned.empty:
         return []
     last_contact = inter.groupby("customer_id")["date"].max()
-    planned = planned[_last(last_contact, planned["customer_id"]) <= planned["date"]]
+    planned = planned[lookup(planned["customer_id"], last_contact) <= planned["date"]]
     planned = planned.sort_values(["on", "customer_id"], kind="stable")
     planned = planned.drop_duplicates("customer_id")
     customers = book.customers.set_index("customer_id", drop=False)

@@ -51,7 +51,10 @@ def find_customers(book: Book, text: str) -> Lookup:
         names.str.contains(wanted, regex=False),
     ):
         if mask.any():
-            return Lookup([as_record(r) for _, r in customers[mask].iterrows()])
+            # A repeated id is one customer typed twice (validate names the copy): the
+            # first row wins, as in every other lookup by id.
+            matched = customers[mask].drop_duplicates("customer_id")
+            return Lookup([as_record(r) for _, r in matched.iterrows()])
     near: list[str] = []
     near += closest_ids(text, customers["customer_id"].astype(str).tolist())
     by_name = closest_texts(text, customers["name"].fillna("").astype(str).tolist())

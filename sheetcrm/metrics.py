@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from sheetcrm import followups, sla
-from sheetcrm.book import Book, as_records
+from sheetcrm.book import Book, as_records, lookup
 from sheetcrm.contract import OPEN_STATUSES, VOCABULARIES
 from sheetcrm.render_worker import Forked
 from sheetcrm.settings import Settings
@@ -527,11 +527,7 @@ def at_risk(book: Book, data: Data, moment: datetime) -> list[dict[str, Any]]:
     quiet_since = followups.quiet_since(now, book.settings.at_risk_after_days)
     last = past.groupby("customer_id")["date"].max()
     active = customers[customers["stage"].isin(followups.ACTIVE_STAGES)]
-    # reindex, not map: mapping through an empty datetime Series fails in pandas
-    last_seen = pd.Series(
-        pd.to_datetime(last.reindex(active["customer_id"].to_numpy())).to_numpy(),
-        index=active.index,
-    )
+    last_seen = lookup(active["customer_id"], last)
     is_quiet = (last_seen <= quiet_since) | (last_seen.isna() & (active["since"] <= quiet_since))
     quiet = active[is_quiet]
     for cid, seen in zip(quiet["customer_id"], last_seen[is_quiet], strict=True):

@@ -151,8 +151,10 @@ def digest_messages(
     of the book's file, or refused when the message is built) is left out and
     named in ``skipped`` with the cell to fix; everyone else still gets theirs.
     """
+    # A name typed twice is one person (validate names the copy): the first row wins, so
+    # nobody gets their digest twice or at an address from a stray row.
     bad = _bad(book, bad)
-    staff = book.staff
+    staff = book.staff.drop_duplicates("name")
     active = staff[staff["active"].fillna(True).astype(bool)]
     for rec in active[active["excel_row"].isin(list(bad))].itertuples(index=False):
         if skipped is not None:

@@ -26,8 +26,44 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT, EXIT_OPEN = 0, 1, 2, 3
 
 
+_DEBUG_HELP = "Show the full traceback of an unexpected problem (for whoever looks after sheetcrm)."
+
+
+def _remember_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:  # meta is shared by every context of one run, the group's included
+        ctx.meta["sheetcrm.debug"] = True
+
+
+def _debug_option() -> click.Option:
+    """``--debug`` for a command: ``sheetcrm email --debug`` works as ``sheetcrm --debug email``."""
+    return click.Option(
+        ["--debug"],
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_debug,
+        help=_DEBUG_HELP,
+    )
+
+
+class SheetCRMCommand(click.Command):
+    """Every command takes ``--debug`` too, where people type it: after the command name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not any(p.name == "debug" for p in self.params):
+            self.params.append(_debug_option())
+
+
 class SheetCRMGroup(click.Group):
     """Turns the library's one exception into one clear message on stderr and its exit code."""
+
+    command_class = SheetCRMCommand
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not any(p.name == "debug" for p in self.params):
+            self.params.append(_debug_option())
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -39,6 +75,11 @@ class SheetCRMGroup(click.Group):
             ctx.exit(e.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            # `sheetcrm customer show X | head`: the reader has what it wanted. Not an
+            # error; anything written to the workbook was complete before printing began.
+            _silence_stdout()
+            ctx.exit(EXIT_OK)
         except KeyboardInterrupt:
             click.echo("Interrupted; nothing was written.", err=True)
             ctx.exit(130)
@@ -55,7 +96,19 @@ class SheetCRMGroup(click.Group):
 
 
 def _debug(ctx: click.Context) -> bool:
-    return bool(ctx.find_root().params.get("debug")) or bool(os.environ.get("SHEETCRM_DEBUG"))
+    return (
+        bool(ctx.find_root().params.get("debug"))
+        or bool(ctx.meta.get("sheetcrm.debug"))
+        or bool(os.environ.get("SHEETCRM_DEBUG"))
+    )
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so Python's final flush does not hit the pipe again."""
+    with contextlib.suppress(OSError, ValueError):  # no real file (CliRunner): nothing to do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _print_error(e: SheetCRMError) -> None:
@@ -74,7 +127,7 @@ def _print_error(e: SheetCRMError) -> None:
     type=click.Path(dir_okay=True, path_type=Path),
     help="The CRM workbook (.xlsx). Also SHEETCRM_WORKBOOK.",
 )
-@click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks.")
+@click.option("--debug", is_flag=True, help=_DEBUG_HELP)
 @click.option(
     "--force",
     is_flag=True,

@@ -85,6 +85,12 @@ def customer() -> None:
     """
 
 
+_NO_CUSTOMERS_YET = (
+    "No customers recorded yet: the Customers sheet is empty. "
+    "Add one with: sheetcrm customer add --name ..."
+)
+
+
 @customer.command("show")
 @click.argument("who")
 @workbook_option
@@ -112,6 +118,10 @@ def customer_show(
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
     book = load_book(path, when)
+    if book.customers["customer_id"].isna().all():
+        # A new workbook: nobody to look up yet is an empty state, not a mistake in WHO.
+        click.echo("null" if fmt == "json" else _NO_CUSTOMERS_YET)
+        return
     found = history.find_customers(book, who)
     if found.one is None:
         if found.matches:

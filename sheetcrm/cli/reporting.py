@@ -266,6 +266,14 @@ def email(
     period = reports.week_period(book, when, week)
     folder = _templates_folder(path, templates, book)
     recipients = list(to) or list(book.settings.report_recipients)
+    if not recipients and dry_run is not None:
+        # A preview needs nobody to send to: a new workbook has no recipients yet.
+        recipients = [sender]
+        click.echo(
+            f"Note: no report_recipients on the Settings sheet yet, so the preview is "
+            f"addressed to {sender}. Set report_recipients (or give --to) to send it.",
+            err=True,
+        )
     if not recipients and not per_owner:
         raise click.UsageError(
             "nobody to send the summary to: give --to ADDRESS or set "
