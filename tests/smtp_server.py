@@ -32,7 +32,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from sheetcrm.mail import SmtpConfig
+from sheetcrm.delivery.mail import SmtpConfig
 
 HOST = "127.0.0.1"
 SENDER = "Sheetcrm <crm@example.com>"

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sheetcrm.business_time import (
+from sheetcrm.workbook.business_time import (
     SEARCH_YEARS,
     BusinessCalendar,
     format_duration,

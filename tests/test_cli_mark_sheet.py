@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 import python_calamine
 
-from sheetcrm import writer
 from sheetcrm.cli import cli
+from sheetcrm.workbook import writer
 from tests.conftest import AS_OF
 from tests.test_cli_write import build_decorated, sheet_part
 

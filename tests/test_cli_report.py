@@ -175,15 +175,14 @@ def test_report_in_a_real_subprocess(tmp_path):
 def test_the_render_worker_changes_nothing_but_the_time(tmp_path):
     from datetime import datetime
 
-    from sheetcrm import reports
-    from sheetcrm.render_worker import RenderWorker
-    from sheetcrm.validation import load
+    from sheetcrm.report import render as reports
+    from sheetcrm.workbook.validation import load
 
     book, _ = load(SAMPLE)
     as_of = datetime(2026, 11, 20, 15)
     period = reports.week_period(book, as_of)
     alone = reports.write_reports(book, period, as_of, out_dir=tmp_path / "alone")
-    with RenderWorker() as worker:
+    with reports.start_worker() as worker:
         helped = reports.write_reports(
             book, period, as_of, out_dir=tmp_path / "helped", worker=worker
         )
@@ -193,13 +192,12 @@ def test_the_render_worker_changes_nothing_but_the_time(tmp_path):
 def test_a_failing_worker_is_replaced_by_doing_the_work_here(tmp_path, monkeypatch):
     from datetime import datetime
 
-    from sheetcrm import reports
-    from sheetcrm.render_worker import RenderWorker
-    from sheetcrm.validation import load
+    from sheetcrm.report import render as reports
+    from sheetcrm.workbook.validation import load
 
     book, _ = load(SAMPLE)
     as_of = datetime(2026, 11, 20, 15)
-    worker = RenderWorker()
+    worker = reports.start_worker()
     worker._proc.terminate()  # the helper process dies before it is asked anything
     worker._proc.join()
     paths = reports.write_reports(

@@ -11,7 +11,7 @@ from datetime import date, datetime
 import pytest
 
 from sheetcrm.cli import cli
-from sheetcrm.validation import load
+from sheetcrm.workbook.validation import load
 
 
 def problems(runner, path, *extra):

@@ -86,7 +86,7 @@ def decorated(tmp_path) -> Path:
 
 
 def sheet_part(path: Path, name: str) -> str:
-    from sheetcrm.parts import Package
+    from sheetcrm.xlsx.package import Package
 
     return Package.from_path(path).sheet_part(name)
 
@@ -102,7 +102,7 @@ def changed_parts(
 
 
 def table_part(path: Path, sheet: str) -> str:
-    from sheetcrm.parts import Package
+    from sheetcrm.xlsx.package import Package
 
     pkg = Package.from_path(path)
     part = pkg.sheet_part(sheet)
@@ -638,7 +638,7 @@ def test_real_workbooks_adopted_and_logged_keep_everything(runner, tmp_path, sou
         return
     original, after_init = parts(source), parts(path)
     touched_by_adopt = changed_parts(original, after_init, new_allowed=True)
-    from sheetcrm.parts import Package
+    from sheetcrm.xlsx.package import Package
 
     book_part = Package.from_path(path).workbook_part  # not always xl/workbook.xml
     folder, _, name = book_part.rpartition("/")

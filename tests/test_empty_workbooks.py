@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from sheetcrm.book import lookup
 from sheetcrm.cli import cli
+from sheetcrm.workbook.book import lookup
 from tests.conftest import AS_OF, VALID, complaint, contact, customer
 
 AT = ["--as-of", f"{AS_OF:%Y-%m-%d %H:%M}"]

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from sheetcrm import followups, metrics, sla
 from sheetcrm.cli import cli
 from sheetcrm.errors import SheetCRMError
-from sheetcrm.metrics import Period
-from sheetcrm.validation import load
+from sheetcrm.rules import followups, metrics, sla
+from sheetcrm.rules.metrics import Period
+from sheetcrm.workbook.validation import load
 from tests.conftest import AS_OF, SAMPLE, VALID, complaint, contact, customer, write_book
 
 W46 = Period(date(2026, 11, 9), date(2026, 11, 15), "2026-W46")

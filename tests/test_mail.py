@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sheetcrm.errors import SheetCRMError
-from sheetcrm.mail import (
+from sheetcrm.delivery.mail import (
     Outgoing,
     SentLog,
     SmtpConfig,
@@ -25,6 +24,7 @@ from sheetcrm.mail import (
     sent_log_path,
     write_eml,
 )
+from sheetcrm.errors import SheetCRMError
 from tests.smtp_server import SENDER, RecordingHandler, free_port, self_signed_cert, smtp_server
 
 pytestmark = [

@@ -17,7 +17,7 @@ import pytest
 import python_calamine
 
 from sheetcrm.cli import cli
-from sheetcrm.mail import sent_log_path
+from sheetcrm.delivery.mail import sent_log_path
 from tests.conftest import ROOT, write_book
 from tests.smtp_server import RecordingHandler, smtp_server
 
@@ -112,7 +112,7 @@ def test_deleted_sent_notices_never_make_a_new_notice_look_sent(runner, make_boo
 
 def test_a_reused_notice_id_is_still_sent_because_keys_say_what_was_sent(runner, make_book):
     """Even with the record of ids gone too, a new notice is judged by what it tells."""
-    from sheetcrm.outbox import issued_ids_path
+    from sheetcrm.delivery.outbox import issued_ids_path
 
     book = make_book()
     open_complaint(runner, book, "2026-11-20 09:00", "First")
@@ -356,7 +356,7 @@ def test_a_notice_waits_for_the_member_skipped_and_then_goes_only_to_them(
 
 def test_lines_starting_with_a_dot_arrive_intact():
     """sheetcrm writes DATA itself (to know when a message has gone): dots are doubled."""
-    from sheetcrm.mail import Outgoing, build_message, send
+    from sheetcrm.delivery.mail import Outgoing, build_message, send
 
     text = "Summary:\n.hidden line\n..two dots\n.\nend\n"
     message = build_message(

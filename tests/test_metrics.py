@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from sheetcrm import metrics
-from sheetcrm.metrics import Period
-from sheetcrm.validation import load
+from sheetcrm.rules import metrics
+from sheetcrm.rules.metrics import Period
+from sheetcrm.workbook.validation import load
 from tests.conftest import AS_OF, VALID, write_book
 
 W46 = Period(date(2026, 11, 9), date(2026, 11, 15), "2026-W46")

@@ -14,8 +14,8 @@ from python_calamine import CalamineWorkbook
 
 from sheetcrm import contract
 from sheetcrm.errors import SheetCRMError, column_letter
-from sheetcrm.newbook import NUMBER_FORMATS, VALIDATION_ROWS, create_workbook
-from sheetcrm.sample import sample_records
+from sheetcrm.workbook.newbook import NUMBER_FORMATS, VALIDATION_ROWS, create_workbook
+from sheetcrm.workbook.sample import sample_records
 
 CREATED = datetime(2026, 11, 20, 9, 0)
 
@@ -301,7 +301,7 @@ def test_same_input_gives_the_same_bytes(tmp_path: Path) -> None:
 
 
 def test_the_new_workbook_validates(books: dict[str, Path]) -> None:
-    from sheetcrm.validation import load
+    from sheetcrm.workbook.validation import load
 
     for path in books.values():
         _, report = load(str(path), as_of=datetime(2026, 11, 20, 15, 0))

@@ -96,7 +96,7 @@ def test_installed_wheel_runs_from_anywhere(wheel, tmp_path):
     where = run(
         str(py),
         "-c",
-        "import sheetcrm, sheetcrm.templates as t, sheetcrm.reports, babel; "
+        "import sheetcrm, sheetcrm.report.templates as t, sheetcrm.report.render, babel; "
         "print(sheetcrm.__file__); print(t.templates_dir())",
     )
     assert where.returncode == 0, where.stderr

@@ -1,4 +1,4 @@
-"""sheetcrm.parts: in-memory package editing that leaves everything else byte-identical."""
+"""sheetcrm.xlsx.package: in-memory package editing that leaves everything else byte-identical."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import python_calamine as pc
 
 from sheetcrm.contract import normalize_header
 from sheetcrm.errors import SheetCRMError
-from sheetcrm.parts import Package, excel_serial
+from sheetcrm.xlsx.package import Package, excel_serial
 from tests.writer_helpers import HEADERS, ROWS, build_workbook, parts
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -317,7 +317,7 @@ def _corpus() -> list[Path]:
 def _members(data: bytes) -> dict[str, bytes]:
     """Each member unpacked, or its stored bytes where it cannot be (a damaged member is
     copied as it is, never repaired or dropped)."""
-    from sheetcrm.parts import raw_member
+    from sheetcrm.xlsx.package import raw_member
 
     out = {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:

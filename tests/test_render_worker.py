@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from sheetcrm.render_worker import Forked
+from sheetcrm.report.worker import Forked
 
 
 def _pid_and_sum(numbers):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from sheetcrm import reports
-from sheetcrm.validation import load
+from sheetcrm.report import render as reports
+from sheetcrm.workbook.validation import load
 from tests.conftest import AS_OF, write_book
 from tests.test_metrics import SHOP, W46
 

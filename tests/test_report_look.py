@@ -30,8 +30,10 @@ from typing import Any
 import docx
 import pytest
 
-from sheetcrm import charts, mail, reports
-from sheetcrm.validation import load
+from sheetcrm.delivery import mail
+from sheetcrm.report import charts
+from sheetcrm.report import render as reports
+from sheetcrm.workbook.validation import load
 from tests.conftest import SAMPLE
 
 AS_OF = datetime(2026, 11, 20, 15, 0)  # Friday afternoon, in week 47

@@ -22,13 +22,14 @@ import docx
 import jinja2
 import pytest
 
-from sheetcrm import i18n, reports
+from sheetcrm import i18n
 from sheetcrm.contract import VOCABULARIES
 from sheetcrm.errors import SheetCRMError
-from sheetcrm.metrics import Period
-from sheetcrm.settings import Settings
-from sheetcrm.templates import environment, templates_dir
-from sheetcrm.validation import load
+from sheetcrm.report import render as reports
+from sheetcrm.report.templates import environment, templates_dir
+from sheetcrm.rules.metrics import Period
+from sheetcrm.workbook.settings import Settings
+from sheetcrm.workbook.validation import load
 from tests.conftest import AS_OF, write_book
 from tests.test_metrics import SHOP, W46
 
@@ -356,7 +357,7 @@ def test_owner_templates_override_and_extend_the_defaults(
 def test_compiled_templates_are_cached_and_a_bad_cache_is_ignored(
     context: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sheetcrm import templates
+    from sheetcrm.report import templates
 
     folder = tmp_path / "cache"
     folder.mkdir()

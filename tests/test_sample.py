@@ -14,7 +14,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from sheetcrm import contract
-from sheetcrm.sample import (
+from sheetcrm.workbook.sample import (
     SAMPLE_TODAY,
     norwegian_holidays,
     sample_records,

@@ -16,9 +16,9 @@ from pathlib import Path
 import openpyxl
 import python_calamine
 
-from sheetcrm import metrics
 from sheetcrm.cli import cli
-from sheetcrm.validation import load
+from sheetcrm.rules import metrics
+from sheetcrm.workbook.validation import load
 
 CUSTOMERS_CSV = """name,email,phone,preferred_channel,owner,stage,segment
 Yuki Tanaka,yuki@example.com,+47 401 00 001,email,Per,customer,commuter

@@ -171,7 +171,7 @@ def test_text_that_looks_like_an_excel_escape_round_trips(runner, tmp_path, text
 
 def disk_full(monkeypatch, where: str, after: int) -> None:
     """Files whose path holds ``where`` take ``after`` bytes, then the disk is full."""
-    from sheetcrm import writer
+    from sheetcrm.workbook import writer
 
     real = writer._os_write
 
@@ -488,7 +488,7 @@ time.sleep(float(sys.argv[2]))
 @contextlib.contextmanager
 def lock_held(book: Path, seconds: float) -> Iterator[subprocess.Popen[str]]:
     """Another process holding the workbook's lock, as a long write would."""
-    from sheetcrm import writer
+    from sheetcrm.workbook import writer
 
     proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(writer.lock_path(book)),
                              str(seconds)], stdout=subprocess.PIPE, text=True)  # fmt: skip
@@ -501,7 +501,7 @@ def lock_held(book: Path, seconds: float) -> Iterator[subprocess.Popen[str]]:
 
 
 def test_a_waiting_write_says_so_and_goes_when_its_turn_comes(runner, tmp_path, monkeypatch):
-    from sheetcrm import writer
+    from sheetcrm.workbook import writer
 
     monkeypatch.setattr(writer, "WAIT_NOTICE", 0.5)
     book = contract_tables(tmp_path / "crm.xlsx")
@@ -521,7 +521,7 @@ def test_a_waiting_write_says_so_and_goes_when_its_turn_comes(runner, tmp_path, 
 
 
 def test_a_write_stuck_behind_a_lock_gives_up_with_the_true_reason(runner, tmp_path, monkeypatch):
-    from sheetcrm import writer
+    from sheetcrm.workbook import writer
 
     monkeypatch.setattr(writer, "LOCK_TIMEOUT", 1.5)
     book = contract_tables(tmp_path / "crm.xlsx")

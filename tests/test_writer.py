@@ -1,4 +1,4 @@
-"""sheetcrm.writer: lock, write aside, verify, atomic replace, backups, Excel detection."""
+"""sheetcrm.workbook.writer: lock, write aside, verify, atomic replace, backups, Excel detection."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import pytest
 import python_calamine as pc
 from filelock import FileLock
 
-from sheetcrm import writer
 from sheetcrm.errors import SheetCRMError, WorkbookOpenError
+from sheetcrm.workbook import writer
 from tests.writer_helpers import ROWS, build_workbook, make_owner_file, parts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,7 +190,7 @@ APPENDER = textwrap.dedent(
     """
     import sys, datetime as dt
     import python_calamine as pc
-    from sheetcrm import writer
+    from sheetcrm.workbook import writer
 
     path, count, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     for i in range(count):

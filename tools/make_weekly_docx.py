@@ -34,7 +34,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
-from sheetcrm.reports import _stable_zip
+from sheetcrm.report.render import _stable_zip
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "templates" / "weekly.docx"

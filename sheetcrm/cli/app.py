@@ -145,7 +145,7 @@ def cli(ctx: click.Context, workbook: Path | None, debug: bool, force: bool) -> 
     """
     ctx.ensure_object(dict)
     ctx.obj["workbook"] = workbook
-    from sheetcrm import writer
+    from sheetcrm.workbook import writer
 
     writer.allow_removing_signature(force)  # set on every run: tests reuse the process
 
@@ -191,7 +191,7 @@ def now_or(as_of: datetime | None) -> datetime:
 
 def load_book(path: Path, as_of: datetime | None = None):  # type: ignore[no-untyped-def]
     """Read and validate; refuse to compute on a workbook whose errors would skew the answer."""
-    from sheetcrm.validation import load
+    from sheetcrm.workbook.validation import load
 
     book, report = load(str(path), as_of=as_of)
     fatal = [p for p in report.errors if p.code in ("missing_sheet", "missing_column")]
@@ -306,7 +306,7 @@ def report_write(done: Any, path: Path | None = None, when: datetime | None = No
 
 def _send_notices_now(path: Path, notice_ids: list[str], when: datetime) -> None:
     """A department hears at once when mail is set up; otherwise the notice waits, queued."""
-    from sheetcrm import mail, outbox
+    from sheetcrm.delivery import mail, outbox
 
     config = mail.SmtpConfig.from_env()
     if config is None:

@@ -60,7 +60,8 @@ def overdue(
     """
     import json
 
-    from sheetcrm import console, sla
+    from sheetcrm.cli import views as console
+    from sheetcrm.rules import sla
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
@@ -74,7 +75,7 @@ def overdue(
         for line in console.overdue_lines(breaches, book):
             click.echo(line)
     if mark:
-        from sheetcrm.marks import mark_overdue
+        from sheetcrm.actions.marks import mark_overdue
 
         done = mark_overdue(path, when)
         click.echo(
@@ -146,7 +147,7 @@ def complaint_open(
         sheetcrm complaint open -w crm.xlsx --customer "Jane Doe" --severity high \\
             --summary "Brakes squeal after service" --category "repair quality"
     """
-    from sheetcrm.records import open_complaint
+    from sheetcrm.actions.records import open_complaint
 
     path = resolve_workbook(ctx, workbook)
     fields = {
@@ -207,7 +208,7 @@ def complaint_respond(
         sheetcrm complaint respond K-0041 -w crm.xlsx --at "2026-11-20 10:15" \\
             --channel call --summary "Apologised; refund on its way"
     """
-    from sheetcrm.records import update_complaint
+    from sheetcrm.actions.records import update_complaint
 
     done = update_complaint(
         resolve_workbook(ctx, workbook),
@@ -252,7 +253,7 @@ def complaint_resolve(
         sheetcrm complaint resolve K-0041 -w crm.xlsx --resolution "Refunded the double charge" \\
             --notify Finance --summary "Called to say the refund is done" --channel call
     """
-    from sheetcrm.records import update_complaint
+    from sheetcrm.actions.records import update_complaint
 
     path = resolve_workbook(ctx, workbook)
     at = now_or(when)

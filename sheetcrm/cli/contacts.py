@@ -56,8 +56,8 @@ def followups(
     """
     import json
 
-    from sheetcrm import console
-    from sheetcrm import followups as rules
+    from sheetcrm.cli import views as console
+    from sheetcrm.rules import followups as rules
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
@@ -113,7 +113,8 @@ def customer_show(
     """
     import json
 
-    from sheetcrm import console, history
+    from sheetcrm.cli import views as console
+    from sheetcrm.rules import history
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
@@ -145,7 +146,7 @@ def customer_show(
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_value))
     else:
-        from sheetcrm.templates import md_escape
+        from sheetcrm.report.templates import md_escape
 
         for line in console.story_markdown(data, md_escape if fmt == "md" else str):
             click.echo(line)
@@ -207,7 +208,7 @@ def log_cmd(
         sheetcrm log -w crm.xlsx --customer yuki --channel visit --type sale --amount 1290 \\
             --item "Service" --at "2026-11-20 14:30"
     """
-    from sheetcrm.records import log_interaction, money
+    from sheetcrm.actions.records import log_interaction, money
 
     path = resolve_workbook(ctx, workbook)
     if amount is None and product:
@@ -311,7 +312,7 @@ def customer_add(
         sheetcrm customer add -w crm.xlsx --name "Jane Doe" --email jane@example.com \\
             --owner Kari --stage customer
     """
-    from sheetcrm.records import add_customer
+    from sheetcrm.actions.records import add_customer
 
     path = resolve_workbook(ctx, workbook)
     owner = (owner or os.environ.get("SHEETCRM_STAFF") or "").strip()
@@ -419,7 +420,7 @@ def customer_edit(
             --set stage=advocate --note "Asked for no more calls"
         sheetcrm customer edit "jane@example.com" -w crm.xlsx --set owner=Per
     """
-    from sheetcrm.records import edit_customer
+    from sheetcrm.actions.records import edit_customer
 
     if not sets and not note:
         raise click.UsageError("nothing to change: give --set COLUMN=VALUE or --note TEXT", ctx)

@@ -105,8 +105,7 @@ def report(
         sheetcrm report -w crm.xlsx --week 2026-W46 --format html --out ~/Desktop
         sheetcrm report -w crm.xlsx --format json --out -
     """
-    from sheetcrm import reports
-    from sheetcrm.render_worker import RenderWorker
+    from sheetcrm.report import render as reports
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
@@ -119,7 +118,7 @@ def report(
         raise click.UsageError("--out - prints only --format json; give a folder for the rest", ctx)
     # Started first: it imports the chart and Word libraries while the workbook is read.
     needs_worker = not set(_formats(formats)) <= {"md", "json"}
-    worker = RenderWorker() if needs_worker else None
+    worker = reports.start_worker() if needs_worker else None
     try:
         book = load_book(path, when)
         if start and end:
@@ -170,7 +169,7 @@ def templates_export(folder: Path) -> None:
         sheetcrm templates export my-templates
         sheetcrm report -w crm.xlsx --templates my-templates
     """
-    from sheetcrm.reports import export_templates
+    from sheetcrm.report.render import export_templates
 
     written = export_templates(folder)
     click.echo(f"Copied {len(written)} templates into {folder}. Edit them, then run:")
@@ -248,7 +247,8 @@ def email(
         sheetcrm email -w crm.xlsx --to owner@example.com --dry-run outbox
         sheetcrm email -w crm.xlsx --per-owner --resend digest:2026-W47:kari@example.com
     """
-    from sheetcrm import mail, outbox, reports
+    from sheetcrm.delivery import mail, outbox
+    from sheetcrm.report import render as reports
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)

@@ -57,7 +57,7 @@ def sale(
         sheetcrm sale -w crm.xlsx --customer yuki --amount 1290 --item "Service"
         sheetcrm sale -w crm.xlsx --customer C-0012 --amount 450 --at "2026-11-20 14:30" --log
     """
-    from sheetcrm.records import money, record_sale
+    from sheetcrm.actions.records import money, record_sale
 
     path = resolve_workbook(ctx, workbook)
     if not log and (channel or summary):

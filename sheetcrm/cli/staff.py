@@ -48,7 +48,7 @@ def staff_add(
         sheetcrm staff add "Kari Nordmann" -w crm.xlsx --email kari@example.com \\
             --department Workshop
     """
-    from sheetcrm.records import add_staff
+    from sheetcrm.actions.records import add_staff
 
     done = add_staff(
         resolve_workbook(ctx, workbook), name.strip(), email=email, department=department
@@ -74,8 +74,8 @@ def staff_list(ctx: click.Context, workbook: Path | None, fmt: str, show_all: bo
     """
     import json
 
+    from sheetcrm.actions.records import is_inactive
     from sheetcrm.contract import OPEN_STATUSES
-    from sheetcrm.records import is_inactive
 
     book = load_book(resolve_workbook(ctx, workbook))
     owners = book.customers["owner"].value_counts()
@@ -137,7 +137,7 @@ def staff_leave(
         sheetcrm staff leave Per -w crm.xlsx
         sheetcrm staff leave Per -w crm.xlsx --reassign-to Kari
     """
-    from sheetcrm.records import leave_staff
+    from sheetcrm.actions.records import leave_staff
 
     done = leave_staff(resolve_workbook(ctx, workbook), name, reassign_to=reassign_to)
     if "Staff" in done.written.rows:

@@ -64,11 +64,11 @@ def init(
         sheetcrm init --into "Our customers.xlsx" --dry-run
         sheetcrm init --into "Our customers.xlsx" --default owner=Kari --default stage=customer
     """
-    from sheetcrm import newbook
-    from sheetcrm import sample as sample_data
+    from sheetcrm.workbook import newbook
+    from sheetcrm.workbook import sample as sample_data
 
     if into is not None:
-        from sheetcrm.adopt import adopt, parse_defaults
+        from sheetcrm.actions.adopt import adopt, parse_defaults
 
         if path is not None:
             raise click.UsageError("give either PATH (a new workbook) or --into (yours), not both")
@@ -137,13 +137,13 @@ def validate(
         sheetcrm validate -w crm.xlsx --format json > problems.json
         sheetcrm validate -w crm.xlsx --mark
     """
-    from sheetcrm.validation import load
+    from sheetcrm.workbook.validation import load
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
     done = None
     if mark:  # validates under the write lock, so the marks match what is printed
-        from sheetcrm.marks import mark_problems
+        from sheetcrm.actions.marks import mark_problems
 
         book, report, done = mark_problems(path, when)
     else:
@@ -153,7 +153,7 @@ def validate(
     else:
         _print_report(report, path, book.record_count(), len(book.sheet_names))
     if done is not None:
-        from sheetcrm.marks import PROBLEMS_SHEET
+        from sheetcrm.actions.marks import PROBLEMS_SHEET
 
         if done.rows:
             click.echo(
@@ -262,8 +262,8 @@ def import_cmd(
         sheetcrm import Customers new-customers.csv -w crm.xlsx --dry-run
         sheetcrm import Customers customers.csv -w crm.xlsx --default owner=Kari --update
     """
-    from sheetcrm.adopt import parse_defaults
-    from sheetcrm.records import import_rows
+    from sheetcrm.actions.adopt import parse_defaults
+    from sheetcrm.actions.records import import_rows
 
     if update and allow_duplicates:
         raise click.UsageError("choose --update or --allow-duplicates, not both")

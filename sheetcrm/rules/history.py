@@ -14,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from sheetcrm import followups, sla
-from sheetcrm.book import Book, as_record, is_missing
-from sheetcrm.matching import closest_ids, closest_texts
+from sheetcrm.rules import followups, sla
+from sheetcrm.workbook.book import Book, as_record, is_missing
+from sheetcrm.workbook.matching import closest_ids, closest_texts
 
 
 @dataclass(slots=True)

@@ -30,11 +30,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from sheetcrm import followups, sla
-from sheetcrm.book import Book, as_records, lookup
 from sheetcrm.contract import OPEN_STATUSES, VOCABULARIES
-from sheetcrm.render_worker import Forked
-from sheetcrm.settings import Settings
+from sheetcrm.rules import followups, sla
+from sheetcrm.workbook.book import Book, as_records, lookup
+from sheetcrm.workbook.settings import Settings
 
 FCR_MINUTES = 30
 LOW_SCORE = 2
@@ -44,6 +43,9 @@ TREND_WEEKS = 8
 NOT_SET = "not_set"  # the key for a missing category, staff member or direction
 
 Better = Literal["up", "down"] | None
+# Where a slow, pure part may run: given ``fn`` and its arguments, start it and
+# return what waits for its answer (see report.render, which decides).
+Aside = Callable[..., Callable[[], Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -836,9 +838,13 @@ def weekly(
     as_of: datetime,
     *,
     on_chart_data: Callable[[dict[str, Any]], None] | None = None,
-    parallel: bool = False,
+    aside: Aside | None = None,
 ) -> dict[str, Any]:
     """Every figure of the report for ``period``, with the previous period's beside it.
+
+    ``aside(fn, *args)`` may start ``fn(*args)`` elsewhere and returns a function
+    that gives its answer: the caller decides where the slowest part (the
+    follow-ups) runs; this module only computes.
 
     >>> m = weekly(book, Period(date(2026, 11, 9), date(2026, 11, 15), "2026-W46"),
     ...            datetime(2026, 11, 20, 15))  # doctest: +SKIP
@@ -854,9 +860,8 @@ def weekly(
     # The standing of customers is taken at the end of each period, not today.
     moment = _end_moment(period.end, until).to_pydatetime()
     previous_moment = _end_moment(previous.end, previous_until).to_pydatetime()
-    # The follow-ups take longest; with ``parallel`` a forked copy of this process
-    # works them out meanwhile.
-    pending = Forked(to_do, book, data, as_of) if parallel else None
+    # The follow-ups take longest; with ``aside`` they are worked out meanwhile.
+    pending = aside(to_do, book, data, as_of) if aside is not None else None
     # What the charts show first, so they can be drawn while the rest is computed.
     week_trends = trends(data, period.end, until)
     daily = daily_by_channel(data, period.start, period.end, until)
@@ -866,7 +871,7 @@ def weekly(
     current = figures(data, period.start, period.end, until)
     before = figures(data, previous.start, previous.end, previous_until)
     current["relationships"] = standing(book, data, moment, previous_moment) | (
-        pending.result() if pending else to_do(book, data, as_of)
+        pending() if pending is not None else to_do(book, data, as_of)
     )
     before["relationships"] = {"at_risk_count": current["relationships"]["at_risk_previous"]}
     return {

@@ -30,9 +30,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from sheetcrm.book import Book, as_records, lookup
 from sheetcrm.contract import OPEN_STATUSES
-from sheetcrm.sla import known_owner
+from sheetcrm.rules.sla import known_owner
+from sheetcrm.workbook.book import Book, as_records, lookup
 
 Reason = Literal[
     "follow_up_due", "complaint_check", "gone_quiet", "purchase_overdue", "follow_up_scheduled"

@@ -41,8 +41,8 @@ from filelock import FileLock, Timeout
 from sheetcrm.contract import SHEET_BY_NAME
 from sheetcrm.errors import Problem, SheetCRMError, WorkbookOpenError, column_letter
 from sheetcrm.files import hide, os_problem
-from sheetcrm.parts import Package
-from sheetcrm.reader import check_file
+from sheetcrm.workbook.reader import check_file
+from sheetcrm.xlsx.package import Package
 
 __all__ = [
     "Transaction",
@@ -536,7 +536,7 @@ def _verify(tmp: Path, tx: Transaction) -> None:
     pkg = tx.package
     import zipfile
 
-    from sheetcrm.parts import raw_member
+    from sheetcrm.xlsx.package import raw_member
 
     try:  # the container: every member reads back as the bytes meant
         with zipfile.ZipFile(tmp) as zf, open(tmp, "rb") as fp:

@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from sheetcrm import notes, sla, writer
-from sheetcrm.book import Book
 from sheetcrm.contract import SHEETS
 from sheetcrm.errors import Report, column_letter, quote_sheet
-from sheetcrm.reader import read_book
-from sheetcrm.validation import load, validate
+from sheetcrm.rules import sla
+from sheetcrm.workbook import writer
+from sheetcrm.workbook.book import Book
+from sheetcrm.workbook.reader import read_book
+from sheetcrm.workbook.validation import load, validate
+from sheetcrm.xlsx import notes
 
 MARKER = "sheetcrm"
 AUTHOR = "sheetcrm"  # the author of our notes: how the next run tells them from the owner's

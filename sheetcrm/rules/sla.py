@@ -32,10 +32,10 @@ from typing import Literal
 
 import pandas as pd
 
-from sheetcrm.book import Book
-from sheetcrm.business_time import BusinessCalendar
 from sheetcrm.contract import OPEN_STATUSES
 from sheetcrm.errors import Problem, SheetCRMError
+from sheetcrm.workbook.book import Book
+from sheetcrm.workbook.business_time import BusinessCalendar
 
 TargetName = Literal["first_response", "resolution"]
 State = Literal["breached", "due_soon", "on_track", "met", "met_late", "closed_unmet"]
@@ -205,7 +205,7 @@ def known_owner(book: Book, owner: str) -> str:
     for name in names:
         if name.casefold() == owner.strip().casefold():
             return name
-    from sheetcrm.matching import closest_texts
+    from sheetcrm.workbook.matching import closest_texts
 
     close = closest_texts(owner, names) if names else []
     hint = (

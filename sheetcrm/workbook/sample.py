@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from . import contract
+from sheetcrm import contract
 
 __all__ = [
     "AS_OF_TIME",
@@ -73,7 +73,7 @@ def write_sample_workbook(
 
     The workbook's creation time is ``today`` 09:00, so the file is reproducible.
     """
-    from .newbook import create_workbook
+    from sheetcrm.workbook.newbook import create_workbook
 
     create_workbook(
         path,

@@ -27,9 +27,9 @@ import xlsxwriter.exceptions
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from . import contract
-from .contract import Column, Sheet
-from .errors import SheetCRMError, column_letter, quote_sheet
+from sheetcrm import contract
+from sheetcrm.contract import Column, Sheet
+from sheetcrm.errors import SheetCRMError, column_letter, quote_sheet
 
 __all__ = [
     "HEADER_ROW_HEIGHT",

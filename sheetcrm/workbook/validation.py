@@ -16,8 +16,6 @@ from typing import Any
 
 import pandas as pd
 
-from sheetcrm import cells, parts
-from sheetcrm.book import Book, as_records
 from sheetcrm.contract import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -28,9 +26,12 @@ from sheetcrm.contract import (
     find_sheet,
 )
 from sheetcrm.errors import Problem, Report, Severity, column_letter
-from sheetcrm.matching import closest_ids
-from sheetcrm.reader import RawBook, RawSheet, read_book
-from sheetcrm.settings import parse_settings, parse_sla
+from sheetcrm.workbook import cells
+from sheetcrm.workbook.book import Book, as_records
+from sheetcrm.workbook.matching import closest_ids
+from sheetcrm.workbook.reader import RawBook, RawSheet, read_book
+from sheetcrm.workbook.settings import parse_settings, parse_sla
+from sheetcrm.xlsx import package as parts
 
 # Columns holding things that already happened; a date after as-of is a typo to look at.
 _PAST_COLUMNS = {

@@ -21,8 +21,6 @@ from typing import Any
 
 import pandas as pd
 
-from sheetcrm import history, writer
-from sheetcrm.book import Book, as_record, as_records
 from sheetcrm.contract import (
     NAME_PARTS,
     OPEN_STATUSES,
@@ -34,8 +32,11 @@ from sheetcrm.contract import (
     normalize_header,
 )
 from sheetcrm.errors import Problem, Report, SheetCRMError
-from sheetcrm.validation import check_new_rows
-from sheetcrm.validation import load as _load_all
+from sheetcrm.rules import history
+from sheetcrm.workbook import writer
+from sheetcrm.workbook.book import Book, as_record, as_records
+from sheetcrm.workbook.validation import check_new_rows
+from sheetcrm.workbook.validation import load as _load_all
 
 _ID = re.compile(r"^(.*?)(\d+)$")
 
@@ -98,7 +99,7 @@ def fresh_ids(tx: writer.Transaction, book: Book, sheet: str, count: int = 1) ->
     ids = next_ids(tx.package.edge_values(sheet, spec.key), spec.id_prefix, count)
     if count <= 5 and not any(tx.package.holds_text(sheet, i) for i in ids):
         return ids
-    from sheetcrm.reader import read_book
+    from sheetcrm.workbook.reader import read_book
 
     every = read_book(tx.path, [spec]).sheets[sheet].columns.get(spec.key, ())
     return next_ids(every, spec.id_prefix, count)
@@ -587,7 +588,7 @@ def _queue_notice(
     """
     if not department:
         return
-    from sheetcrm.outbox import next_notice_id  # the mail side owns notice ids
+    from sheetcrm.delivery.outbox import next_notice_id  # the mail side owns notice ids
 
     notice: dict[str, Any] = {
         # never an id issued before, even one whose row the owner deleted
@@ -621,7 +622,7 @@ def _find_complaint(book: Book, complaint_id: str) -> pd.Series:
     frame = book.complaints
     hit = frame[frame["complaint_id"].fillna("").str.casefold() == complaint_id.casefold()]
     if not len(hit):
-        from sheetcrm.matching import closest_ids
+        from sheetcrm.workbook.matching import closest_ids
 
         close = closest_ids(complaint_id, frame["complaint_id"].dropna().tolist())
         raise SheetCRMError(
@@ -1103,7 +1104,7 @@ def find_staff(book: Book, name: str) -> dict[str, Any]:
 
 
 def _unknown_staff(book: Book, name: str) -> Problem:
-    from sheetcrm.matching import closest_texts
+    from sheetcrm.workbook.matching import closest_texts
 
     names = book.staff["name"].dropna().astype(str).tolist()
     close = closest_texts(name, names, limit=2)

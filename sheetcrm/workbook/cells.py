@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from sheetcrm.contract import ALIASES, Column, normalize_choice
-from sheetcrm.matching import closest_texts
+from sheetcrm.workbook.matching import closest_texts
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,20 +13,25 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
 
 class RenderWorker:
-    """``with RenderWorker() as worker: ...``; ``submit(task, *args)`` then ``result()``."""
+    """``with RenderWorker(tasks) as worker: ...``; ``submit(task, *args)`` then ``result()``.
 
-    def __init__(self) -> None:
+    ``tasks`` names the functions the worker may run (module-level functions: where
+    processes cannot fork they are sent by name). The caller chooses them, so this
+    module knows nothing of reports (see :func:`sheetcrm.report.render.start_worker`).
+    """
+
+    def __init__(self, tasks: Mapping[str, Callable[..., Any]]) -> None:
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(  # type: ignore[attr-defined]  # every context has one
-            target=_serve, args=(child,), daemon=True, name="sheetcrm-render"
+            target=_serve, args=(child, dict(tasks)), daemon=True, name="sheetcrm-render"
         )
         self._proc.start()
         child.close()
@@ -63,15 +68,12 @@ class RenderWorker:
         self.close()
 
 
-def _serve(conn: Connection) -> None:
+def _serve(conn: Connection, tasks: dict[str, Callable[..., Any]]) -> None:
     # The slow imports, done while the main process is still reading the workbook.
     import docxtpl  # noqa: F401
     from matplotlib.backends import backend_agg  # noqa: F401
     from matplotlib.figure import Figure  # noqa: F401
 
-    from sheetcrm import reports
-
-    tasks: dict[str, Callable[..., Any]] = {"charts": reports.draw_charts, "render": reports.render}
     while True:
         try:
             message = conn.recv()

@@ -12,10 +12,10 @@ from typing import Any
 
 import click
 
-from sheetcrm.book import Book, is_missing
-from sheetcrm.business_time import format_duration
-from sheetcrm.followups import Suggestion
-from sheetcrm.sla import Breach
+from sheetcrm.rules.followups import Suggestion
+from sheetcrm.rules.sla import Breach
+from sheetcrm.workbook.book import Book, is_missing
+from sheetcrm.workbook.business_time import format_duration
 
 _TARGET_WORDS = {"first_response": "first response", "resolution": "resolution"}
 

@@ -28,7 +28,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sheetcrm import writer
 from sheetcrm.contract import (
     DEFAULT_SLA,
     SETTINGS,
@@ -42,9 +41,10 @@ from sheetcrm.contract import (
     normalize_header,
 )
 from sheetcrm.errors import Problem, SheetCRMError, column_letter
-from sheetcrm.newbook import NUMBER_FORMATS, VALIDATION_ROWS, YES_NO, column_validation
-from sheetcrm.parts import Package, column_index, excel_serial
-from sheetcrm.reader import RawBook, RawSheet, raw_sheet, read_book
+from sheetcrm.workbook import writer
+from sheetcrm.workbook.newbook import NUMBER_FORMATS, VALIDATION_ROWS, YES_NO, column_validation
+from sheetcrm.workbook.reader import RawBook, RawSheet, raw_sheet, read_book
+from sheetcrm.xlsx.package import Package, column_index, excel_serial
 
 __all__ = ["Adoption", "SheetPlan", "adopt", "parse_defaults", "plan"]
 
@@ -422,7 +422,7 @@ def _plan_sheet(
     if spec.id_prefix and rows:
         missing = empty_rows(spec.key)
         if missing:
-            from sheetcrm.records import next_ids
+            from sheetcrm.actions.records import next_ids
 
             existing = [_id_text(v) for v in sheet.columns.get(spec.key, ()) if not _blank(v)]
             step.ids = dict(

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from xml.sax.saxutils import escape
 
-from sheetcrm.parts import Package, column_index
+from sheetcrm.xlsx.package import Package, column_index
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

@@ -16,10 +16,15 @@ from typing import Any
 
 import pandas as pd
 
-from sheetcrm import cells, i18n
-from sheetcrm.business_time import BusinessCalendar, parse_business_days, parse_business_hours
+from sheetcrm import i18n
 from sheetcrm.contract import DEFAULT_SLA, SETTING_BY_KEY, VOCABULARIES, normalize_header
 from sheetcrm.errors import Problem
+from sheetcrm.workbook import cells
+from sheetcrm.workbook.business_time import (
+    BusinessCalendar,
+    parse_business_days,
+    parse_business_hours,
+)
 
 Locate = Callable[[str, int | None], tuple[str, str | None]]
 

@@ -34,7 +34,7 @@ def templates_dir() -> Path:
     packaged = Path(str(files("sheetcrm"))) / "templates"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "templates"
+    return Path(__file__).resolve().parents[2] / "templates"  # sheetcrm/report/ -> checkout
 
 
 def find_template(name: str, user_dir: Path | None = None) -> Path:

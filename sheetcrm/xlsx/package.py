@@ -7,7 +7,7 @@ bytes it was read as and edits only the few parts a write needs, by splicing
 bytes: a 20 MB sheet part is never parsed into a DOM; only the header row, the
 last row and the rows being updated are looked at as small fragments.
 
-This module has no disk policy and no locking: see :mod:`sheetcrm.writer`.
+This module has no disk policy and no locking: see :mod:`sheetcrm.workbook.writer`.
 """
 
 from __future__ import annotations

@@ -26,11 +26,13 @@ from typing import Any
 
 import pandas as pd
 
-from sheetcrm import mail, reports, writer
-from sheetcrm.book import Book
+from sheetcrm.delivery import mail
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.files import write_atomic
-from sheetcrm.validation import load
+from sheetcrm.report import render as reports
+from sheetcrm.workbook import writer
+from sheetcrm.workbook.book import Book
+from sheetcrm.workbook.validation import load
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ATTACHMENTS = {"docx": ("weekly.docx", DOCX), "html": ("weekly.html.j2", "text/html")}

@@ -1,6 +1,6 @@
 """The report's pictures: four small PNG charts drawn from the figures, shared by HTML and Word.
 
-Each function takes the plain figures of :mod:`sheetcrm.metrics` and a
+Each function takes the plain figures of :mod:`sheetcrm.rules.metrics` and a
 ``translate`` function, and returns PNG bytes. Drawn with matplotlib's Agg
 canvas on a fresh ``Figure`` (no pyplot, no global state), at a fixed size and
 DPI, with no software or date metadata: the same figures always give the same

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from sheetcrm.errors import cell_ref
-from sheetcrm.settings import Settings, SlaTarget, default_sla
+from sheetcrm.workbook.settings import Settings, SlaTarget, default_sla
 
 
 def is_missing(value: Any) -> bool:

@@ -1,7 +1,7 @@
 """The weekly report: the period, the context every template shares, and rendering it.
 
 ``build_context(book, period, as_of)`` gathers the figures of
-:mod:`sheetcrm.metrics`, the charts of :mod:`sheetcrm.charts` and a little
+:mod:`sheetcrm.rules.metrics`, the charts of :mod:`sheetcrm.report.charts` and a little
 about the business into one plain dict (JSON-able: test it without Jinja).
 ``render(context, "weekly.html.j2")`` turns it into a string, and
 ``render(context, "weekly.docx")`` into the bytes of a Word document (docxtpl).
@@ -20,7 +20,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,14 +28,16 @@ from typing import Any
 import jinja2
 from babel.dates import format_date
 
-from sheetcrm import charts, i18n, metrics
-from sheetcrm.book import Book
+from sheetcrm import i18n
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.files import write_atomic
-from sheetcrm.metrics import Period, period_label
-from sheetcrm.render_worker import RenderWorker
-from sheetcrm.settings import Settings
-from sheetcrm.templates import environment, find_template, templates_dir
+from sheetcrm.report import charts
+from sheetcrm.report.templates import environment, find_template, templates_dir
+from sheetcrm.report.worker import Forked, RenderWorker
+from sheetcrm.rules import metrics
+from sheetcrm.rules.metrics import Period, period_label
+from sheetcrm.workbook.book import Book
+from sheetcrm.workbook.settings import Settings
 
 __all__ = [
     "FORMATS",
@@ -161,7 +163,8 @@ def build_context(
             sent.append(True)
 
     hook = draw_elsewhere if worker is not None and with_charts else None
-    figures = metrics.weekly(book, period, as_of, on_chart_data=hook, parallel=worker is not None)
+    aside = _forked if worker is not None else None
+    figures = metrics.weekly(book, period, as_of, on_chart_data=hook, aside=aside)
     settings = book.settings
     context: dict[str, Any] = {
         "locale": settings.locale,
@@ -191,6 +194,17 @@ def build_context(
             metrics.chart_data(context["locale"], context, context["trends"], context["daily"])
         )
     return context
+
+
+def _forked(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+    # With a worker the report is made in two processes anyway; the follow-ups, the
+    # slowest figures, go to a third (a fork sharing the workbook already read).
+    return Forked(fn, *args).result
+
+
+def start_worker() -> RenderWorker:
+    """The second process that draws the charts and renders the Word document."""
+    return RenderWorker({"charts": draw_charts, "render": render})
 
 
 def figures_json(context: Mapping[str, Any]) -> str:
