@@ -85,6 +85,10 @@ CODES: dict[str, str] = {
     "unknown_owner": "no staff member or owner has the name given with --owner",
     # adopt: init --into and import
     "bad_default": "a --default that is not COLUMN=VALUE with a value the column allows",
+    # house: the raises that carried no code of their own
+    "bad_name": "a file or sheet name sheetcrm cannot use (not .xlsx, or not allowed by Excel)",
+    "sheet_exists": "the workbook already has a sheet of that name",
+    "damaged_part": "a part inside the workbook file is not laid out as Excel writes it",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -211,9 +215,10 @@ class SheetCRMError(Exception):
 
     exit_code = 2
 
-    def __init__(self, problem: Problem | str, *, problems: Sequence[Problem] = ()) -> None:
-        if isinstance(problem, str):
-            problem = Problem("error", problem)
+    def __init__(self, problem: Problem, *, problems: Sequence[Problem] = ()) -> None:
+        # Always a Problem with a code from CODES (tests/test_error_family.py checks it).
+        if not isinstance(problem, Problem):
+            raise TypeError("SheetCRMError takes a Problem with a code from errors.CODES")
         super().__init__(str(problem))
         self.problem = problem
         self.problems = tuple(problems) or (problem,)

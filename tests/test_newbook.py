@@ -213,7 +213,7 @@ def test_refuses_to_overwrite_and_leaves_the_file_alone(tmp_path: Path) -> None:
     with pytest.raises(SheetCRMError) as info:
         create_workbook(path, sample_records())
     assert "crm.xlsx already exists" in str(info.value)
-    assert "--into" in str(info.value)
+    assert "adopt it" in str(info.value)  # the command line names its flag (init --into)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.xlsx"]  # no temp file left
     create_workbook(path, sample_records(), overwrite=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from sheetcrm.cli.app import (
     resolve_workbook,
     workbook_option,
 )
-from sheetcrm.errors import Problem, Report
+from sheetcrm.errors import Problem, Report, SheetCRMError
 
 # ---------------------------------------------------------------------------- init
 
@@ -95,10 +96,20 @@ def init(
         raise click.UsageError("give the path of the new workbook, e.g. sheetcrm init crm.xlsx")
     if path.suffix.lower() != ".xlsx":
         raise click.BadParameter("the workbook name must end in .xlsx", param_hint="PATH")
-    if sample:
-        sample_data.write_sample_workbook(path)
-    else:
-        newbook.create_workbook(path)
+    try:
+        if sample:
+            sample_data.write_sample_workbook(path)
+        else:
+            newbook.create_workbook(path)
+    except SheetCRMError as e:
+        if e.problem.code != "file_exists":
+            raise
+        # the library does not know the command line; here the way to adopt it is --into
+        message = (
+            f"{path.name} already exists; choose another name "
+            "or use --into to add the missing sheets to it"
+        )
+        raise SheetCRMError(dataclasses.replace(e.problem, message=message)) from None
     what = "with a sample bicycle shop" if sample else "with empty sheets"
     click.echo(f"Created {path} {what}. Open it in Excel, or check it with:")
     click.echo(f"  sheetcrm validate -w {path}")

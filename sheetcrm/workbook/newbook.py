@@ -29,7 +29,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from sheetcrm import contract
 from sheetcrm.contract import Column, Sheet
-from sheetcrm.errors import SheetCRMError, column_letter, quote_sheet
+from sheetcrm.errors import Problem, SheetCRMError, column_letter, quote_sheet
 
 __all__ = [
     "HEADER_ROW_HEIGHT",
@@ -92,15 +92,27 @@ def create_workbook(
     unknown = [name for name in records if name not in contract.SHEET_BY_NAME]
     if unknown:
         known = ", ".join(s.name for s in contract.SHEETS)
-        raise SheetCRMError(f"unknown sheet(s) {', '.join(unknown)}; the contract has {known}")
+        raise SheetCRMError(
+            Problem(
+                "unknown_sheet",
+                f"unknown sheet(s) {', '.join(unknown)}; the contract has {known}",
+                sheet=unknown[0],
+            )
+        )
     if path.suffix.lower() != ".xlsx":
         raise SheetCRMError(
-            f"{path.name}: a sheetcrm workbook is an Excel .xlsx file; "
-            f"choose a name ending in .xlsx, e.g. {path.stem or 'crm'}.xlsx"
+            Problem(
+                "bad_name",
+                f"{path.name}: a sheetcrm workbook is an Excel .xlsx file; "
+                f"choose a name ending in .xlsx, e.g. {path.stem or 'crm'}.xlsx",
+                value=path.name,
+            )
         )
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise SheetCRMError(f"the folder {folder} does not exist; create it first")
+        raise SheetCRMError(
+            Problem("missing_file", f"the folder {folder} does not exist; create it first")
+        )
     if path.exists() and not overwrite:
         raise _exists_error(path)
 
@@ -117,8 +129,11 @@ def create_workbook(
     except (OSError, xlsxwriter.exceptions.FileCreateError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise SheetCRMError(
-            f"could not write {path.name}: {reason}; "
-            "check that the folder is writable and the file is not open in Excel"
+            Problem(
+                "not_writable",
+                f"could not write {path.name}: {reason}; "
+                "check that the folder is writable and the file is not open in Excel",
+            )
         ) from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -351,7 +366,13 @@ def _write_sheet(
         },
     )
     if status != 0:  # xlsxwriter warns instead of raising
-        raise SheetCRMError(f"could not create the Excel table for sheet {sheet.name}")
+        raise SheetCRMError(
+            Problem(
+                "write_failed",
+                f"could not create the Excel table for sheet {sheet.name}",
+                sheet=sheet.name,
+            )
+        )
 
     for r, row in enumerate(rows, start=1):
         for c, (name, kind) in enumerate(zip(headers, kinds, strict=True)):
@@ -363,7 +384,14 @@ def _write_sheet(
             continue
         status = ws.data_validation(1, index, last_rows[sheet.name], index, options)
         if status != 0:
-            raise SheetCRMError(f"could not add the drop-down for {sheet.name}.{col.name}")
+            raise SheetCRMError(
+                Problem(
+                    "write_failed",
+                    f"could not add the drop-down for {sheet.name}.{col.name}",
+                    sheet=sheet.name,
+                    column=col.name,
+                )
+            )
 
     text_cols = [i for i, kind in enumerate(kinds) if kind == "text"]
     if text_cols and rows:
@@ -513,9 +541,14 @@ def _sentence(text: str) -> str:
 
 
 def _exists_error(path: Path) -> SheetCRMError:
+    # The command line names its own way to adopt the file (init --into): see cli/workbook.py.
     return SheetCRMError(
-        f"{path.name} already exists; choose another name "
-        f"or use --into to add the missing sheets to it"
+        Problem(
+            "file_exists",
+            f"{path.name} already exists; choose another name "
+            "or adopt it to add the missing sheets to it",
+            value=str(path),
+        )
     )
 
 

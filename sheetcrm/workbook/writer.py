@@ -156,7 +156,7 @@ def _read_stamped(path: Path) -> tuple[bytes, _Stamp]:
         ):
             return data, _Stamp(st.st_mtime_ns, st.st_size, hashlib.sha256(data).hexdigest())
         time.sleep(0.05)
-    raise SheetCRMError(CHANGED_MESSAGE)
+    raise SheetCRMError(Problem("workbook_changed", CHANGED_MESSAGE))
 
 
 class _Columns:

@@ -286,7 +286,9 @@ class _Styles:
     def _cellxfs(self, data: bytes) -> re.Match[bytes]:
         m = re.search(rb"<((?:[\w.-]+:)?)cellXfs\b[^>]*?(?:/>|>(.*?)</\1cellXfs>)", data, re.S)
         if not m:
-            raise SheetCRMError("the workbook's styles part has no cell formats (cellXfs)")
+            raise SheetCRMError(
+                Problem("damaged_part", "the workbook's styles part has no cell formats (cellXfs)")
+            )
         return m
 
     def xfs(self) -> list[bytes]:
@@ -408,7 +410,9 @@ class _Styles:
         else:
             root = re.search(rb"<((?:[\w.-]+:)?)styleSheet\b[^>]*>", data)
             if not root:
-                raise SheetCRMError("the workbook's styles part is not a style sheet")
+                raise SheetCRMError(
+                    Problem("damaged_part", "the workbook's styles part is not a style sheet")
+                )
             p = root.group(1)
             block = b"<" + p + b'numFmts count="1">' + entry + b"</" + p + b"numFmts>"
             if p:
@@ -1130,7 +1134,9 @@ class Package:
         data = self.read(table.part)
         m = re.search(rb"<((?:[\w.-]+:)?)tableColumns\b[^>]*>(.*?)</\1tableColumns>", data, re.S)
         if not m:
-            raise SheetCRMError(f"the table part {table.part} has no columns")
+            raise SheetCRMError(
+                Problem("damaged_part", f"the table part {table.part} has no columns")
+            )
         body = m.group(2)
         ids = [int(x) for x in re.findall(rb'\sid="(\d+)"', body)]
         existing = {x.decode("utf-8").casefold() for x in re.findall(rb'\sname="([^"]*)"', body)}
@@ -1397,7 +1403,9 @@ class Package:
         data = self.read(part) if data is None else data
         row = self._find_row(data, self._layout(sheet), r)
         if row is None:
-            raise SheetCRMError(f"row {r} of {sheet} is not in the sheet")
+            raise SheetCRMError(
+                Problem("workbook_changed", f"row {r} of {sheet} is not in the sheet", sheet=sheet)
+            )
         return row.start, row.end
 
     # ---- row search
@@ -1459,7 +1467,9 @@ class Package:
                 trailing.reverse()
                 return row, trailing
             trailing.append(row)
-        raise SheetCRMError("the header row was not found again")  # pragma: no cover
+        raise SheetCRMError(  # pragma: no cover
+            Problem("workbook_changed", "the header row was not found again")
+        )
 
     def _find_row(self, data: bytes, layout: _SheetLayout, r: int) -> _Row | None:
         # fast path: search for r="N" then check it is a row start tag
@@ -1681,11 +1691,17 @@ class Package:
     ) -> str:
         """Add a worksheet holding an Excel Table with the given headers; returns its part."""
         if any(s.name.casefold() == name.casefold() for s in self.sheets):
-            raise SheetCRMError(f"the workbook already has a sheet named {name}")
+            raise SheetCRMError(
+                Problem(
+                    "sheet_exists", f"the workbook already has a sheet named {name}", sheet=name
+                )
+            )
         if not headers:
-            raise SheetCRMError("a new sheet needs at least one column")
+            raise SheetCRMError(Problem("unsupported", "a new sheet needs at least one column"))
         if len(name) > 31 or re.search(r"[\[\]:*?/\\]", name) or not name.strip():
-            raise SheetCRMError(f"{name!r} cannot be an Excel sheet name")
+            raise SheetCRMError(
+                Problem("bad_name", f"{name!r} cannot be an Excel sheet name", value=name)
+            )
         wb_dir = posixpath.dirname(self.workbook_part)
         n = 1
         while self.has(posixpath.join(wb_dir, f"worksheets/sheet{n}.xml")):
@@ -1770,7 +1786,7 @@ class Package:
         sid = max(ids, default=0) + 1
         m = re.search(rb"</((?:[\w.-]+:)?)sheets>", wb)
         if not m:
-            raise SheetCRMError("the workbook has no list of sheets")
+            raise SheetCRMError(Problem("damaged_part", "the workbook has no list of sheets"))
         p = m.group(1)
         rprefix = b"r"
         decl = re.search(rb'xmlns:([\w.-]+)="' + re.escape(_NS_R.encode()) + rb'"', wb)
