@@ -67,6 +67,9 @@ CODES: dict[str, str] = {
     "write_failed": "a file sheetcrm writes (an .eml of --dry-run, the sent log) failed",
     "sent_log_unreadable": "the record of e-mails already sent cannot be read",
     "already_done": "the complaint already has that response or resolution",
+    # xlsx: the workbook file itself (reader, parts, safety)
+    "damaged_part": "a part inside the workbook file is damaged and cannot be unpacked",
+    "sheet_too_large": "a sheet reaches so far (its farthest cell) that reading it is refused",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
