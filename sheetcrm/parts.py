@@ -577,6 +577,10 @@ class Package:
                 Problem("not_a_workbook", f"{self.name} has no part {part}")
             ) from None
 
+    def source_bytes(self) -> bytes:
+        """The package as it was read (a copy)."""
+        return self._source.getvalue()
+
     def open_part(self, part: str) -> IO[bytes]:
         """A part as a stream: a member not read yet is unpacked as it is read, so even a
         huge sheet can be scanned in bounded memory."""

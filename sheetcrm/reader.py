@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import io
+import re
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
@@ -26,7 +27,7 @@ import python_calamine as calamine
 from sheetcrm import safety
 from sheetcrm.contract import SHEETS, Sheet, find_sheet, normalize_header
 from sheetcrm.errors import Problem, SheetCRMError, column_letter
-from sheetcrm.parts import Package
+from sheetcrm.parts import Package, column_index
 
 _NS_PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _OFFICE_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
@@ -182,15 +183,18 @@ def sheet_rows(pkg: Package, wb: calamine.CalamineWorkbook, name: str) -> list[l
 
     The sheet's used area is measured from its XML first: calamine lays out every
     cell from A1 to the last one, so one stray cell at XFD1048576 would make it ask
-    for half a terabyte and abort the process. Such a sheet is refused by name, with
-    the far cell to delete, before calamine sees it.
+    for half a terabyte and abort the process. A sheet too large that way is read
+    only as far right as its last contract column (nothing sheetcrm reads is further
+    right); if even that is too large it is refused by name, with the far cell to
+    delete, before calamine sees it.
     """
     part = pkg.sheet_part(name)
     try:
         extent = safety.sheet_extent(lambda: pkg.open_part(part))
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
         raise SheetCRMError(safety.damaged_part(pkg.name, part, e)) from e
-    safety.check_extent(extent, name)
+    if extent.cells > safety.LIMITS.cells:
+        return _contract_columns_only(pkg, name, part, extent)
     try:
         return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
     except Exception as e:
@@ -202,6 +206,59 @@ def sheet_rows(pkg: Package, wb: calamine.CalamineWorkbook, name: str) -> list[l
                 hint="open the workbook in Excel and save a fresh copy",
             )
         ) from e
+
+
+# A cell in a column of two or three letters (AA and beyond), whole: <c ...>...</c> or <c .../>.
+_WIDE_CELL = re.compile(
+    rb'<((?:[\w.-]+:)?)c\s[^>]*?\br="([A-Z]{2,3})\d+"[^>]*?(?:/>|>.*?</\1c>)', re.S
+)
+
+
+def _contract_columns_only(
+    pkg: Package, name: str, part: str, extent: safety.Extent
+) -> list[list[Any]]:
+    """The rows of a sheet whose used area is too large, read without the columns right
+    of its last contract column (where a stray cell such as XFD20000 usually is)."""
+    spec = find_sheet(name)
+    known = {normalize_header(c.name) for c in spec.columns} if spec else set()
+    try:
+        _row, headers = pkg.headers(name)
+    except SheetCRMError:
+        headers = {}
+    first: dict[str, int] = {}  # the first of two same-named columns is the one read
+    for col in sorted(headers):
+        norm = normalize_header(headers[col])
+        if norm in known:
+            first.setdefault(norm, col)
+    width = max(first.values(), default=-1) + 1
+    if not width or extent.rows * width > safety.LIMITS.cells:
+        safety.check_extent(extent, name)  # refused: the message names the far cell
+    data = pkg.read(part)
+
+    def keep(m: re.Match[bytes]) -> bytes:
+        letters = m.group(2).decode()
+        return m.group(0) if column_index(letters) < width else b""
+
+    trimmed = _WIDE_CELL.sub(keep, data)
+    del data
+    safety.check_extent(safety.sheet_extent(lambda: io.BytesIO(trimmed)), name)
+    narrow = Package(pkg.source_bytes(), pkg.name)
+    narrow.write(part, trimmed)
+    narrow_bytes = narrow.to_bytes()
+    wb = _calamine(narrow, narrow_bytes)
+    try:
+        return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except Exception as e:
+        raise SheetCRMError(
+            Problem(
+                "not_a_workbook",
+                f"the sheet {name!r} of {pkg.name} cannot be read: {_short(e)}",
+                sheet=name,
+                hint="open the workbook in Excel and save a fresh copy",
+            )
+        ) from e
+    finally:
+        wb.close()
 
 
 def sheet_table(data: bytes, name: str) -> list[list[Any]]:

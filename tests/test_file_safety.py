@@ -10,7 +10,9 @@ allocation), which CliRunner cannot observe.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -22,6 +24,7 @@ import pytest
 from sheetcrm import safety
 from sheetcrm.cli import cli
 from sheetcrm.parts import Package
+from sheetcrm.reader import sheet_table
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG = [
@@ -180,8 +183,6 @@ def _stray_cell(path: Path, ref: str, dimension: str | None = None) -> None:
     def change(data: bytes) -> bytes:
         data = data.replace(b"</sheetData>", cell.encode() + b"</sheetData>")
         if dimension is not None:  # a dimension that does not tell the truth
-            import re
-
             data = re.sub(
                 rb'<dimension ref="[^"]*"/>', f'<dimension ref="{dimension}"/>'.encode(), data
             )
@@ -195,15 +196,52 @@ def _stray_cell(path: Path, ref: str, dimension: str | None = None) -> None:
     [("XFD1048576", None), ("XFD20000", None), ("XFD20000", "A1:L3")],
     ids=["XFD1048576", "XFD20000", "XFD20000-dimension-lies"],
 )
-def test_a_far_stray_cell_is_refused_by_name_without_a_crash(book, ref, dimension):
+def test_a_far_stray_cell_is_left_out_and_the_sheet_read_without_a_crash(book, ref, dimension):
+    """calamine would lay out every cell up to the stray one (XFD1048576: 512 GB); only
+    the contract columns are read, so validate and log work in bounded memory."""
     _stray_cell(book, ref, dimension)
+    result = _run_limited("validate", "-w", str(book), "--format", "json")
+    assert result.returncode in (0, 1), (result.returncode, result.stderr[-2000:])
+    problems = json.loads(result.stdout)["problems"]
+    assert not [p for p in problems if p["sheet"] == "Interactions" and p["severity"] == "error"]
+    result = _run_limited(*LOG, "-w", str(book))
+    assert "Traceback" not in result.stderr and "unexpected problem" not in result.stderr
+    if ref == "XFD1048576":  # the stray cell takes Excel's last row: nowhere to append
+        assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+        assert result.stderr.startswith("Error: Interactions"), result.stderr
+    else:
+        assert result.returncode == 0, (result.returncode, result.stderr[-2000:])
+        rows = sheet_table(book.read_bytes(), "Interactions")
+        assert [r[7] for r in rows if len(r) > 7][-1] == "Called back"
+    with zipfile.ZipFile(book) as z:  # the stray cell is still there: only reading skipped it
+        assert f'r="{ref}"'.encode() in z.read(_part(book))
+
+
+def test_a_sheet_too_large_even_in_its_contract_columns_is_refused_by_name(runner, book):
+    """A contract header far right and a row far down: no column can be left out."""
+    part = _part(book, "Customers")
+    far = '<c r="XFD1" t="inlineStr"><is><t>segment</t></is></c>'
+
+    def change(data: bytes) -> bytes:
+        data = re.sub(
+            rb'(<row r="1"[^>]*>.*?)</row>',
+            lambda m: m.group(1) + far.encode() + b"</row>",
+            data,
+            count=1,
+            flags=re.S,
+        )
+        cell = b'<row r="1048576"><c r="A1048576"><v>1</v></c></row>'
+        return data.replace(b"</sheetData>", cell + b"</sheetData>")
+
+    _rewrite(book, part, change)
     before = book.read_bytes()
     for args in (["validate", "-w", str(book)], [*LOG, "-w", str(book)]):
         result = _run_limited(*args)
         assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
         assert "Traceback" not in result.stderr and "unexpected problem" not in result.stderr
-        assert f"Interactions reaches cell {ref}" in result.stderr, result.stderr
-        assert f"Interactions!{ref}" in result.stderr  # where to go to delete it
+        assert "Customers reaches cell XFD1" in result.stderr, result.stderr
+        assert "1,048,576 rows by 16,384 columns" in result.stderr
+        assert "Customers!XFD1" in result.stderr  # where to go to delete it
     assert book.read_bytes() == before
 
 
