@@ -1911,7 +1911,8 @@ def _row_xml(
     for k, v in attrs.items():
         if k in (b"r", b"spans"):
             continue
-        if keep_all or k in _ROW_KEEP:
+        # a namespace declared on the row itself goes with it: a kept attribute may use it
+        if keep_all or k in _ROW_KEEP or k == b"xmlns" or k.startswith(b"xmlns:"):
             parts.append(b" " + k + b'="' + v + b'"')
     if not cells:
         return b"".join(parts) + b"/>"

@@ -143,8 +143,12 @@ def _check_zip(path: Path) -> None:
             safety.check_archive(infos, name)
             for info in infos:
                 if info.filename.endswith((".xml", ".rels")) and info.file_size:
-                    with zf.open(info) as part:
-                        safety.check_xml(info.filename, part.read(2048), name)
+                    try:
+                        with zf.open(info) as part:
+                            head = part.read(2048)
+                    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+                        raise SheetCRMError(safety.damaged_part(name, info.filename, e)) from e
+                    safety.check_xml(info.filename, head, name)
     except SheetCRMError:
         raise
     except zipfile.BadZipFile as e:
@@ -198,14 +202,7 @@ def sheet_rows(pkg: Package, wb: calamine.CalamineWorkbook, name: str) -> list[l
     try:
         return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
     except Exception as e:
-        raise SheetCRMError(
-            Problem(
-                "not_a_workbook",
-                f"the sheet {name!r} of {pkg.name} cannot be read: {_short(e)}",
-                sheet=name,
-                hint="open the workbook in Excel and save a fresh copy",
-            )
-        ) from e
+        raise SheetCRMError(_unreadable(pkg, e, name)) from e
 
 
 # A cell in a column of two or three letters (AA and beyond), whole: <c ...>...</c> or <c .../>.
@@ -249,14 +246,7 @@ def _contract_columns_only(
     try:
         return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
     except Exception as e:
-        raise SheetCRMError(
-            Problem(
-                "not_a_workbook",
-                f"the sheet {name!r} of {pkg.name} cannot be read: {_short(e)}",
-                sheet=name,
-                hint="open the workbook in Excel and save a fresh copy",
-            )
-        ) from e
+        raise SheetCRMError(_unreadable(pkg, e, name)) from e
     finally:
         wb.close()
 
@@ -295,13 +285,29 @@ def _calamine(pkg: Package, data: bytes) -> calamine.CalamineWorkbook:
     except SheetCRMError:
         raise
     except Exception as e:  # calamine raises several unrelated types for damaged files
-        raise SheetCRMError(
-            Problem(
-                "not_a_workbook",
-                f"{pkg.name} cannot be read as a workbook: {_short(e)}",
-                hint="open it in Excel and save a fresh copy",
-            )
-        ) from e
+        raise SheetCRMError(_unreadable(pkg, e)) from e
+
+
+def _unreadable(pkg: Package, error: BaseException, sheet: str | None = None) -> Problem:
+    """Why calamine could not read the workbook (or one sheet), as plainly as can be told.
+
+    A part that fails its checksum is named (restore a backup); anything else is
+    the file's own damage, described as calamine saw it.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(pkg.source_bytes())) as zf:
+            bad = zf.testzip()  # unpacks every part: only done once reading has failed
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
+        return safety.damaged_part(pkg.name, "", e)
+    if bad is not None:
+        return safety.damaged_part(pkg.name, bad, ValueError("its checksum does not match"))
+    what = f"the sheet {sheet!r} of {pkg.name}" if sheet else pkg.name
+    return Problem(
+        "not_a_workbook",
+        f"{what} cannot be read{'' if sheet else ' as a workbook'}: {_short(error)}",
+        sheet=sheet,
+        hint="open it in Excel and save a fresh copy",
+    )
 
 
 _USUAL = {"styles": "xl/styles.xml", "sharedStrings": "xl/sharedStrings.xml"}

@@ -130,14 +130,14 @@ def test_the_limits_are_the_same_for_the_package_writer(book):
 # --------------------------------------------------------------------------- damaged members
 
 
-def _damage(path: Path, part: str) -> None:
-    """Flip bytes in the middle of a member's compressed data (sizes stay right)."""
+def _damage(path: Path, part: str, at: float = 0.5) -> None:
+    """Flip bytes ``at`` a fraction into a member's compressed data (sizes stay right)."""
     with zipfile.ZipFile(path) as z:
         info = z.getinfo(part)
     data = bytearray(path.read_bytes())
     name_len, extra_len = struct.unpack_from("<HH", data, info.header_offset + 26)
     start = info.header_offset + 30 + name_len + extra_len
-    middle = start + info.compress_size // 2
+    middle = start + int(info.compress_size * at)
     for i in range(middle, min(middle + 16, start + info.compress_size)):
         data[i] ^= 0x5A
     path.write_bytes(bytes(data))
@@ -149,6 +149,13 @@ def test_a_damaged_member_gets_a_located_message_not_an_unexpected_problem(runne
     _damage(book, part)
     err = _both_refuse(runner, book, "damaged", part, "backup")
     assert "damaged_part" not in err  # the code is for --format json, not for the owner
+
+
+def test_a_damaged_shared_strings_part_is_named_too(runner, book):
+    """A part calamine reads on its own (not scanned first) is found by its checksum."""
+    part = "xl/sharedStrings.xml"
+    _damage(book, part, at=0)
+    _both_refuse(runner, book, "damaged", part, "backup")
 
 
 # --------------------------------------------------------------------------- used area

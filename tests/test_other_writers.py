@@ -33,6 +33,7 @@ MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+X14AC = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"
 
 CUSTOMERS = [
     ["Name", "E-mail", "Phone", "Notes"],
@@ -116,9 +117,10 @@ def _cell(ref: str, value: object) -> str:
 
 
 def _sheet(rows: list[list[object]]) -> str:
-    # inline strings, no <dimension>, no spans, the main namespace under the prefix x:
+    # inline strings, no <dimension>, no spans, the main namespace under the prefix x:,
+    # and an attribute whose namespace is declared on the row itself
     body = "".join(
-        f'<x:row r="{r}">'
+        f'<x:row r="{r}" xmlns:x14ac="{X14AC}" x14ac:dyDescent="0.25">'
         + "".join(_cell(f"{chr(65 + c)}{r}", v) for c, v in enumerate(row))
         + "</x:row>"
         for r, row in enumerate(rows, start=1)
