@@ -300,10 +300,46 @@ def test_not_a_workbook(data: bytes) -> None:
         Package(data)
 
 
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus of real workbooks is absent")
 def test_xml_bomb_is_refused() -> None:
     with pytest.raises(SheetCRMError, match="entit"):
         pkg = Package((CORPUS / "poi-poc-xmlbomb.xlsx").read_bytes())
         pkg.headers(pkg.sheet_names[0])
+
+
+def test_xml_bomb_is_refused_without_the_corpus(book: Path) -> None:
+    bomb = b'<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+    data = parts(book)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, body in data.items():
+            zf.writestr(name, body.replace(b"?>", b"?>" + bomb, 1) if name == SHEET else body)
+    pkg = Package(out.getvalue())
+    with pytest.raises(SheetCRMError, match="entit"):
+        pkg.headers("Interactions")
+
+
+def test_a_workbook_part_elsewhere_is_found_through_the_package_relationships(
+    book: Path,
+) -> None:
+    """The workbook part is wherever _rels/.rels says, not necessarily xl/workbook.xml."""
+    data = parts(book)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, body in data.items():
+            if name == "_rels/.rels":
+                body = body.replace(b"xl/workbook.xml", b"xl/book.xml")
+            if name == "[Content_Types].xml":
+                body = body.replace(b"/xl/workbook.xml", b"/xl/book.xml")
+            zf.writestr({"xl/workbook.xml": "xl/book.xml"}.get(name, name), body)
+            if name == "xl/_rels/workbook.xml.rels":
+                zf.writestr("xl/_rels/book.xml.rels", body)
+    pkg = Package(out.getvalue())
+    assert pkg.workbook_part == "xl/book.xml"
+    assert pkg.sheet_part("Interactions") == SHEET
+    pkg.add_sheet("Notes", ["note"])
+    rels = pkg.read("xl/_rels/book.xml.rels")
+    assert b"worksheets/sheet" in rels and pkg.has("xl/worksheets/sheet2.xml")
 
 
 def _corpus() -> list[Path]:
@@ -312,7 +348,6 @@ def _corpus() -> list[Path]:
     return sorted(p for p in CORPUS.iterdir() if p.suffix in (".xlsx", ".xlsm"))
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus of real workbooks is absent")
 def _members(data: bytes) -> dict[str, bytes]:
     """Each member unpacked, or its stored bytes where it cannot be (a damaged member is
     copied as it is, never repaired or dropped)."""
