@@ -177,11 +177,6 @@ def open_package(path: Path) -> tuple[Package, calamine.CalamineWorkbook]:
     return pkg, _calamine(pkg, data)
 
 
-def open_workbook(path: Path) -> calamine.CalamineWorkbook:
-    """The workbook at ``path`` for calamine, after the safety checks."""
-    return open_package(path)[1]
-
-
 def sheet_rows(pkg: Package, wb: calamine.CalamineWorkbook, name: str) -> list[list[Any]]:
     """Every row of one sheet as calamine reads it (row i is Excel row i + 1).
 
