@@ -59,6 +59,7 @@ _HAS_DATA = re.compile(
     rb"<(?:[\w.-]+:)?v>[^<]|<(?:[\w.-]+:)?f[\s>/]|<(?:[\w.-]+:)?t(?:\s[^>]*)?>[^<]"
 )
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+_WORKSHEET_TAG = re.compile(rb"<((?:[\w.-]+:)?worksheet)\b[^>]*>")
 _RANGE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)(?::\$?([A-Za-z]{1,3})\$?(\d+))?$")
 
 # Built-in number formats that are dates or times.
@@ -248,6 +249,10 @@ class _SheetLayout:
     header: dict[str, int] = field(default_factory=dict)  # normalized header -> column
     header_names: dict[int, str] = field(default_factory=dict)  # column -> header text
     header_fragment: bytes = b""
+    # the start tags a row sits inside (worksheet, sheetData): a row cut out of the
+    # part is parsed inside them, so every prefix it uses means what it means there
+    scope_open: bytes = b""
+    scope_close: bytes = b""
 
 
 # --------------------------------------------------------------------------- styles
@@ -878,6 +883,10 @@ class Package:
                 Problem("not_a_workbook", f"the sheet {sheet} is cut short", sheet=sheet)
             )
         layout = _SheetLayout(prefix, data_open, data_close, 0)
+        root = _WORKSHEET_TAG.search(data, 0, m.start())
+        if root is not None:
+            layout.scope_open = root.group(0) + data[m.start() : data_open]
+            layout.scope_close = b"</" + prefix + b"sheetData></" + root.group(1) + b">"
         header_row = None
         for table in self._tables(sheet):
             if table.header_rows:
@@ -913,16 +922,78 @@ class Package:
                     hint="type the column names in the first row",
                 )
             )
-        for col, cell in _cells(layout.header_fragment):
-            if re.search(rb"<(?:[\w.-]+:)?f[\s>/]", cell):
-                continue  # a formula beside the headers is not a header
-            text = self._cell_value_text(cell)
-            if text is None or not str(text).strip():
+        for col, text in self._header_texts(sheet, layout):
+            if not text.strip():
                 continue
-            layout.header_names[col] = str(text)
+            layout.header_names[col] = text
             layout.header.setdefault(normalize_header(text), col)
         self._layouts[part] = layout
         return layout
+
+    def _header_texts(self, sheet: str, layout: _SheetLayout) -> list[tuple[int, str]]:
+        """(column, text) of each header cell, read by a namespace-aware XML parser.
+
+        The header decides which column is which, so it is read as XML proper: the
+        row is parsed inside its worksheet and sheetData start tags, with whatever
+        namespaces they declare (or the row declares itself). Formulas are not headers.
+        """
+        if not layout.scope_open:  # no worksheet start tag found: read it as text
+            return [
+                (col, str(text))
+                for col, cell in _cells(layout.header_fragment)
+                if not re.search(rb"<(?:[\w.-]+:)?f[\s>/]", cell)
+                and (text := self._cell_value_text(cell)) is not None
+            ]
+        xml = layout.scope_open + layout.header_fragment + layout.scope_close
+        try:
+            wrapper = etree.fromstring(xml, _PARSER)
+        except etree.XMLSyntaxError as exc:
+            raise SheetCRMError(
+                Problem(
+                    "not_a_workbook",
+                    f"the header row of {sheet} is not valid XML: {exc}",
+                    sheet=sheet,
+                    row=layout.header_row,
+                    hint="open the workbook in Excel and save a fresh copy",
+                )
+            ) from None
+        sheet_data = wrapper[0]
+        ns = etree.QName(sheet_data).namespace or _NS_MAIN
+        out = []
+        col = -1
+        for cell in sheet_data[0].iterchildren(f"{{{ns}}}c"):
+            ref = cell.get("r")
+            parsed = _parse_ref(ref) if ref else None
+            col = parsed[0] if parsed else col + 1
+            if cell.find(f"{{{ns}}}f") is not None:
+                continue  # a formula beside the headers is not a header
+            text = self._element_text(cell, ns)
+            if text is not None:
+                out.append((col, text))
+        return out
+
+    def _element_text(self, cell: etree._Element, ns: str) -> str | None:
+        """The text a parsed <c> element shows (shared, inline or plain), without formats."""
+        kind = cell.get("t", "n")
+        if kind == "inlineStr":
+            inline = cell.find(f"{{{ns}}}is")
+            if inline is None:
+                return None
+            text = "".join(
+                str(t.xpath("string()"))  # CDATA and comments inside are XML, not text
+                for t in inline.iter(f"{{{ns}}}t")
+                if _local(t.getparent().tag) != "rPh"  # phonetic runs are not the text
+            )
+            return _decode_x(text)
+        value = cell.find(f"{{{ns}}}v")
+        if value is None or value.text is None:
+            return None
+        if kind == "s":
+            try:
+                return self.shared_string(int(value.text))
+            except ValueError:
+                return None
+        return value.text
 
     def headers(self, sheet: str) -> tuple[int, dict[int, str]]:
         """The header row number and its texts by 0-based column."""
@@ -1968,7 +2039,11 @@ def _inline_text(fragment: bytes) -> str:
     """The text of an <is> or <si> fragment: every <t>, but not phonetic runs."""
     frag = re.sub(rb"<(?:[\w.-]+:)?rPh\b.*?</(?:[\w.-]+:)?rPh>", b"", fragment, flags=re.S)
     texts = re.findall(rb"<(?:[\w.-]+:)?t(?:\s[^>]*)?>([^<]*)</", frag)
-    text = "".join(_unescape(t) for t in texts)
+    return _decode_x("".join(_unescape(t) for t in texts))
+
+
+def _decode_x(text: str) -> str:
+    """Excel's _xHHHH_ escapes decoded (_x005F_ is a literal underscore)."""
     return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
 
 

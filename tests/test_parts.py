@@ -400,3 +400,28 @@ def test_corpus_append(path: Path) -> None:
     for key, value in values.items():
         assert rows[r - 1][keys[key]] == value
     assert r > header_row
+
+
+def test_header_cells_are_read_as_xml_cdata_and_comments_included(tmp_path: Path) -> None:
+    """The header decides which column is which, so it is parsed as XML (in the scope of
+    the worksheet's namespaces), not matched as text: a CDATA section or a comment
+    inside a header cell's text is still that text, as calamine and Excel read it."""
+    from tests.test_other_writers import _hand_made
+
+    path = tmp_path / "cdata.xlsx"
+    _hand_made(path)
+    members = parts(path)
+    members["book/sheets/one.xml"] = (
+        members["book/sheets/one.xml"]
+        .replace(b"<x:t>Name</x:t>", b"<x:t><![CDATA[Na]]><!-- typed by Kari -->me</x:t>")
+        .replace(b"<x:t>E-mail</x:t>", b"<x:t>E-<!-- c -->mail</x:t>")
+    )
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    pkg = Package.from_path(path)
+    assert pkg.headers("Customers") == (1, {0: "Name", 1: "E-mail", 2: "Phone", 3: "Notes"})
+    from sheetcrm.reader import sheet_table
+
+    assert sheet_table(path.read_bytes(), "Customers")[0] == ["Name", "E-mail", "Phone", "Notes"]
+    assert pkg.column_of("Customers", "email") == 1
