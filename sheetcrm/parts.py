@@ -493,6 +493,7 @@ class Package:
         self.strict = self._wb_root.tag.startswith("{http://purl.oclc.org/ooxml/")
         self.sheets = self._find_sheets()
         self._shared: list[bytes] | None = None
+        self._sst_scope: tuple[bytes, bytes] | None = None
         self._styles: _Styles | None = None
         self.appended: dict[str, list[int]] = {}
         self.updated: dict[str, list[int]] = {}
@@ -750,7 +751,7 @@ class Package:
         )
 
     def shared_string(self, index: int) -> str:
-        """One shared string by index (the table is split lazily, once, at C speed)."""
+        """One shared string by index (the table is cut into entries lazily, once)."""
         if self._shared is None:
             part = self._shared_strings_part()
             data = self.read(part) if part else b""
@@ -760,11 +761,33 @@ class Package:
             if not m:
                 self._shared = []
             else:
-                first = m.start()
-                self._shared = data[first:].split(b"</" + m.group(1) + b"si>")
-        if not 0 <= index < len(self._shared) - 1:
+                p = re.escape(m.group(1))
+                # <si/> is an entry too: splitting on </si> alone would shift every index
+                entry = re.compile(rb"<" + p + rb"si\b[^>]*?(?:/>|>.*?</" + p + rb"si>)", re.S)
+                self._shared = entry.findall(data, m.start())
+                root = re.search(rb"<((?:[\w.-]+:)?sst)\b[^>]*>", data[: m.start()])
+                if root is not None:
+                    self._sst_scope = (root.group(0), b"</" + root.group(1) + b">")
+        if not 0 <= index < len(self._shared):
             return ""
-        return _inline_text(self._shared[index])
+        return self._si_text(self._shared[index])
+
+    def _si_text(self, fragment: bytes) -> str:
+        """The text of one <si> entry, parsed as XML in the scope of the <sst> element."""
+        if self._sst_scope is None:
+            return _inline_text(fragment)
+        try:
+            si = etree.fromstring(self._sst_scope[0] + fragment + self._sst_scope[1], _PARSER)[0]
+        except (etree.XMLSyntaxError, IndexError):
+            return _inline_text(fragment)
+        ns = etree.QName(si).namespace or _NS_MAIN
+        return _decode_x(
+            "".join(
+                str(t.xpath("string()"))
+                for t in si.iter(f"{{{ns}}}t")
+                if _local(t.getparent().tag) != "rPh"  # phonetic runs are not the text
+            )
+        )
 
     # ---- styles
     @property

@@ -425,3 +425,41 @@ def test_header_cells_are_read_as_xml_cdata_and_comments_included(tmp_path: Path
 
     assert sheet_table(path.read_bytes(), "Customers")[0] == ["Name", "E-mail", "Phone", "Notes"]
     assert pkg.column_of("Customers", "email") == 1
+
+
+def test_shared_string_headers_are_read_as_xml_and_an_empty_entry_keeps_indices(
+    tmp_path: Path,
+) -> None:
+    """<si/> is an entry of its own (splitting on </si> shifted every later index), and a
+    shared header in CDATA or in rich-text runs (with a phonetic run) reads as its text."""
+    from tests.test_other_writers import MAIN, _hand_made
+
+    path = tmp_path / "shared.xlsx"
+    _hand_made(path)
+    members = parts(path)
+    sst = (
+        f'<?xml version="1.0"?><x:sst xmlns:x="{MAIN}" count="3" uniqueCount="3"><x:si/>'
+        "<x:si><x:t><![CDATA[Name]]></x:t></x:si>"
+        "<x:si><x:r><x:t>E-</x:t></x:r><x:r><x:t>mail</x:t></x:r>"
+        '<x:rPh sb="0" eb="1"><x:t>ime-ru</x:t></x:rPh></x:si></x:sst>'
+    ).encode()
+    sheet = members["book/sheets/one.xml"]
+    sheet = sheet.replace(
+        b'<x:c r="A1" t="inlineStr"><x:is><x:t>Name</x:t></x:is></x:c>',
+        b'<x:c r="A1" t="s"><x:v>1</x:v></x:c>',
+    ).replace(
+        b'<x:c r="B1" t="inlineStr"><x:is><x:t>E-mail</x:t></x:is></x:c>',
+        b'<x:c r="B1" t="s"><x:v>2</x:v></x:c>',
+    )
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+    members["book/sheets/one.xml"] = sheet
+    members["book/shared.xml"] = sst
+    members["book/_rels/main.xml.rels"] = members["book/_rels/main.xml.rels"].replace(
+        b"</Relationships>",
+        f'<Relationship Id="R9" Type="{rel}" Target="shared.xml"/></Relationships>'.encode(),
+    )
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    pkg = Package.from_path(path)
+    assert pkg.headers("Customers") == (1, {0: "Name", 1: "E-mail", 2: "Phone", 3: "Notes"})
