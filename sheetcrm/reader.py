@@ -142,6 +142,16 @@ def _check_zip(path: Path) -> None:
                 )
             safety.check_archive(infos, name)
             for info in infos:
+                if info.flag_bits & 0x1:  # zip encryption: not Excel's, but some tools do it
+                    raise SheetCRMError(
+                        Problem(
+                            "encrypted",
+                            f"{name} has parts locked with a zip password ({info.filename}), "
+                            "so sheetcrm cannot read it",
+                            hint="open it in Excel (or the tool that made it) and save it "
+                            "without a password",
+                        )
+                    )
                 if info.filename.endswith((".xml", ".rels")) and info.file_size:
                     try:
                         with zf.open(info) as part:
@@ -160,8 +170,21 @@ def _check_zip(path: Path) -> None:
                 "beside it), or open it in Excel and let it repair the file",
             )
         ) from e
-    except (OSError, EOFError, zipfile.LargeZipFile, NotImplementedError, ValueError) as e:
-        raise SheetCRMError(safety.damaged_part(name, "", e)) from e
+    except (
+        OSError,
+        EOFError,
+        zipfile.LargeZipFile,
+        NotImplementedError,  # a compression method Python cannot unpack
+        RuntimeError,  # zip members encrypted with a password
+        ValueError,
+    ) as e:
+        raise SheetCRMError(
+            Problem(
+                "not_a_workbook",
+                f"{name} cannot be read as a workbook: {_short(e)}",
+                hint="open it in Excel and save a fresh copy",
+            )
+        ) from e
 
 
 def open_package(path: Path) -> tuple[Package, calamine.CalamineWorkbook]:
