@@ -85,10 +85,12 @@ CODES: dict[str, str] = {
     "unknown_owner": "no staff member or owner has the name given with --owner",
     # adopt: init --into and import
     "bad_default": "a --default that is not COLUMN=VALUE with a value the column allows",
+    # xlsx: the workbook file itself (reader, parts, safety)
+    "damaged_part": "a part inside the workbook file is damaged and cannot be unpacked",
+    "sheet_too_large": "a sheet reaches so far (its farthest cell) that reading it is refused",
     # house: the raises that carried no code of their own
     "bad_name": "a file or sheet name sheetcrm cannot use (not .xlsx, or not allowed by Excel)",
     "sheet_exists": "the workbook already has a sheet of that name",
-    "damaged_part": "a part inside the workbook file is not laid out as Excel writes it",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")

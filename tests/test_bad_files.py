@@ -74,6 +74,37 @@ def test_zip_that_is_not_a_workbook(runner, tmp_path):
     assert_refused(run(runner, path), "zip file but not an Excel workbook")
 
 
+def test_word_document_renamed_is_not_a_workbook(runner, tmp_path):
+    """A .docx has the same package layout; its main part is not a workbook."""
+    path = tmp_path / "letter.xlsx"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(
+            "_rels/.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}" Target="word/document.xml"/></Relationships>',
+        )
+        zf.writestr(
+            "word/document.xml",
+            '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"/>',
+        )
+    assert_refused(run(runner, path), "letter.xlsx is an Office file but not an Excel workbook")
+
+
+def test_zip_encrypted_members(runner, make_book):
+    """A zip password (not Excel's own encryption) on a part: named, not a crash."""
+    path = make_book()
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        first = zf.infolist()[0]
+    local = first.header_offset
+    data[local + 6] |= 1  # general purpose flag bit 0: encrypted
+    central = data.find(b"PK\x01\x02")
+    data[central + 8] |= 1
+    path.write_bytes(bytes(data))
+    assert_refused(run(runner, path), "locked with a zip password", first.filename)
+
+
 def test_encrypted_workbook(runner, corpus):
     result = run(runner, corpus / "xlsx-real" / "poi-protected_passtika.xlsx")
     assert_refused(result, "protected with a password", "Encrypt with Password")

@@ -640,8 +640,9 @@ def test_real_workbooks_adopted_and_logged_keep_everything(runner, tmp_path, sou
     touched_by_adopt = changed_parts(original, after_init, new_allowed=True)
     from sheetcrm.xlsx.package import Package
 
-    book_part = Package.from_path(path).workbook_part  # not always xl/workbook.xml
-    folder, _, name = book_part.rpartition("/")
+    pkg = Package.from_path(path)
+    book_part = pkg.workbook_part  # not always xl/workbook.xml
+    folder, _, name = book_part.replace("\\", "/").rpartition("/")
     rels = f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
     allowed = {"[Content_Types].xml", book_part, rels, "docProps/app.xml"}
     # A sheet init --into recognised as a CRM list is adopted (columns, ids, drop-downs):
@@ -663,7 +664,7 @@ def test_real_workbooks_adopted_and_logged_keep_everything(runner, tmp_path, sou
     run(runner, "import", "Staff", str(staff), "-w", str(path))
     run(runner, "customer", "add", "-w", str(path), "--name", "Jane", "--owner", "Kari")
     before_log = parts(path)
-    styles = {n for n in before_log if n.rsplit("/", 1)[-1] == "styles.xml"}
+    styles = {n for n in before_log if n.replace("\\", "/").rsplit("/", 1)[-1] == "styles.xml"}
     run(
         runner,
         "log",

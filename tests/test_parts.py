@@ -307,13 +307,47 @@ def test_xml_bomb_is_refused() -> None:
         pkg.headers(pkg.sheet_names[0])
 
 
+def test_xml_bomb_is_refused_without_the_corpus(book: Path) -> None:
+    bomb = b'<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+    data = parts(book)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, body in data.items():
+            zf.writestr(name, body.replace(b"?>", b"?>" + bomb, 1) if name == SHEET else body)
+    pkg = Package(out.getvalue())
+    with pytest.raises(SheetCRMError, match="entit"):
+        pkg.headers("Interactions")
+
+
+def test_a_workbook_part_elsewhere_is_found_through_the_package_relationships(
+    book: Path,
+) -> None:
+    """The workbook part is wherever _rels/.rels says, not necessarily xl/workbook.xml."""
+    data = parts(book)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, body in data.items():
+            if name == "_rels/.rels":
+                body = body.replace(b"xl/workbook.xml", b"xl/book.xml")
+            if name == "[Content_Types].xml":
+                body = body.replace(b"/xl/workbook.xml", b"/xl/book.xml")
+            zf.writestr({"xl/workbook.xml": "xl/book.xml"}.get(name, name), body)
+            if name == "xl/_rels/workbook.xml.rels":
+                zf.writestr("xl/_rels/book.xml.rels", body)
+    pkg = Package(out.getvalue())
+    assert pkg.workbook_part == "xl/book.xml"
+    assert pkg.sheet_part("Interactions") == SHEET
+    pkg.add_sheet("Notes", ["note"])
+    rels = pkg.read("xl/_rels/book.xml.rels")
+    assert b"worksheets/sheet" in rels and pkg.has("xl/worksheets/sheet2.xml")
+
+
 def _corpus() -> list[Path]:
     if not CORPUS.is_dir():
         return []
     return sorted(p for p in CORPUS.iterdir() if p.suffix in (".xlsx", ".xlsm"))
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus of real workbooks is absent")
 def _members(data: bytes) -> dict[str, bytes]:
     """Each member unpacked, or its stored bytes where it cannot be (a damaged member is
     copied as it is, never repaired or dropped)."""
@@ -367,3 +401,66 @@ def test_corpus_append(path: Path) -> None:
     for key, value in values.items():
         assert rows[r - 1][keys[key]] == value
     assert r > header_row
+
+
+def test_header_cells_are_read_as_xml_cdata_and_comments_included(tmp_path: Path) -> None:
+    """The header decides which column is which, so it is parsed as XML (in the scope of
+    the worksheet's namespaces), not matched as text: a CDATA section or a comment
+    inside a header cell's text is still that text, as calamine and Excel read it."""
+    from tests.test_other_writers import _hand_made
+
+    path = tmp_path / "cdata.xlsx"
+    _hand_made(path)
+    members = parts(path)
+    members["book/sheets/one.xml"] = (
+        members["book/sheets/one.xml"]
+        .replace(b"<x:t>Name</x:t>", b"<x:t><![CDATA[Na]]><!-- typed by Kari -->me</x:t>")
+        .replace(b"<x:t>E-mail</x:t>", b"<x:t>E-<!-- c -->mail</x:t>")
+    )
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    pkg = Package.from_path(path)
+    assert pkg.headers("Customers") == (1, {0: "Name", 1: "E-mail", 2: "Phone", 3: "Notes"})
+    from sheetcrm.workbook.reader import sheet_table
+
+    assert sheet_table(path.read_bytes(), "Customers")[0] == ["Name", "E-mail", "Phone", "Notes"]
+    assert pkg.column_of("Customers", "email") == 1
+
+
+def test_shared_string_headers_are_read_as_xml_and_an_empty_entry_keeps_indices(
+    tmp_path: Path,
+) -> None:
+    """<si/> is an entry of its own (splitting on </si> shifted every later index), and a
+    shared header in CDATA or in rich-text runs (with a phonetic run) reads as its text."""
+    from tests.test_other_writers import MAIN, _hand_made
+
+    path = tmp_path / "shared.xlsx"
+    _hand_made(path)
+    members = parts(path)
+    sst = (
+        f'<?xml version="1.0"?><x:sst xmlns:x="{MAIN}" count="3" uniqueCount="3"><x:si/>'
+        "<x:si><x:t><![CDATA[Name]]></x:t></x:si>"
+        "<x:si><x:r><x:t>E-</x:t></x:r><x:r><x:t>mail</x:t></x:r>"
+        '<x:rPh sb="0" eb="1"><x:t>ime-ru</x:t></x:rPh></x:si></x:sst>'
+    ).encode()
+    sheet = members["book/sheets/one.xml"]
+    sheet = sheet.replace(
+        b'<x:c r="A1" t="inlineStr"><x:is><x:t>Name</x:t></x:is></x:c>',
+        b'<x:c r="A1" t="s"><x:v>1</x:v></x:c>',
+    ).replace(
+        b'<x:c r="B1" t="inlineStr"><x:is><x:t>E-mail</x:t></x:is></x:c>',
+        b'<x:c r="B1" t="s"><x:v>2</x:v></x:c>',
+    )
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+    members["book/sheets/one.xml"] = sheet
+    members["book/shared.xml"] = sst
+    members["book/_rels/main.xml.rels"] = members["book/_rels/main.xml.rels"].replace(
+        b"</Relationships>",
+        f'<Relationship Id="R9" Type="{rel}" Target="shared.xml"/></Relationships>'.encode(),
+    )
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    pkg = Package.from_path(path)
+    assert pkg.headers("Customers") == (1, {0: "Name", 1: "E-mail", 2: "Phone", 3: "Notes"})

@@ -11,24 +11,33 @@ can read safely become one :class:`SheetCRMError` with a clear message.
 from __future__ import annotations
 
 import gc
+import io
+import re
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import numpy as np
 import python_calamine as calamine
 
-from sheetcrm.contract import SHEETS, Sheet, column_for_header, find_sheet, match_headers
+from sheetcrm.contract import (
+    SHEETS,
+    Sheet,
+    column_for_header,
+    find_sheet,
+    match_headers,
+    normalize_header,
+)
 from sheetcrm.errors import Problem, SheetCRMError, column_letter
+from sheetcrm.xlsx import safety
+from sheetcrm.xlsx.package import Package, column_index
 
-# An XML part larger than this, or compressed more than _MAX_RATIO times, is
-# treated as a zip bomb. A sheet of Excel's full 1,048,576 rows and a dozen
-# columns is about 0.5 GB of XML at a ratio near 10, well inside both.
-_MAX_PART_BYTES = 3 * 1024**3
-_MAX_RATIO = 1000
-_RATIO_CHECK_FROM = 50 * 1024**2
+_NS_PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_OFFICE_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
 # A header row further down than this is not looked for (titles above a table are fine).
 _HEADER_SEARCH_ROWS = 30
 
@@ -125,9 +134,11 @@ def _check_zip(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-            names = {i.filename for i in infos}
-            if "xl/workbook.xml" not in names and not any(
-                n.lower().endswith("workbook.xml") for n in names
+            names = {i.filename.replace("\\", "/").lower() for i in infos}
+            # The workbook part is wherever _rels/.rels points; a zip with neither that
+            # nor a workbook part anywhere is some other kind of file.
+            if "_rels/.rels" not in names and not any(
+                n.endswith(("workbook.xml", "workbook.bin")) for n in names
             ):
                 raise SheetCRMError(
                     Problem(
@@ -136,70 +147,255 @@ def _check_zip(path: Path) -> None:
                         hint="give the path of an .xlsx workbook",
                     )
                 )
+            safety.check_archive(infos, name)
             for info in infos:
-                size, packed = info.file_size, max(info.compress_size, 1)
-                if size > _MAX_PART_BYTES or (
-                    size > _RATIO_CHECK_FROM and size / packed > _MAX_RATIO
-                ):
+                if info.flag_bits & 0x1:  # zip encryption: not Excel's, but some tools do it
                     raise SheetCRMError(
                         Problem(
-                            "unsafe_workbook",
-                            f"{name} holds a part ({info.filename}) that would unpack to "
-                            f"{size / 1024**2:,.0f} MB; sheetcrm refuses it as a possible zip bomb",
-                            hint="open it in Excel and save a fresh copy",
+                            "encrypted",
+                            f"{name} has parts locked with a zip password ({info.filename}), "
+                            "so sheetcrm cannot read it",
+                            hint="open it in Excel (or the tool that made it) and save it "
+                            "without a password",
                         )
                     )
-                if info.filename.endswith((".xml", ".rels")) and size:
-                    with zf.open(info) as part:
-                        start = part.read(2048)
-                    if b"<!DOCTYPE" in start or b"<!ENTITY" in start:
-                        raise SheetCRMError(
-                            Problem(
-                                "unsafe_workbook",
-                                f"{name} holds XML entity declarations ({info.filename}), which "
-                                "Excel never writes and which can exhaust memory (an XML bomb)",
-                                hint="do not trust this file; if it is yours, open it in Excel "
-                                "and save a fresh copy",
-                            )
-                        )
+                if info.filename.endswith((".xml", ".rels")) and info.file_size:
+                    try:
+                        with zf.open(info) as part:
+                            head = part.read(2048)
+                    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+                        raise SheetCRMError(safety.damaged_part(name, info.filename, e)) from e
+                    safety.check_xml(info.filename, head, name)
+    except SheetCRMError:
+        raise
     except zipfile.BadZipFile as e:
         raise SheetCRMError(
             Problem(
                 "not_a_workbook",
                 f"{name} is damaged or incomplete (not a valid zip archive)",
-                hint="restore it from a backup, or open it in Excel and let it repair the file",
+                hint="restore it from a backup (sheetcrm keeps them in the backups folder "
+                "beside it), or open it in Excel and let it repair the file",
             )
         ) from e
-    except (OSError, EOFError, zipfile.LargeZipFile, NotImplementedError, ValueError) as e:
+    except (
+        OSError,
+        EOFError,
+        zipfile.LargeZipFile,
+        NotImplementedError,  # a compression method Python cannot unpack
+        RuntimeError,  # zip members encrypted with a password
+        ValueError,
+    ) as e:
         raise SheetCRMError(
             Problem(
                 "not_a_workbook",
-                f"{name} cannot be read as a workbook: {e}",
+                f"{name} cannot be read as a workbook: {_short(e)}",
                 hint="open it in Excel and save a fresh copy",
             )
         ) from e
 
 
-def open_workbook(path: Path) -> calamine.CalamineWorkbook:
+def open_package(path: Path) -> tuple[Package, calamine.CalamineWorkbook]:
+    """The workbook at ``path``, after the safety checks: as a package and for calamine."""
     check_file(path)
     try:
-        return calamine.CalamineWorkbook.from_path(str(path))
+        data = path.read_bytes()
+    except OSError as e:
+        raise SheetCRMError(
+            Problem("not_a_workbook", f"cannot read {path.name}: {e.strerror or e}")
+        ) from e
+    pkg = Package(data, path.name)
+    return pkg, _calamine(pkg, data)
+
+
+def sheet_rows(pkg: Package, wb: calamine.CalamineWorkbook, name: str) -> list[list[Any]]:
+    """Every row of one sheet as calamine reads it (row i is Excel row i + 1).
+
+    The sheet's used area is measured from its XML first: calamine lays out every
+    cell from A1 to the last one, so one stray cell at XFD1048576 would make it ask
+    for half a terabyte and abort the process. A sheet too large that way is read
+    only as far right as its last contract column (nothing sheetcrm reads is further
+    right); if even that is too large it is refused by name, with the far cell to
+    delete, before calamine sees it.
+    """
+    part = pkg.sheet_part(name)
+    try:
+        extent = safety.sheet_extent(lambda: pkg.open_part(part))
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
+        raise SheetCRMError(safety.damaged_part(pkg.name, part, e)) from e
+    if extent.cells > safety.LIMITS.cells:
+        return _contract_columns_only(pkg, name, part, extent)
+    try:
+        return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except Exception as e:
+        raise SheetCRMError(_unreadable(pkg, e, name)) from e
+
+
+# A cell in a column of two or three letters (AA and beyond), whole: <c ...>...</c> or <c .../>.
+_WIDE_CELL = re.compile(
+    rb'<((?:[\w.-]+:)?)c\s[^>]*?\br="([A-Z]{2,3})\d+"[^>]*?(?:/>|>.*?</\1c>)', re.S
+)
+
+
+def _contract_columns_only(
+    pkg: Package, name: str, part: str, extent: safety.Extent
+) -> list[list[Any]]:
+    """The rows of a sheet whose used area is too large, read without the columns right
+    of its last contract column (where a stray cell such as XFD20000 usually is)."""
+    spec = find_sheet(name)
+    known = {normalize_header(c.name) for c in spec.columns} if spec else set()
+    try:
+        _row, headers = pkg.headers(name)
+    except SheetCRMError:
+        headers = {}
+    first: dict[str, int] = {}  # the first of two same-named columns is the one read
+    for col in sorted(headers):
+        norm = normalize_header(headers[col])
+        if norm in known:
+            first.setdefault(norm, col)
+    width = max(first.values(), default=-1) + 1
+    if not width or extent.rows * width > safety.LIMITS.cells:
+        safety.check_extent(extent, name)  # refused: the message names the far cell
+    data = pkg.read(part)
+
+    def keep(m: re.Match[bytes]) -> bytes:
+        letters = m.group(2).decode()
+        return m.group(0) if column_index(letters) < width else b""
+
+    trimmed = _WIDE_CELL.sub(keep, data)
+    del data
+    safety.check_extent(safety.sheet_extent(lambda: io.BytesIO(trimmed)), name)
+    narrow = Package(pkg.source_bytes(), pkg.name)
+    narrow.write(part, trimmed)
+    narrow_bytes = narrow.to_bytes()
+    wb = _calamine(narrow, narrow_bytes)
+    try:
+        return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except Exception as e:
+        raise SheetCRMError(_unreadable(pkg, e, name)) from e
+    finally:
+        wb.close()
+
+
+def sheet_table(data: bytes, name: str) -> list[list[Any]]:
+    """Every row of the sheet ``name`` of the workbook held in ``data``, read as read_book
+    reads it (the same layout and used-area rules); for checking what was written."""
+    pkg = Package(data)
+    wb = _calamine(pkg, data)
+    try:
+        return sheet_rows(pkg, wb, pkg.sheet(name).name)
+    finally:
+        wb.close()
+
+
+def _calamine(pkg: Package, data: bytes) -> calamine.CalamineWorkbook:
+    """calamine's view of a package.
+
+    calamine looks for the workbook, styles and shared strings at their usual
+    names (xl/workbook.xml, xl/styles.xml, xl/sharedStrings.xml); other tools may
+    put them anywhere the relationships say. calamine then gets a copy of the
+    package laid out the usual way (only for reading: nothing is written).
+    """
+    try:
+        if not _moved_parts(pkg):
+            return calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        return calamine.CalamineWorkbook.from_filelike(io.BytesIO(_usual_layout(pkg)))
     except calamine.PasswordError as e:
         raise SheetCRMError(
             Problem(
                 "encrypted",
-                f"{path.name} is protected with a password",
+                f"{pkg.name} is protected with a password",
                 hint="save it in Excel without a password",
             )
         ) from e
+    except SheetCRMError:
+        raise
     except Exception as e:  # calamine raises several unrelated types for damaged files
-        raise SheetCRMError(
-            Problem(
-                "not_a_workbook",
-                f"{path.name} cannot be read as a workbook: {_short(e)}",
-                hint="open it in Excel and save a fresh copy",
-            )
-        ) from e
+        raise SheetCRMError(_unreadable(pkg, e)) from e
+
+
+def _unreadable(pkg: Package, error: BaseException, sheet: str | None = None) -> Problem:
+    """Why calamine could not read the workbook (or one sheet), as plainly as can be told.
+
+    A part that fails its checksum is named (restore a backup); anything else is
+    the file's own damage, described as calamine saw it.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(pkg.source_bytes())) as zf:
+            bad = zf.testzip()  # unpacks every part: only done once reading has failed
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
+        return safety.damaged_part(pkg.name, "", e)
+    if bad is not None:
+        return safety.damaged_part(pkg.name, bad, ValueError("its checksum does not match"))
+    what = f"the sheet {sheet!r} of {pkg.name}" if sheet else pkg.name
+    return Problem(
+        "not_a_workbook",
+        f"{what} cannot be read{'' if sheet else ' as a workbook'}: {_short(error)}",
+        sheet=sheet,
+        hint="open it in Excel and save a fresh copy",
+    )
+
+
+_USUAL = {"styles": "xl/styles.xml", "sharedStrings": "xl/sharedStrings.xml"}
+
+
+def _moved_parts(pkg: Package) -> dict[str, str]:
+    """Parts calamine would not find where they are: part -> where calamine looks."""
+    moved = {}
+    if pkg.workbook_part != "xl/workbook.xml":
+        moved[pkg.workbook_part] = "xl/workbook.xml"
+    for _rid, typ, target, mode in pkg.rels(pkg.workbook_part):
+        usual = _USUAL.get(typ.rsplit("/", 1)[-1])
+        if usual and mode != "External" and target != usual and pkg.has(target):
+            moved[target] = usual
+    return moved
+
+
+def _inside(pkg: Package, moved: dict[str, str], target: str) -> str:
+    """Where the copy for calamine holds the part a relationship points at."""
+    real = pkg._real(target) if pkg.has(target) else target
+    return "/" + moved.get(real, real.replace("\\", "/"))
+
+
+def _usual_layout(pkg: Package) -> bytes:
+    """The package with the parts calamine looks for at their usual names; the other
+    targets of the workbook made absolute, so they are found where they are."""
+    wb_part = pkg.workbook_part
+    rels = pkg.rels(wb_part)
+    moved = _moved_parts(pkg)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(
+            "_rels/.rels",
+            f'<Relationships xmlns="{_NS_PKG_RELS}"><Relationship Id="rId1" '
+            f'Type="{_OFFICE_DOC}" Target="xl/workbook.xml"/></Relationships>',
+        )
+        for part, usual in moved.items():
+            zf.writestr(usual, pkg.read(part))
+        if wb_part not in moved:
+            zf.writestr("xl/workbook.xml", pkg.read(wb_part))
+        entries = "".join(
+            f'<Relationship Id="{escape(rid)}" Type="{escape(typ)}" '
+            f'Target="{escape(target if mode == "External" else _inside(pkg, moved, target))}"'
+            + (' TargetMode="External"' if mode == "External" else "")
+            + "/>"
+            for rid, typ, target, mode in rels
+        )
+        zf.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'<Relationships xmlns="{_NS_PKG_RELS}">{entries}</Relationships>',
+        )
+        written = {"_rels/.rels", "xl/_rels/workbook.xml.rels", *moved.values()}
+        for part in pkg.part_names:
+            # names as calamine spells them: some tools write xl\workbook.xml or
+            # [content_types].xml, which calamine does not recognise
+            usual = part.replace("\\", "/")
+            if usual.lower() == "[content_types].xml":
+                usual = "[Content_Types].xml"
+            if part in moved or usual in written or usual.lower() in written:
+                continue
+            written.add(usual)
+            zf.writestr(usual, pkg.read(part))
+    return out.getvalue()
 
 
 def _short(e: BaseException) -> str:
@@ -215,7 +411,7 @@ def read_book(path: str | Path, sheets: Sequence[Sheet] = SHEETS) -> RawBook:
     'C2'
     """
     path = Path(path)
-    wb = open_workbook(path)
+    pkg, wb = open_package(path)
     # calamine hands back millions of small lists at once; the cyclic garbage
     # collector would scan them over and over while nothing here makes cycles
     # (bench: the load of 1,048,575 interactions went from 45 s to 36 s without it).
@@ -230,18 +426,7 @@ def read_book(path: str | Path, sheets: Sequence[Sheet] = SHEETS) -> RawBook:
             spec = find_sheet(name)
             if spec is None or spec.name not in wanted or spec.name in book.sheets:
                 continue
-            try:
-                rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            except Exception as e:
-                raise SheetCRMError(
-                    Problem(
-                        "not_a_workbook",
-                        f"the sheet {name!r} of {path.name} cannot be read: {_short(e)}",
-                        sheet=name,
-                        hint="open the workbook in Excel and save a fresh copy",
-                    )
-                ) from e
-            book.sheets[spec.name] = raw_sheet(name, spec, rows)
+            book.sheets[spec.name] = raw_sheet(name, spec, sheet_rows(pkg, wb, name))
         return book
     finally:
         wb.close()

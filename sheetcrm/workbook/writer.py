@@ -500,18 +500,9 @@ def _same(expected: object, got: object) -> bool:
 
 def _rows(data: bytes | Path, sheet: str) -> list[list[Any]]:
     """Every row of a sheet as calamine reads it, row i is Excel row i + 1."""
-    import python_calamine as pc
+    from sheetcrm.workbook.reader import sheet_table  # the reader's layout and size rules
 
-    src = (
-        pc.CalamineWorkbook.from_path(str(data))
-        if isinstance(data, Path)
-        else (pc.CalamineWorkbook.from_filelike(io.BytesIO(data)))
-    )
-    try:
-        return src.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-    finally:
-        with contextlib.suppress(Exception):
-            src.close()
+    return sheet_table(data.read_bytes() if isinstance(data, Path) else data, sheet)
 
 
 FULL_VERIFY_LIMIT = 8_000_000  # sheet parts up to this size are re-read whole by calamine

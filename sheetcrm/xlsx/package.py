@@ -26,16 +26,17 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 from xml.sax.saxutils import escape as _xml_escape
 
 from lxml import etree
 
 from sheetcrm.contract import find_sheet, match_headers, normalize_header
 from sheetcrm.errors import Problem, SheetCRMError, cell_ref, column_letter
+from sheetcrm.xlsx import safety
 
 __all__ = ["Package", "SheetInfo", "column_index", "excel_serial"]
 
-_MAX_UNCOMPRESSED = 2_000_000_000  # a workbook bigger than this is refused as unsafe
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -43,6 +44,7 @@ _NS_REL_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 _NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 _NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_NS_R_STRICT = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=False
@@ -61,6 +63,7 @@ _HAS_DATA = re.compile(
     rb"<(?:[\w.-]+:)?v>[^<]|<(?:[\w.-]+:)?f[\s>/]|<(?:[\w.-]+:)?t(?:\s[^>]*)?>[^<]"
 )
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+_WORKSHEET_TAG = re.compile(rb"<((?:[\w.-]+:)?worksheet)\b[^>]*>")
 _RANGE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)(?::\$?([A-Za-z]{1,3})\$?(\d+))?$")
 
 # Built-in number formats that are dates or times.
@@ -120,21 +123,12 @@ def _set_attr(start_tag: bytes, name: bytes, value: bytes | None) -> bytes:
     return start_tag[:cut] + b" " + name + b'="' + value + b'"' + start_tag[cut:]
 
 
-def _check_safe(name: str, data: bytes) -> None:
-    head = data[:8192]
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-        raise SheetCRMError(
-            Problem(
-                "unsafe_workbook",
-                f"the workbook part {name} declares XML entities (a DOCTYPE); sheetcrm will not "
-                "read it because such a file can exhaust memory",
-                hint="open the file in Excel and save it as a new workbook",
-            )
-        )
+def _check_safe(name: str, data: bytes, workbook: str = "the workbook") -> None:
+    safety.check_xml(name, data[:8192], workbook)
 
 
-def _parse(name: str, data: bytes) -> etree._Element:
-    _check_safe(name, data)
+def _parse(name: str, data: bytes, workbook: str = "the workbook") -> etree._Element:
+    _check_safe(name, data, workbook)
     try:
         return etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
@@ -147,19 +141,41 @@ def _local(tag: object) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
+def _find(root: etree._Element, local: str) -> etree._Element | None:
+    """The first element named ``local`` (in any namespace) at or under ``root``."""
+    return next((el for el in root.iter() if _local(el.tag) == local), None)
+
+
+def _qname(scope: etree._Element, ns: str, local: str, fallback: str) -> tuple[bytes, bytes]:
+    """How to spell element or attribute ``local`` of namespace ``ns`` written inside ``scope``.
+
+    Returns the qualified name and a namespace declaration to put on the new element
+    (empty when ``ns`` is already in scope there). Owners' tools declare namespaces
+    wherever they like (openpyxl puts ``xmlns:r`` on each ``<sheet>``, others use
+    ``x:`` or ``d3p1:``), so the prefix is looked up in scope, never assumed.
+    """
+    in_scope = [p for p, uri in scope.nsmap.items() if uri == ns]
+    if None in in_scope:
+        return local.encode(), b""
+    if in_scope:
+        return f"{in_scope[0]}:{local}".encode(), b""
+    return f"{fallback}:{local}".encode(), f' xmlns:{fallback}="{ns}"'.encode()
+
+
 def _resolve(source_part: str, target: str) -> str:
     if target.startswith("/"):
         return posixpath.normpath(target.lstrip("/"))
-    base = posixpath.dirname(source_part)
+    base = posixpath.dirname(source_part.replace("\\", "/"))
     return posixpath.normpath(posixpath.join(base, target)).lstrip("/")
 
 
 def _rels_name(part: str) -> str:
-    d, f = posixpath.split(part)
+    d, f = posixpath.split(part.replace("\\", "/"))  # some tools write xl\workbook.xml
     return posixpath.join(d, "_rels", f + ".rels").lstrip("/")
 
 
 def _relative(source_part: str, target_part: str) -> str:
+    source_part, target_part = source_part.replace("\\", "/"), target_part.replace("\\", "/")
     return posixpath.relpath(target_part, posixpath.dirname(source_part) or ".")
 
 
@@ -263,6 +279,10 @@ class _SheetLayout:
     header: dict[str, int] = field(default_factory=dict)  # normalized header -> column
     header_names: dict[int, str] = field(default_factory=dict)  # column -> header text
     header_fragment: bytes = b""
+    # the start tags a row sits inside (worksheet, sheetData): a row cut out of the
+    # part is parsed inside them, so every prefix it uses means what it means there
+    scope_open: bytes = b""
+    scope_close: bytes = b""
 
 
 # --------------------------------------------------------------------------- styles
@@ -397,6 +417,8 @@ class _Styles:
         entry = b'<numFmt numFmtId="%d" formatCode="%s"/>' % (fid, code.encode())
         m = re.search(rb"<((?:[\w.-]+:)?)numFmts\b[^>]*?(?:/>|>.*?</\1numFmts>)", data, re.S)
         if m:
+            if m.group(1):  # the owner's numFmts is prefixed: so is the new entry
+                entry = b"<" + m.group(1) + entry[1:]
             tag = _start_tag(m.group(0))
             if m.group(0).endswith(b"/>") and b"</" not in m.group(0):
                 block = _set_attr(tag[:-2] + b">", b"count", b"1") + entry
@@ -446,13 +468,7 @@ class _LazyParts(dict):
             try:
                 value = self._zf.read(name)
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
-                raise SheetCRMError(
-                    Problem(
-                        "not_a_workbook",
-                        f"{self._workbook} is damaged: its part {name} cannot be unpacked ({e})",
-                        hint="open it in Excel and save a fresh copy",
-                    )
-                ) from None
+                raise SheetCRMError(safety.damaged_part(self._workbook, name, e)) from None
             super().__setitem__(name, value)
         return value
 
@@ -499,10 +515,19 @@ class Package:
         self._rels_cache: dict[str, list[tuple[str, str, str, str]]] = {}
         self.workbook_part = self._find_workbook_part()
         wb = self.read(self.workbook_part)
-        self._wb_root = _parse(self.workbook_part, wb)
+        self._wb_root = _parse(self.workbook_part, wb, self.name)
+        if _local(self._wb_root.tag) != "workbook":  # a Word or PowerPoint file, say
+            raise SheetCRMError(
+                Problem(
+                    "not_a_workbook",
+                    f"{name} is an Office file but not an Excel workbook",
+                    hint="give the path of an .xlsx workbook",
+                )
+            )
         self.strict = self._wb_root.tag.startswith("{http://purl.oclc.org/ooxml/")
         self.sheets = self._find_sheets()
         self._shared: list[bytes] | None = None
+        self._sst_scope: tuple[bytes, bytes] | None = None
         self._styles: _Styles | None = None
         self.appended: dict[str, list[int]] = {}
         self.updated: dict[str, list[int]] = {}
@@ -535,10 +560,7 @@ class Package:
             zf = zipfile.ZipFile(self._source)
             self._parts = _LazyParts(zf, self.name)
             infos = zf.infolist()
-            if sum(i.file_size for i in infos) > _MAX_UNCOMPRESSED:
-                raise SheetCRMError(
-                    Problem("unsafe_workbook", f"{self.name} unpacks to more than 2 GB")
-                )
+            safety.check_archive(infos, self.name)  # the same limits as every read
             for info in infos:
                 if info.is_dir():
                     self._infos.append(info)
@@ -594,6 +616,18 @@ class Package:
             raise SheetCRMError(
                 Problem("not_a_workbook", f"{self.name} has no part {part}")
             ) from None
+
+    def source_bytes(self) -> bytes:
+        """The package as it was read (a copy)."""
+        return self._source.getvalue()
+
+    def open_part(self, part: str) -> IO[bytes]:
+        """A part as a stream: a member not read yet is unpacked as it is read, so even a
+        huge sheet can be scanned in bounded memory."""
+        part = self._real(part)
+        if isinstance(self._parts, _LazyParts) and not self._parts.is_read(part):
+            return self._parts._zf.open(self._source_infos[part])
+        return io.BytesIO(self.read(part))
 
     def write(self, part: str, data: bytes) -> None:
         part = self._real(part)
@@ -694,7 +728,7 @@ class Package:
         if name not in self._rels_cache:
             result = []
             if self.has(name):
-                root = _parse(name, self.read(name))
+                root = _parse(name, self.read(name), self.name)
                 for el in root:
                     if _local(el.tag) != "Relationship":
                         continue
@@ -786,21 +820,43 @@ class Package:
         )
 
     def shared_string(self, index: int) -> str:
-        """One shared string by index (the table is split lazily, once, at C speed)."""
+        """One shared string by index (the table is cut into entries lazily, once)."""
         if self._shared is None:
             part = self._shared_strings_part()
             data = self.read(part) if part else b""
             if part:
-                _check_safe(part, data)
+                _check_safe(part, data, self.name)
             m = re.search(rb"<((?:[\w.-]+:)?)si[\s/>]", data)
             if not m:
                 self._shared = []
             else:
-                first = m.start()
-                self._shared = data[first:].split(b"</" + m.group(1) + b"si>")
-        if not 0 <= index < len(self._shared) - 1:
+                p = re.escape(m.group(1))
+                # <si/> is an entry too: splitting on </si> alone would shift every index
+                entry = re.compile(rb"<" + p + rb"si\b[^>]*?(?:/>|>.*?</" + p + rb"si>)", re.S)
+                self._shared = entry.findall(data, m.start())
+                root = re.search(rb"<((?:[\w.-]+:)?sst)\b[^>]*>", data[: m.start()])
+                if root is not None:
+                    self._sst_scope = (root.group(0), b"</" + root.group(1) + b">")
+        if not 0 <= index < len(self._shared):
             return ""
-        return _inline_text(self._shared[index])
+        return self._si_text(self._shared[index])
+
+    def _si_text(self, fragment: bytes) -> str:
+        """The text of one <si> entry, parsed as XML in the scope of the <sst> element."""
+        if self._sst_scope is None:
+            return _inline_text(fragment)
+        try:
+            si = etree.fromstring(self._sst_scope[0] + fragment + self._sst_scope[1], _PARSER)[0]
+        except (etree.XMLSyntaxError, IndexError):
+            return _inline_text(fragment)
+        ns = etree.QName(si).namespace or _NS_MAIN
+        return _decode_x(
+            "".join(
+                str(t.xpath("string()"))
+                for t in si.iter(f"{{{ns}}}t")
+                if _local(t.getparent().tag) != "rPh"  # phonetic runs are not the text
+            )
+        )
 
     # ---- styles
     @property
@@ -818,7 +874,9 @@ class Package:
         return self._styles
 
     def _create_styles(self) -> str:
-        part = posixpath.join(posixpath.dirname(self.workbook_part), "styles.xml")
+        part = posixpath.join(
+            posixpath.dirname(self.workbook_part.replace("\\", "/")), "styles.xml"
+        )
         self.write(
             part,
             b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -842,30 +900,40 @@ class Package:
     # ---- content types and rels (small parts, edited as text)
     def _add_override(self, part: str, content_type: str) -> None:
         data = self.read("[Content_Types].xml")
-        entry = f'<Override PartName="/{part}" ContentType="{content_type}"/>'.encode()
         if f'PartName="/{part}"'.encode() in data:
             return
+        root = _parse("[Content_Types].xml", data, self.name)
+        tag, decl = _qname(root, etree.QName(root).namespace or _NS_CT, "Override", "ct")
+        entry = b"<" + tag + decl + f' PartName="/{part}" ContentType="{content_type}"/>'.encode()
         close = data.rfind(b"</")
         self.write("[Content_Types].xml", data[:close] + entry + data[close:])
 
     def _add_rel(self, source: str, typ: str, target: str) -> str:
         name = _rels_name(source)
-        data = self._parts.get(name)
+        data = self.read(name) if self.has(name) else None
         if data is None:
             data = (
                 b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                 b'<Relationships xmlns="' + _NS_REL_PKG.encode() + b'"></Relationships>'
             )
-        ids = {m.decode() for m in re.findall(rb'Id="([^"]*)"', data)}
+        root = _parse(name, data, self.name)
+        ids = {el.get("Id", "") for el in root if isinstance(el.tag, str)}
         n = 1
         while f"rId{n}" in ids:
             n += 1
         rid = f"rId{n}"
+        tag, decl = _qname(root, etree.QName(root).namespace or _NS_REL_PKG, "Relationship", "pr")
         entry = (
-            f'<Relationship Id="{rid}" Type="{typ}" Target="{_relative(source, target)}"/>'
-        ).encode()
-        if data.rstrip().endswith(b"/>") and b"</Relationships>" not in data:
-            data = data.rstrip()[:-2] + b">" + entry + b"</Relationships>"
+            b"<"
+            + tag
+            + decl
+            + f' Id="{rid}" Type="{typ}" Target="{_relative(source, target)}"/>'.encode()
+        )
+        if len(root) == 0 and data.rstrip().endswith(b"/>"):  # <Relationships .../>
+            end_tag = (
+                b"</" + (root.prefix + ":" if root.prefix else "").encode() + b"Relationships>"
+            )
+            data = data.rstrip()[:-2] + b">" + entry + end_tag
         else:
             close = data.rfind(b"</")
             data = data[:close] + entry + data[close:]
@@ -901,7 +969,7 @@ class Package:
         if cached is not None:
             return cached
         data = self.read(part)
-        _check_safe(part, data)
+        _check_safe(part, data, self.name)
         m = re.search(rb"<((?:[\w.-]+:)?)sheetData\b[^>]*?(/?)>", data)
         if not m:
             raise SheetCRMError(
@@ -928,6 +996,10 @@ class Package:
                 Problem("not_a_workbook", f"the sheet {sheet} is cut short", sheet=sheet)
             )
         layout = _SheetLayout(prefix, data_open, data_close, 0)
+        root = _WORKSHEET_TAG.search(data, 0, m.start())
+        if root is not None:
+            layout.scope_open = root.group(0) + data[m.start() : data_open]
+            layout.scope_close = b"</" + prefix + b"sheetData></" + root.group(1) + b">"
         header_row = None
         for table in self._tables(sheet):
             if table.header_rows:
@@ -963,13 +1035,10 @@ class Package:
                     hint="type the column names in the first row",
                 )
             )
-        for col, cell in _cells(layout.header_fragment):
-            if re.search(rb"<(?:[\w.-]+:)?f[\s>/]", cell):
-                continue  # a formula beside the headers is not a header
-            text = self._cell_value_text(cell)
-            if text is None or not str(text).strip():
+        for col, text in self._header_texts(sheet, layout):
+            if not text.strip():
                 continue
-            layout.header_names[col] = str(text)
+            layout.header_names[col] = text
             layout.header.setdefault(normalize_header(text), col)
         spec = find_sheet(sheet)  # the owner's own words for contract columns ("E-post")
         if spec is not None:
@@ -978,6 +1047,71 @@ class Package:
                 layout.header.setdefault(normalize_header(column), col)
         self._layouts[part] = layout
         return layout
+
+    def _header_texts(self, sheet: str, layout: _SheetLayout) -> list[tuple[int, str]]:
+        """(column, text) of each header cell, read by a namespace-aware XML parser.
+
+        The header decides which column is which, so it is read as XML proper: the
+        row is parsed inside its worksheet and sheetData start tags, with whatever
+        namespaces they declare (or the row declares itself). Formulas are not headers.
+        """
+        if not layout.scope_open:  # no worksheet start tag found: read it as text
+            return [
+                (col, str(text))
+                for col, cell in _cells(layout.header_fragment)
+                if not re.search(rb"<(?:[\w.-]+:)?f[\s>/]", cell)
+                and (text := self._cell_value_text(cell)) is not None
+            ]
+        xml = layout.scope_open + layout.header_fragment + layout.scope_close
+        try:
+            wrapper = etree.fromstring(xml, _PARSER)
+        except etree.XMLSyntaxError as exc:
+            raise SheetCRMError(
+                Problem(
+                    "not_a_workbook",
+                    f"the header row of {sheet} is not valid XML: {exc}",
+                    sheet=sheet,
+                    row=layout.header_row,
+                    hint="open the workbook in Excel and save a fresh copy",
+                )
+            ) from None
+        sheet_data = wrapper[0]
+        ns = etree.QName(sheet_data).namespace or _NS_MAIN
+        out = []
+        col = -1
+        for cell in sheet_data[0].iterchildren(f"{{{ns}}}c"):
+            ref = cell.get("r")
+            parsed = _parse_ref(ref) if ref else None
+            col = parsed[0] if parsed else col + 1
+            if cell.find(f"{{{ns}}}f") is not None:
+                continue  # a formula beside the headers is not a header
+            text = self._element_text(cell, ns)
+            if text is not None:
+                out.append((col, text))
+        return out
+
+    def _element_text(self, cell: etree._Element, ns: str) -> str | None:
+        """The text a parsed <c> element shows (shared, inline or plain), without formats."""
+        kind = cell.get("t", "n")
+        if kind == "inlineStr":
+            inline = cell.find(f"{{{ns}}}is")
+            if inline is None:
+                return None
+            text = "".join(
+                str(t.xpath("string()"))  # CDATA and comments inside are XML, not text
+                for t in inline.iter(f"{{{ns}}}t")
+                if _local(t.getparent().tag) != "rPh"  # phonetic runs are not the text
+            )
+            return _decode_x(text)
+        value = cell.find(f"{{{ns}}}v")
+        if value is None or value.text is None:
+            return None
+        if kind == "s":
+            try:
+                return self.shared_string(int(value.text))
+            except ValueError:
+                return None
+        return value.text
 
     def headers(self, sheet: str) -> tuple[int, dict[int, str]]:
         """The header row number and its texts by 0-based column."""
@@ -1008,7 +1142,7 @@ class Package:
             if not typ.endswith("/table") or not self.has(target):
                 continue
             data = self.read(target)
-            _check_safe(target, data)
+            _check_safe(target, data, self.name)
             m = re.search(rb"<(?:[\w.-]+:)?table\b[^>]*>", data)
             if not m:
                 continue
@@ -1702,7 +1836,7 @@ class Package:
             raise SheetCRMError(
                 Problem("bad_name", f"{name!r} cannot be an Excel sheet name", value=name)
             )
-        wb_dir = posixpath.dirname(self.workbook_part)
+        wb_dir = posixpath.dirname(self.workbook_part.replace("\\", "/"))
         n = 1
         while self.has(posixpath.join(wb_dir, f"worksheets/sheet{n}.xml")):
             n += 1
@@ -1787,32 +1921,31 @@ class Package:
         m = re.search(rb"</((?:[\w.-]+:)?)sheets>", wb)
         if not m:
             raise SheetCRMError(Problem("damaged_part", "the workbook has no list of sheets"))
-        p = m.group(1)
-        rprefix = b"r"
-        decl = re.search(rb'xmlns:([\w.-]+)="' + re.escape(_NS_R.encode()) + rb'"', wb)
-        extra = b""
-        # Only a declaration on the root reaches the new element (openpyxl declares it
-        # on each <sheet> instead); otherwise the element declares the prefix itself.
-        if decl and self._wb_root.nsmap.get(decl.group(1).decode()) == _NS_R:
-            rprefix = decl.group(1)
-        else:
-            extra = b' xmlns:r="' + _NS_R.encode() + b'"'
+        sheets_el = _find(self._wb_root, "sheets")
+        if sheets_el is None:
+            raise SheetCRMError(Problem("damaged_part", "the workbook has no list of sheets"))
+        main_ns = etree.QName(sheets_el).namespace or _NS_MAIN
+        r_ns = _NS_R_STRICT if self.strict else _NS_R
+        sheet_tag, sheet_decl = _qname(sheets_el, main_ns, "sheet", "x")
+        id_attr, id_decl = _qname(sheets_el, r_ns, "id", "r")
+        if b":" not in id_attr:  # the relationships namespace as default: still needs a prefix
+            id_attr, id_decl = b"r:id", f' xmlns:r="{r_ns}"'.encode()
         entry = (
             b"<"
-            + p
-            + b'sheet name="'
+            + sheet_tag
+            + sheet_decl
+            + id_decl
+            + b' name="'
             + _xml_escape(name, {'"': "&quot;"}).encode()
             + b'" sheetId="%d" ' % sid
-            + rprefix
-            + b':id="'
+            + id_attr
+            + b'="'
             + rid.encode()
-            + b'"'
-            + extra
-            + b"/>"
+            + b'"/>'
         )
         wb = wb[: m.start()] + entry + wb[m.start() :]
         self.write(self.workbook_part, wb)
-        self._wb_root = _parse(self.workbook_part, wb)
+        self._wb_root = _parse(self.workbook_part, wb, self.name)
         self.sheets[-1].rid = rid
         return part
 
@@ -1888,11 +2021,19 @@ class Package:
                 data,
             )
             assert after is not None
+            root = re.search(rb"<((?:[\w.-]+:)?)styleSheet\b", data)
+            p = root.group(1) if root else b""
+            if p:  # the new elements take the prefix the owner's style sheet uses
+                dxf = re.sub(rb"<(/?)", rb"<\1" + p, dxf)
             data = (
                 data[: after.start()]
-                + b'<dxfs count="1">'
+                + b"<"
+                + p
+                + b'dxfs count="1">'
                 + dxf
-                + b"</dxfs>"
+                + b"</"
+                + p
+                + b"dxfs>"
                 + data[after.start() :]
             )
             index = 0
@@ -2130,7 +2271,8 @@ def _row_xml(
     for k, v in attrs.items():
         if k in (b"r", b"spans"):
             continue
-        if keep_all or k in _ROW_KEEP:
+        # a namespace declared on the row itself goes with it: a kept attribute may use it
+        if keep_all or k in _ROW_KEEP or k == b"xmlns" or k.startswith(b"xmlns:"):
             parts.append(b" " + k + b'="' + v + b'"')
     if not cells:
         return b"".join(parts) + b"/>"
@@ -2186,7 +2328,11 @@ def _inline_text(fragment: bytes) -> str:
     """The text of an <is> or <si> fragment: every <t>, but not phonetic runs."""
     frag = re.sub(rb"<(?:[\w.-]+:)?rPh\b.*?</(?:[\w.-]+:)?rPh>", b"", fragment, flags=re.S)
     texts = re.findall(rb"<(?:[\w.-]+:)?t(?:\s[^>]*)?>([^<]*)</", frag)
-    text = "".join(_unescape(t) for t in texts)
+    return _decode_x("".join(_unescape(t) for t in texts))
+
+
+def _decode_x(text: str) -> str:
+    """Excel's _xHHHH_ escapes decoded (_x005F_ is a literal underscore)."""
     return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
 
 
