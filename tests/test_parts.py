@@ -351,7 +351,7 @@ def _corpus() -> list[Path]:
 def _members(data: bytes) -> dict[str, bytes]:
     """Each member unpacked, or its stored bytes where it cannot be (a damaged member is
     copied as it is, never repaired or dropped)."""
-    from sheetcrm.xlsx.package import raw_member
+    from sheetcrm.xlsx.zipstore import raw_member
 
     out = {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:

@@ -527,7 +527,7 @@ def _verify(tmp: Path, tx: Transaction) -> None:
     pkg = tx.package
     import zipfile
 
-    from sheetcrm.xlsx.package import raw_member
+    from sheetcrm.xlsx.zipstore import raw_member
 
     try:  # the container: every member reads back as the bytes meant
         with zipfile.ZipFile(tmp) as zf, open(tmp, "rb") as fp:

@@ -1,0 +1,282 @@
+"""The zip store: every member of the package kept as the bytes it was read as.
+
+Members are decompressed on first use; the package is written back member by
+member, unchanged members copied raw (see :meth:`ZipStore.to_bytes`).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import io
+import re
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+from typing import IO, Self
+
+from sheetcrm.errors import Problem, SheetCRMError
+from sheetcrm.xlsx import safety
+from sheetcrm.xlsx.fragments import _SheetLayout
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+# --------------------------------------------------------------------------- package
+
+
+_UNREAD = None  # a member not decompressed yet
+
+
+class _LazyParts(dict):
+    """Part name -> bytes, each member decompressed only when something reads it.
+
+    A write touches one or two sheets; unpacking every chart, image and pivot
+    cache of the workbook only to copy it back would cost most of the time.
+    """
+
+    def __init__(self, zf: zipfile.ZipFile, workbook: str) -> None:
+        super().__init__()
+        self._zf, self._workbook = zf, workbook
+
+    def __getitem__(self, name: str) -> bytes:
+        value = super().__getitem__(name)
+        if value is _UNREAD:
+            try:
+                value = self._zf.read(name)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
+                raise SheetCRMError(safety.damaged_part(self._workbook, name, e)) from None
+            super().__setitem__(name, value)
+        return value
+
+    def get(self, name: str, default: object = None) -> object:
+        return self[name] if name in self else default  # noqa: SIM401 (self.get recurses)
+
+    def items(self):  # type: ignore[no-untyped-def]
+        return [(name, self[name]) for name in list(self.keys())]
+
+    def values(self):  # type: ignore[no-untyped-def]
+        return [self[name] for name in list(self.keys())]
+
+    def is_read(self, name: str) -> bool:
+        return super().__getitem__(name) is not _UNREAD
+
+
+def raw_member(fp: io.BufferedIOBase | io.BytesIO, info: zipfile.ZipInfo) -> bytes:
+    """A zip member's stored (compressed) bytes, exactly as they are in the archive."""
+    fp.seek(info.header_offset)
+    header = fp.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local header for {info.filename}")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    fp.seek(info.header_offset + 30 + name_len + extra_len)
+    data = fp.read(info.compress_size)
+    if len(data) != info.compress_size:
+        raise zipfile.BadZipFile(f"{info.filename} is cut short")
+    return data
+
+
+class ZipStore:
+    """The members of an .xlsx package, held in memory in their original order."""
+
+    def __init__(self, data: bytes, name: str = "the workbook") -> None:
+        self.name = name
+        self._infos: list[zipfile.ZipInfo] = []
+        self._parts: dict[str, bytes] = {}
+        self._source_infos: dict[str, zipfile.ZipInfo] = {}
+        self.changed: set[str] = set()
+        self._layouts: dict[str, _SheetLayout] = {}
+        self._originals: dict[str, bytes] = {}
+        self._aliases: dict[str, str] | None = None
+        self._load(data)
+        # caches by part, dropped here when a part is written or removed
+        self._rels_cache: dict[str, list[tuple[str, str, str, str]]] = {}
+
+    # ---- loading
+    @classmethod
+    def from_path(cls, path: str | Path) -> Self:
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise SheetCRMError(
+                Problem("not_a_workbook", f"cannot read {path.name}: {exc.strerror or exc}")
+            ) from None
+        return cls(data, path.name)
+
+    def _load(self, data: bytes) -> None:
+        if data[:8] == _OLE_MAGIC:
+            raise SheetCRMError(
+                Problem(
+                    "encrypted",
+                    f"{self.name} is protected with a password (or is an old .xls file); "
+                    "sheetcrm cannot open it",
+                    hint="in Excel remove the password (File > Info > Protect Workbook) "
+                    "and save it as .xlsx",
+                )
+            )
+        try:
+            self._source = io.BytesIO(data)
+            zf = zipfile.ZipFile(self._source)
+            self._parts = _LazyParts(zf, self.name)
+            infos = zf.infolist()
+            safety.check_archive(infos, self.name)  # the same limits as every read
+            for info in infos:
+                if info.is_dir():
+                    self._infos.append(info)
+                    continue
+                if info.flag_bits & 0x1:
+                    raise SheetCRMError(
+                        Problem("encrypted", f"{self.name} has encrypted zip members")
+                    )
+                self._infos.append(info)
+                dict.__setitem__(self._parts, info.filename, _UNREAD)
+                self._source_infos[info.filename] = info
+        except SheetCRMError:
+            raise
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+            raise SheetCRMError(
+                Problem(
+                    "not_a_workbook",
+                    f"{self.name} is not an Excel workbook sheetcrm can open ({exc})",
+                    hint="check the file name; save it from Excel as .xlsx",
+                )
+            ) from None
+        except (NotImplementedError, RuntimeError) as exc:  # unsupported compression
+            raise SheetCRMError(
+                Problem("not_a_workbook", f"{self.name} cannot be unpacked ({exc})")
+            ) from None
+
+    # ---- raw parts
+    @property
+    def part_names(self) -> list[str]:
+        return [i.filename for i in self._infos if not i.is_dir()]
+
+    def _alias_map(self) -> dict[str, str]:
+        """Part names as the package spells them, keyed also loosely (case, backslashes)."""
+        if self._aliases is None or len(self._aliases) < len(self._parts):
+            aliases = {}
+            for name in self._parts:
+                aliases[name.replace("\\", "/").lower()] = name
+            aliases.update({name: name for name in self._parts})
+            self._aliases = aliases
+        return self._aliases
+
+    def _real(self, part: str) -> str:
+        aliases = self._alias_map()
+        return aliases.get(part) or aliases.get(part.replace("\\", "/").lower(), part)
+
+    def has(self, part: str) -> bool:
+        return self._real(part) in self._parts
+
+    def read(self, part: str) -> bytes:
+        try:
+            return self._parts[self._real(part)]
+        except KeyError:
+            raise SheetCRMError(
+                Problem("not_a_workbook", f"{self.name} has no part {part}")
+            ) from None
+
+    def source_bytes(self) -> bytes:
+        """The package as it was read (a copy)."""
+        return self._source.getvalue()
+
+    def open_part(self, part: str) -> IO[bytes]:
+        """A part as a stream: a member not read yet is unpacked as it is read, so even a
+        huge sheet can be scanned in bounded memory."""
+        part = self._real(part)
+        if isinstance(self._parts, _LazyParts) and not self._parts.is_read(part):
+            return self._parts._zf.open(self._source_infos[part])
+        return io.BytesIO(self.read(part))
+
+    def write(self, part: str, data: bytes) -> None:
+        part = self._real(part)
+        if part not in self._parts:
+            info = zipfile.ZipInfo(part, date_time=dt.datetime.now().timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            self._infos.append(info)
+        if self._parts.get(part) != data:
+            if part in self._parts and part not in self._originals:
+                self._originals[part] = self._parts[part]
+            self._parts[part] = data
+            self.changed.add(part)
+        self._layouts.pop(part, None)
+
+    def remove(self, part: str) -> None:
+        """Drop a member from the package (its relationships and content type are the
+        caller's to edit)."""
+        part = self._real(part)
+        if part not in self._parts:
+            return
+        self._originals.setdefault(part, self._parts[part])
+        dict.__delitem__(self._parts, part)
+        self._infos = [i for i in self._infos if i.filename != part]
+        self._source_infos.pop(part, None)
+        self.changed.add(part)
+        self._aliases = None
+        self._rels_cache.clear()
+
+    def remove_part(self, part: str) -> None:
+        """Drop a member and its content-type override (a sheet or note sheetcrm made)."""
+        part = self._real(part)
+        if part not in self._parts:
+            return
+        self.remove(part)
+        self._layouts.pop(part, None)
+        types = self.read("[Content_Types].xml")
+        types = re.sub(
+            rb"<(?:[\w.-]+:)?Override\b[^>]*?PartName=\"/"
+            + re.escape(part.encode())
+            + rb"\"[^>]*/>",
+            b"",
+            types,
+        )
+        self.write("[Content_Types].xml", types)
+
+    def original(self, part: str) -> bytes | None:
+        """A part's bytes as they were read (None for a part added since)."""
+        if part in self._originals:
+            return self._originals[part]
+        return self._parts.get(part) if part not in self.changed else None
+
+    def to_bytes(self) -> bytes:
+        """The package as a zip: members in their order, untouched members byte-identical."""
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", allowZip64=True) as zf:
+            for old in self._infos:
+                info = zipfile.ZipInfo(old.filename, date_time=old.date_time)
+                info.compress_type = old.compress_type
+                info.external_attr = old.external_attr
+                info.create_system = old.create_system
+                info.comment = old.comment
+                if old.is_dir():
+                    zf.writestr(info, b"")
+                    continue
+                if self.raw(old.filename) is not None:
+                    self._copy_raw(zf, old)
+                    continue
+                level = 1 if old.filename in self.changed else None
+                zf.writestr(info, self._parts[old.filename], compresslevel=level)
+        return out.getvalue()
+
+    def raw(self, name: str) -> bytes | None:
+        """The stored bytes of a member left as it was read (None once it was changed)."""
+        info = self._source_infos.get(name)
+        if info is None or name in self.changed:
+            return None
+        return raw_member(self._source, info)
+
+    def _copy_raw(self, zf: zipfile.ZipFile, old: zipfile.ZipInfo) -> None:
+        """Copy a member without unpacking it: same stored bytes, same CRC."""
+        raw = self.raw(old.filename)
+        assert raw is not None and zf.fp is not None
+        info = copy.copy(old)
+        info.flag_bits &= ~0x08  # sizes are known: no data descriptor after the data
+        info.header_offset = zf.fp.tell()
+        zf.fp.write(info.FileHeader())
+        zf.fp.write(raw)
+        zf.start_dir = zf.fp.tell()  # where the central directory will go
+        zf.filelist.append(info)
+        zf.NameToInfo[info.filename] = info
+        zf._didModify = True  # type: ignore[attr-defined]  # private: write the directory
