@@ -8,7 +8,8 @@ need this script: they open templates/weekly.docx (exported with
 table styles) and keep the ``{{ ... }}`` tags; the next report follows.
 
 Tags, for anyone editing the template by hand (the context is
-``reports.build_context``; see the HTML template for every name):
+``sheetcrm.report.render.build_context``; templates/README.md lists every name
+and tag, and tests/test_templates_doc.py checks this script makes the committed file):
 
 - ``{{ _("Text") }}`` translates a label; ``|number``, ``|percent``, ``|money``,
   ``|date``, ``|hours``, ``|figure(kind)`` format for the report's language.
