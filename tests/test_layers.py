@@ -273,3 +273,34 @@ def test_the_computations_know_nothing_of_processes(module: str) -> None:
     edges = graph()
     assert "sheetcrm.report.worker" not in edges[module] or module == "sheetcrm.report.worker"
     assert not any(t.startswith("sheetcrm.report.render") for t in edges[module])
+
+
+# The Book's lookups: what every layer asks instead of re-indexing the frames.
+
+
+def test_book_lookups_first_row_wins_and_active_staff_by_department(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    import pandas as pd
+
+    import sheetcrm
+    from sheetcrm.workbook.sample import write_sample_workbook
+
+    path = tmp_path / "crm.xlsx"
+    write_sample_workbook(path)
+    book, _ = sheetcrm.load(path, as_of=datetime(2026, 11, 20, 15))
+    first = book.customers.iloc[0]
+    copy = first.copy()
+    copy["name"] = "A second row with the same id"
+    book.frames["Customers"] = pd.concat([book.customers, copy.to_frame().T], ignore_index=True)
+    found = book.customer(first["customer_id"])
+    assert found is not None and found["name"] == first["name"]
+    assert book.customer("C-9999") is None
+    by_id = book.customers_by_id()
+    assert by_id.index.is_unique and by_id.loc[first["customer_id"], "name"] == first["name"]
+    sales = book.active_staff(" sales ")
+    assert len(sales) and set(sales["department"].str.casefold()) == {"sales"}
+    assert bool(sales["active"].fillna(True).all())
+    assert len(book.active_staff()) >= len(sales)
+    calendar = book.calendar()
+    assert calendar.holidays == frozenset(book.holidays) and calendar.days

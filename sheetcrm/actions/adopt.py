@@ -42,6 +42,7 @@ from sheetcrm.contract import (
 )
 from sheetcrm.errors import Problem, SheetCRMError, column_letter
 from sheetcrm.workbook import writer
+from sheetcrm.workbook.cells import is_blank
 from sheetcrm.workbook.newbook import NUMBER_FORMATS, VALIDATION_ROWS, YES_NO, column_validation
 from sheetcrm.workbook.reader import RawBook, RawSheet, raw_sheet, read_book
 from sheetcrm.xlsx.package import Package, column_index, excel_serial
@@ -417,14 +418,14 @@ def _plan_sheet(
         values = sheet.columns.get(column)
         if values is None:
             return list(rows)
-        return [r for r, v in zip(rows, values, strict=False) if _blank(v)]
+        return [r for r, v in zip(rows, values, strict=False) if is_blank(v)]
 
     if spec.id_prefix and rows:
         missing = empty_rows(spec.key)
         if missing:
             from sheetcrm.actions.records import next_ids
 
-            existing = [_id_text(v) for v in sheet.columns.get(spec.key, ()) if not _blank(v)]
+            existing = [_id_text(v) for v in sheet.columns.get(spec.key, ()) if not is_blank(v)]
             step.ids = dict(
                 zip(missing, next_ids(existing, spec.id_prefix, len(missing)), strict=True)
             )
@@ -456,14 +457,14 @@ def _plan_staff(raw: RawBook, by_name: Mapping[str, SheetPlan]) -> None:
     listed = {
         str(v).strip().casefold()
         for v in (staff_sheet.columns.get("name", ()) if staff_sheet else ())
-        if not _blank(v)
+        if not is_blank(v)
     }
     named: dict[str, str] = {}
     for sheet_name, column in _STAFF_COLUMNS:
         sheet = raw.sheets.get(sheet_name)
         if sheet is not None:
             for value in set(sheet.columns.get(column, ())):
-                if not _blank(value):
+                if not is_blank(value):
                     named.setdefault(str(value).strip().casefold(), str(value).strip())
         fill = by_name[sheet_name].fills.get(column)
         if fill is not None:
@@ -479,10 +480,6 @@ def _plan_staff(raw: RawBook, by_name: Mapping[str, SheetPlan]) -> None:
 
 def _has_dropdown(spec: Sheet, column: Column) -> bool:
     return column_validation(spec, column) is not None
-
-
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _id_text(value: object) -> str:

@@ -471,10 +471,7 @@ def add_customer(
 
 
 def department_members(book: Book, department: str) -> list[dict[str, Any]]:
-    staff = book.staff
-    mask = staff["department"].fillna("").str.casefold() == department.strip().casefold()
-    mask &= staff["active"].fillna(True).astype(bool)
-    return [as_record(r) for _, r in staff[mask].iterrows()]
+    return [as_record(r) for _, r in book.active_staff(department).iterrows()]
 
 
 def _check_department(book: Book, department: str | None) -> list[dict[str, Any]]:
@@ -561,7 +558,7 @@ def open_complaint(
 
 def _due_times(book: Book, complaint: Mapping[str, Any]) -> dict[str, datetime]:
     target = book.sla[complaint["severity"]]
-    cal = book.settings.calendar(book.holidays)
+    cal = book.calendar()
     opened = pd.Timestamp(complaint["opened"]).to_pydatetime()
     return {
         "first_response": cal.due_at(

@@ -28,9 +28,7 @@ def lateness(minutes: float) -> str:
 
 
 def overdue_lines(breaches: Sequence[Breach], book: Book) -> Iterator[str]:
-    customers = book.customers.set_index("customer_id")
-    # A repeated id is one customer typed twice (validate names the copy): the first row wins.
-    customers = customers[~customers.index.duplicated()]
+    customers = book.customers_by_id()
     for owner, group in groupby(breaches, key=lambda b: (b.state, b.owner)):
         items = list(group)
         state, name = owner

@@ -238,15 +238,11 @@ def notice_messages(
     pending = frame[frame["sent"].isna()]
     if only is not None:
         pending = pending[pending["notice_id"].isin(list(only))]
-    staff = book.staff
     complaints = book.complaints.set_index("complaint_id", drop=False)
     customers = book.customers.set_index("customer_id", drop=False)
     notices = []
     for rec in pending.itertuples(index=False):
-        department = staff[
-            (staff["department"].fillna("").str.casefold() == str(rec.department).casefold())
-            & staff["active"].fillna(True).astype(bool)
-        ]
+        department = book.active_staff(str(rec.department))
         what = f"Notice {rec.notice_id} (Notices row {int(rec.excel_row)})"
         notice = Notice(rec.notice_id, int(rec.excel_row), [], created=_plain_time(rec.created))
         for member in department[department["excel_row"].isin(list(bad))].itertuples(index=False):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 from datetime import date, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -27,6 +26,7 @@ from babel.dates import format_date, format_skeleton
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from sheetcrm import i18n
+from sheetcrm.workbook.book import is_missing
 
 
 def templates_dir() -> Path:
@@ -129,10 +129,6 @@ def _babel(ctx: Any) -> str:
     return i18n.babel_locale(_code(ctx))
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 @jinja2.pass_context
 def _translate(ctx: Any, text: str, **values: Any) -> str:
     """``{{ _("Complaints") }}``, ``{{ _("{count} days", count=3) }}``."""
@@ -142,7 +138,7 @@ def _translate(ctx: Any, text: str, **values: Any) -> str:
 @jinja2.pass_context
 def _number(ctx: Any, value: Any, digits: int = 0, dash: str = "–") -> str:
     """``1 234`` / ``1,234``; ``digits`` fixed decimals."""
-    if _missing(value):
+    if is_missing(value):
         return dash
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(round(float(value), digits), format=pattern, locale=_babel(ctx))
@@ -151,7 +147,7 @@ def _number(ctx: Any, value: Any, digits: int = 0, dash: str = "–") -> str:
 @jinja2.pass_context
 def _percent(ctx: Any, value: Any, digits: int = 0, dash: str = "–") -> str:
     """A share (0.8) as a percentage: ``80%`` / ``80 %``."""
-    if _missing(value):
+    if is_missing(value):
         return dash
     locale = Locale.parse(_babel(ctx))
     pattern = locale.percent_formats[None].pattern  # "#,##0%" / "#,##0 %"
@@ -164,7 +160,7 @@ def _percent(ctx: Any, value: Any, digits: int = 0, dash: str = "–") -> str:
 @jinja2.pass_context
 def _money(ctx: Any, value: Any, whole: bool = False, dash: str = "–") -> str:
     """Money in the Settings currency: ``NOK 1,250.50`` / ``1 250,50 kr``."""
-    if _missing(value):
+    if is_missing(value):
         return dash
     currency = str(ctx.get("currency") or "NOK")
     locale = Locale.parse(_babel(ctx))
@@ -203,7 +199,7 @@ def _format_day(value: date, format: str, locale: str) -> str:
 @jinja2.pass_context
 def _date(ctx: Any, value: Any, format: str = "medium", dash: str = "–") -> str:
     """``20 Nov 2026`` / ``20. nov. 2026``; ``day``, ``weekday``, or a Babel pattern."""
-    if _missing(value) or value == "":
+    if is_missing(value) or value == "":
         return dash
     moment = _as_date(value)
     day = moment.date() if isinstance(moment, datetime) else moment
@@ -213,7 +209,7 @@ def _date(ctx: Any, value: Any, format: str = "medium", dash: str = "–") -> st
 @jinja2.pass_context
 def _datetime(ctx: Any, value: Any, format: str = "day", dash: str = "–") -> str:
     """``9 Nov 13:05`` (``format`` names the date part: day, weekday, medium)."""
-    if _missing(value) or value == "":
+    if is_missing(value) or value == "":
         return dash
     moment = _as_date(value)
     if not isinstance(moment, datetime):
@@ -226,7 +222,7 @@ def _datetime(ctx: Any, value: Any, format: str = "day", dash: str = "–") -> s
 @jinja2.pass_context
 def _hours(ctx: Any, value: Any, dash: str = "–") -> str:
     """Hours as ``3.5 h`` (``45 min`` under an hour, days over 48 hours)."""
-    if _missing(value):
+    if is_missing(value):
         return dash
     hours = float(value)
     code = _code(ctx)
@@ -255,7 +251,7 @@ def _figure(ctx: Any, value: Any, kind: str) -> str:
 def _change(ctx: Any, headline: dict[str, Any]) -> str:
     """The change of a headline figure with its arrow: ``▲ 3``, ``▼ 12 pp``, ``= 0``."""
     change = headline.get("change")
-    if _missing(change):
+    if is_missing(change):
         return ""
     arrow = {"up": "▲", "down": "▼"}.get(headline.get("direction", ""), "=")
     kind = headline.get("kind", "count")

@@ -139,8 +139,7 @@ def due(
         owner = known_owner(book, owner)
     today = as_of.date()
     settings = book.settings
-    customers = book.customers.set_index("customer_id", drop=False)
-    customers = customers[customers.index.notna() & ~customers.index.duplicated()]
+    customers = book.customers_by_id()
     # Only the columns the rules read: copying all of 100,000 rows costs more than the rules.
     inter = book.interactions[list(_INTERACTION_COLUMNS)]
     inter = inter[inter["customer_id"].notna() & (inter["date"] <= pd.Timestamp(as_of))]
@@ -323,8 +322,7 @@ def scheduled(book: Book, as_of: datetime, days: int) -> list[tuple[date, Sugges
     planned = planned[lookup(planned["customer_id"], last_contact) <= planned["date"]]
     planned = planned.sort_values(["on", "customer_id"], kind="stable")
     planned = planned.drop_duplicates("customer_id")
-    customers = book.customers.set_index("customer_id", drop=False)
-    customers = customers[customers.index.notna() & ~customers.index.duplicated()]
+    customers = book.customers_by_id()
     wanted = customers.loc[customers.index.isin(planned["customer_id"]), list(_CONTACT_COLUMNS)]
     records = {rec["customer_id"]: rec for rec in as_records(wanted)}
     mine = inter[inter["customer_id"].isin(records)]

@@ -35,7 +35,6 @@ import pandas as pd
 from sheetcrm.contract import OPEN_STATUSES
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.workbook.book import Book
-from sheetcrm.workbook.business_time import BusinessCalendar
 
 TargetName = Literal["first_response", "resolution"]
 State = Literal["breached", "due_soon", "on_track", "met", "met_late", "closed_unmet"]
@@ -87,17 +86,13 @@ class Breach:
         }
 
 
-def calendar(book: Book) -> BusinessCalendar:
-    return book.settings.calendar(book.holidays)
-
-
 def horizon(book: Book) -> timedelta:
     """The longest any target can take, in calendar time, with room for holidays.
 
     A complaint closed before a window by more than this cannot have a target
     falling due in it, so a report on recent weeks need not compute it.
     """
-    cal = calendar(book)
+    cal = book.calendar()
     opens, closes = book.settings.business_hours
     seconds = (datetime.combine(date.min, closes) - datetime.combine(date.min, opens)).seconds
     day_hours = max(seconds / 3600, 1)
@@ -118,7 +113,7 @@ def targets(book: Book, as_of: datetime, *, since: datetime | None = None) -> pd
     left (negative) a pending target is at ``as_of``, and how late (positive) or
     early (negative) a met one was; it is missing where a complaint lacks a date.
     """
-    cal = calendar(book)
+    cal = book.calendar()
     due_soon = book.settings.due_soon_hours
     as_of_utc = cal.to_utc(as_of)
     rows: list[dict[str, object]] = []

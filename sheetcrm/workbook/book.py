@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from sheetcrm.errors import cell_ref
+from sheetcrm.workbook.business_time import BusinessCalendar
 from sheetcrm.workbook.settings import Settings, SlaTarget, default_sla
 
 
@@ -93,6 +94,36 @@ class Book:
     @property
     def staff(self) -> pd.DataFrame:
         return self.frames["Staff"]
+
+    # ---- lookups: every module asks here instead of re-indexing the frames
+
+    def customers_by_id(self) -> pd.DataFrame:
+        """Customers indexed by ``customer_id`` (kept as a column too), one row per id.
+
+        A repeated id is one customer typed twice (validate names the copy): the
+        first row wins, everywhere. Rows without an id are left out.
+        """
+        customers = self.customers.set_index("customer_id", drop=False)
+        return customers[customers.index.notna() & ~customers.index.duplicated()]
+
+    def customer(self, customer_id: str) -> dict[str, Any] | None:
+        """The customer with this id as a plain record (the first row wins), or None."""
+        rows = self.customers[self.customers["customer_id"] == customer_id]
+        return as_record(rows.iloc[0]) if len(rows) else None
+
+    def active_staff(self, department: str | None = None) -> pd.DataFrame:
+        """Staff still working here (``active`` not no), of ``department`` if given
+        (matched whatever the case, as the Staff sheet spells it)."""
+        staff = self.staff
+        mask = staff["active"].fillna(True).astype(bool)
+        if department is not None:
+            wanted = department.strip().casefold()
+            mask &= staff["department"].fillna("").str.casefold() == wanted
+        return staff[mask]
+
+    def calendar(self) -> BusinessCalendar:
+        """The business calendar: Settings' hours, days and time zone, and the Holidays."""
+        return self.settings.calendar(self.holidays)
 
     def cell(self, sheet: str, column: str, excel_row: int) -> str:
         """``Interactions!C14`` for a value of ``column`` in ``excel_row``."""

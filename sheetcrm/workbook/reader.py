@@ -33,6 +33,7 @@ from sheetcrm.contract import (
     normalize_header,
 )
 from sheetcrm.errors import Problem, SheetCRMError, column_letter
+from sheetcrm.workbook.cells import is_blank
 from sheetcrm.xlsx import safety
 from sheetcrm.xlsx.package import Package, column_index
 
@@ -434,10 +435,6 @@ def read_book(path: str | Path, sheets: Sequence[Sheet] = SHEETS) -> RawBook:
             gc.enable()
 
 
-def _is_blank(value: Any) -> bool:
-    return value == "" or value is None or (isinstance(value, str) and not value.strip())
-
-
 def _find_header(spec: Sheet, rows: list[list[Any]]) -> int | None:
     """Index of the header row: the first row naming a contract column (titles above are fine)."""
     first_filled = None
@@ -477,11 +474,11 @@ def raw_sheet(name: str, spec: Sheet, rows: list[list[Any]]) -> RawSheet:
         else:
             keep = np.zeros(len(body), dtype=bool)
         for i in np.flatnonzero(~keep).tolist():
-            keep[i] = any(not _is_blank(vals[i]) for vals in columns.values() if len(vals))
+            keep[i] = any(not is_blank(vals[i]) for vals in columns.values() if len(vals))
         if key_values is not None:
             for i in np.flatnonzero(keep).tolist():
                 if type(key_values[i]) is str and not key_values[i].strip():
-                    keep[i] = any(not _is_blank(vals[i]) for vals in columns.values())
+                    keep[i] = any(not is_blank(vals[i]) for vals in columns.values())
         # Formatted but empty rows (and blank rows between records) are not records.
         if not keep.all():
             idx = np.flatnonzero(keep).tolist()
