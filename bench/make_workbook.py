@@ -47,6 +47,7 @@ from pathlib import Path
 import xlsxwriter
 
 from sheetcrm.contract import DEFAULT_SLA, SHEET_BY_NAME, SHEETS, VOCABULARIES
+from sheetcrm.workbook.sample import easter
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -327,18 +328,9 @@ PRODUCTS = (
 
 
 def _holidays() -> list[tuple[date, str]]:
-    easter = {  # Easter Sunday
-        2019: date(2019, 4, 21),
-        2020: date(2020, 4, 12),
-        2021: date(2021, 4, 4),
-        2022: date(2022, 4, 17),
-        2023: date(2023, 4, 9),
-        2024: date(2024, 3, 31),
-        2025: date(2025, 4, 20),
-        2026: date(2026, 4, 5),
-    }
     days: list[tuple[date, str]] = []
-    for year, sunday in easter.items():
+    for year in range(2019, 2027):
+        sunday = easter(year)  # the sample's computus, not a second table of dates
         days += [
             (date(year, 1, 1), "New Year's Day"),
             (sunday - timedelta(days=3), "Maundy Thursday"),

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from sheetcrm import contract
+from sheetcrm.workbook.business_time import BusinessCalendar
 
 __all__ = [
     "AS_OF_TIME",
@@ -87,7 +88,7 @@ def write_sample_workbook(
 # --------------------------------------------------------------------------- holidays
 
 
-def _easter(year: int) -> date:
+def easter(year: int) -> date:
     """Easter Sunday (Gregorian; the anonymous algorithm)."""
     a, b, c = year % 19, year // 100, year % 100
     d, e = divmod(b, 4)
@@ -102,18 +103,18 @@ def _easter(year: int) -> date:
 
 def norwegian_holidays(year: int) -> list[tuple[date, str]]:
     """Norway's public holidays, plus Christmas Eve and New Year's Eve (the shop is closed)."""
-    easter = _easter(year)
+    easter_sunday = easter(year)
     days = [
         (date(year, 1, 1), "New Year's Day"),
-        (easter - timedelta(days=3), "Maundy Thursday"),
-        (easter - timedelta(days=2), "Good Friday"),
-        (easter, "Easter Sunday"),
-        (easter + timedelta(days=1), "Easter Monday"),
+        (easter_sunday - timedelta(days=3), "Maundy Thursday"),
+        (easter_sunday - timedelta(days=2), "Good Friday"),
+        (easter_sunday, "Easter Sunday"),
+        (easter_sunday + timedelta(days=1), "Easter Monday"),
         (date(year, 5, 1), "Labour Day"),
         (date(year, 5, 17), "Constitution Day"),
-        (easter + timedelta(days=39), "Ascension Day"),
-        (easter + timedelta(days=49), "Whit Sunday"),
-        (easter + timedelta(days=50), "Whit Monday"),
+        (easter_sunday + timedelta(days=39), "Ascension Day"),
+        (easter_sunday + timedelta(days=49), "Whit Sunday"),
+        (easter_sunday + timedelta(days=50), "Whit Monday"),
         (date(year, 12, 24), "Christmas Eve (shop closed)"),
         (date(year, 12, 25), "Christmas Day"),
         (date(year, 12, 26), "Boxing Day"),
@@ -127,35 +128,39 @@ def norwegian_holidays(year: int) -> list[tuple[date, str]]:
 
 # --------------------------------------------------------------------------- the clock
 
-_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-
-def _parse_days(text: str) -> frozenset[int]:
-    days: list[int] = []
-    for part in text.replace(" ", "").casefold().split(","):
-        first, _, last = part.partition("-")
-        lo = _DAY_NAMES.index(first[:3])
-        hi = _DAY_NAMES.index(last[:3]) if last else lo
-        days.extend(range(lo, hi + 1))
-    return frozenset(days)
-
-
-def _parse_hours(text: str) -> tuple[time, time]:
-    opens, closes = (time.fromisoformat(t.strip()) for t in text.split("-"))
-    return opens, closes
+def _default_calendar(holidays: frozenset[date]) -> BusinessCalendar:
+    setting = contract.SETTING_BY_KEY
+    return BusinessCalendar.from_settings(
+        business_hours=setting["business_hours"].default,
+        business_days=setting["business_days"].default,
+        holidays=holidays,
+        timezone=setting["timezone"].default,
+    )
 
 
 @dataclass(frozen=True)
 class _Clock:
-    """Business hours (from the contract's default Settings) and the holidays."""
+    """The SLA clock of a new workbook: its default Settings and the holidays.
 
-    holidays: frozenset[date]
-    opens: time = _parse_hours(contract.SETTING_BY_KEY["business_hours"].default)[0]
-    closes: time = _parse_hours(contract.SETTING_BY_KEY["business_hours"].default)[1]
-    days: frozenset[int] = _parse_days(contract.SETTING_BY_KEY["business_days"].default)
+    The hours and days are :class:`BusinessCalendar`'s (one parser for Settings).
+    ``add``/``sub`` walk naive local times and can go backwards, which the
+    calendar (time-zone aware, forward only) does not need to; business hours
+    never span a daylight-saving change, so the two agree.
+    """
+
+    calendar: BusinessCalendar
+
+    @property
+    def opens(self) -> time:
+        return self.calendar.opens
+
+    @property
+    def closes(self) -> time:
+        return self.calendar.closes
 
     def is_open_day(self, day: date) -> bool:
-        return day.weekday() in self.days and day not in self.holidays
+        return self.calendar.is_business_day(day)
 
     def _span(self, day: date) -> tuple[datetime, datetime]:
         return datetime.combine(day, self.opens), datetime.combine(day, self.closes)
@@ -676,7 +681,7 @@ class _Story:
         self.left_on = today - timedelta(days=_LEFT_DAYS_AGO)
         years = range(self.sales_start.year, today.year + 2)
         self.holidays = [h for y in years for h in norwegian_holidays(y)]
-        self.clock = _Clock(frozenset(d for d, _ in self.holidays))
+        self.clock = _Clock(_default_calendar(frozenset(d for d, _ in self.holidays)))
         self.sla = _sla_targets()
         self.customers: list[_Customer] = []
         self.interactions: list[_Interaction] = []

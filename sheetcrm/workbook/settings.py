@@ -43,35 +43,6 @@ def default_sla() -> dict[str, SlaTarget]:
     return {s: SlaTarget(s, fr, res, bh) for s, fr, res, bh in DEFAULT_SLA}
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    company_name: str = SETTING_BY_KEY["company_name"].default
-    locale: str = "en"
-    timezone: str = "Europe/Oslo"
-    currency: str = "NOK"
-    week_start: int = 0  # Monday
-    business_hours: tuple[time, time] = (time(9), time(17))
-    business_days: frozenset[int] = frozenset(range(5))
-    due_soon_hours: float = 24.0
-    followup_cooldown_days: int = 7
-    at_risk_after_days: int = 90
-    report_recipients: tuple[str, ...] = ()
-    report_list_limit: int = 25  # 0: no limit
-    backups_to_keep: int = 10
-    templates_dir: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)  # the owner's own keys, untouched
-
-    def calendar(self, holidays: frozenset[Any] = frozenset()) -> BusinessCalendar:
-        opens, closes = self.business_hours
-        return BusinessCalendar(
-            opens=opens,
-            closes=closes,
-            days=self.business_days,
-            holidays=frozenset(holidays),
-            timezone=self.timezone,
-        )
-
-
 def _positive_int(text: str) -> int:
     number = int(float(text))
     if number < 0 or float(text) != number:
@@ -136,6 +107,42 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "backups_to_keep": _positive_int,
     "templates_dir": lambda t: t.strip() or None,
 }
+
+
+# The defaults are the contract's (the text a new workbook's Settings sheet holds), read
+# by the same parsers as the owner's values: one place says what the default is.
+_DEFAULTS: dict[str, Any] = {
+    key: parse(SETTING_BY_KEY[key].default) for key, parse in _PARSERS.items()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    company_name: str = _DEFAULTS["company_name"]
+    locale: str = _DEFAULTS["locale"]
+    timezone: str = _DEFAULTS["timezone"]
+    currency: str = _DEFAULTS["currency"]
+    week_start: int = _DEFAULTS["week_start"]  # 0 is Monday
+    business_hours: tuple[time, time] = _DEFAULTS["business_hours"]
+    business_days: frozenset[int] = _DEFAULTS["business_days"]
+    due_soon_hours: float = _DEFAULTS["due_soon_hours"]
+    followup_cooldown_days: int = _DEFAULTS["followup_cooldown_days"]
+    at_risk_after_days: int = _DEFAULTS["at_risk_after_days"]
+    report_recipients: tuple[str, ...] = _DEFAULTS["report_recipients"]
+    report_list_limit: int = _DEFAULTS["report_list_limit"]  # 0: no limit
+    backups_to_keep: int = _DEFAULTS["backups_to_keep"]
+    templates_dir: str | None = _DEFAULTS["templates_dir"]
+    extra: dict[str, str] = field(default_factory=dict)  # the owner's own keys, untouched
+
+    def calendar(self, holidays: frozenset[Any] = frozenset()) -> BusinessCalendar:
+        opens, closes = self.business_hours
+        return BusinessCalendar(
+            opens=opens,
+            closes=closes,
+            days=self.business_days,
+            holidays=frozenset(holidays),
+            timezone=self.timezone,
+        )
 
 
 def parse_settings(frame: pd.DataFrame, locate: Locate) -> tuple[Settings, list[Problem]]:
