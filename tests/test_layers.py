@@ -304,3 +304,36 @@ def test_book_lookups_first_row_wins_and_active_staff_by_department(tmp_path: Pa
     assert len(book.active_staff()) >= len(sales)
     calendar = book.calendar()
     assert calendar.holidays == frozenset(book.holidays) and calendar.days
+
+
+# Transaction is the one front door for changes: use cases call its methods.
+REACH_THROUGH_ALLOWED = {
+    # adoption rewrites the owner's workbook structure (renames sheets, adds Tables and
+    # drop-downs, checks the result with calamine) on the package itself, by design
+    "sheetcrm.actions.adopt": "adoption plans on the whole package",
+}
+
+
+def reach_through(edges_root: Path = PACKAGE) -> list[str]:
+    found = []
+    for path in sorted(edges_root.rglob("*.py")):
+        name = module_name(path, edges_root)
+        if name == "sheetcrm.workbook.writer" or name in REACH_THROUGH_ALLOWED:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "package"
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "tx"
+            ):
+                found.append(f"{name}:{node.lineno} reaches through to tx.package")
+    return found
+
+
+def test_use_cases_change_the_workbook_only_through_transaction_methods(tmp_path: Path) -> None:
+    assert reach_through() == []
+    fake = tmp_path / "sheetcrm"
+    (fake / "actions").mkdir(parents=True)
+    (fake / "actions" / "marks.py").write_text("def f(tx):\n    return tx.package.highlight\n")
+    assert reach_through(fake) == ["sheetcrm.actions.marks:2 reaches through to tx.package"]

@@ -23,7 +23,6 @@ from sheetcrm.workbook import writer
 from sheetcrm.workbook.book import Book
 from sheetcrm.workbook.reader import read_book
 from sheetcrm.workbook.validation import load, validate
-from sheetcrm.xlsx import notes
 
 MARKER = "sheetcrm"
 AUTHOR = "sheetcrm"  # the author of our notes: how the next run tells them from the owner's
@@ -71,14 +70,13 @@ def mark_overdue(path: Path, as_of: datetime) -> Marked:
         tx.ensure_columns("Complaints", ["due_by", "sla"])
         for row, (due, label) in sorted(marks.items()):
             tx.update("Complaints", row, {"due_by": due, "sla": label})
-        pkg = tx.package
-        header_row, headers = pkg.headers("Complaints")
-        letter = column_letter(pkg.column_of("Complaints", "sla"))
+        header_row, headers = tx.headers("Complaints")
+        letter = column_letter(tx.column_of("Complaints", "sla"))
         last_col = column_letter(max(headers))
         first = header_row + 1
         last = max([*marks, first])
         area = f"A{first}:{last_col}{last}"
-        pkg.highlight(
+        tx.highlight(
             "Complaints",
             MARKER,
             [
@@ -101,10 +99,9 @@ def mark_problems(path: Path, as_of: datetime) -> tuple[Book, Report, Marked]:
         raw = read_book(path)
         book, report = validate(raw, as_of=as_of)
         tx.backups_to_keep = book.settings.backups_to_keep
-        pkg = tx.package
         names = [raw.sheets[s.name].name for s in SHEETS if s.name in raw.sheets]
         for name in names:
-            notes.clear(pkg, name, AUTHOR)
+            tx.clear_notes(name, AUTHOR)
         if report.problems:
             rows: list[list[object]] = []
             links: dict[str, str] = {}
@@ -112,13 +109,13 @@ def mark_problems(path: Path, as_of: datetime) -> tuple[Book, Report, Marked]:
                 rows.append([p.where, p.severity, p.message, p.hint or "", p.code])
                 if p.sheet and p.cell:
                     links[f"A{i}"] = f"{quote_sheet(p.sheet)}!{p.cell}"
-            part = pkg.replace_sheet(
+            part = tx.replace_sheet(
                 PROBLEMS_SHEET, PROBLEM_COLUMNS, rows, [24, 9, 70, 60, 18], links
             )
-            notes.style_header(pkg, part)
-            notes.make_active(pkg, PROBLEMS_SHEET)
+            tx.style_header(part)
+            tx.make_active(PROBLEMS_SHEET)
         else:
-            notes.remove_sheet(pkg, PROBLEMS_SHEET)
+            tx.remove_sheet(PROBLEMS_SHEET)
         for name in names:
             rules = []
             texts: dict[str, list[str]] = {}
@@ -134,6 +131,6 @@ def mark_problems(path: Path, as_of: datetime) -> tuple[Book, Report, Marked]:
                 if p.sheet == name and p.cell and len(texts) < MAX_COLOURED_CELLS:
                     fix = f"\nTo fix: {p.hint}" if p.hint else ""
                     texts.setdefault(p.cell, []).append(f"{p.severity}: {p.message}{fix}")
-            pkg.highlight(name, MARKER, rules)
-            notes.add(pkg, name, AUTHOR, {c: "\n\n".join(t) for c, t in texts.items()})
+            tx.highlight(name, MARKER, rules)
+            tx.add_notes(name, AUTHOR, {c: "\n\n".join(t) for c, t in texts.items()})
     return book, report, Marked(len(report.problems), tx.backup)

@@ -35,7 +35,7 @@ from sheetcrm.errors import Problem, Report, SheetCRMError
 from sheetcrm.rules import history
 from sheetcrm.workbook import writer
 from sheetcrm.workbook.book import Book, as_record, as_records
-from sheetcrm.workbook.validation import check_new_rows
+from sheetcrm.workbook.validation import check_new_rows, refuse_unusable
 from sheetcrm.workbook.validation import load as _load_all
 
 _ID = re.compile(r"^(.*?)(\d+)$")
@@ -96,8 +96,8 @@ def fresh_ids(tx: writer.Transaction, book: Book, sheet: str, count: int = 1) ->
         return next_ids(book.frames[sheet][spec.key].dropna(), spec.id_prefix, count)
     if sheet not in book.sheet_names:
         return next_ids((), spec.id_prefix, count)
-    ids = next_ids(tx.package.edge_values(sheet, spec.key), spec.id_prefix, count)
-    if count <= 5 and not any(tx.package.holds_text(sheet, i) for i in ids):
+    ids = next_ids(tx.edge_values(sheet, spec.key), spec.id_prefix, count)
+    if count <= 5 and not any(tx.holds_text(sheet, i) for i in ids):
         return ids
     from sheetcrm.workbook.reader import read_book
 
@@ -237,15 +237,7 @@ def load(path: Path, *, sheets: Iterable[str] | None = None) -> tuple[Book, Repo
     """Read for a write, refusing what every read command refuses (a missing contract
     sheet, a required column renamed): a write must not paper over it with a new column."""
     book, report = _load_all(path, sheets=None if sheets is None else list(sheets))
-    fatal = [p for p in report.errors if p.code in ("missing_sheet", "missing_column")]
-    if fatal:
-        raise SheetCRMError(
-            Problem(
-                fatal[0].code,
-                f"{Path(path).name} cannot be used until this is fixed: {fatal[0]}",
-                hint=f"run: sheetcrm validate -w {path}",
-            )
-        )
+    refuse_unusable(path, report)
     return book, report
 
 

@@ -19,7 +19,7 @@ import click
 
 from sheetcrm import __version__
 from sheetcrm.contract import VOCABULARIES, canonical_choice
-from sheetcrm.errors import Problem, SheetCRMError
+from sheetcrm.errors import SheetCRMError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -191,18 +191,10 @@ def now_or(as_of: datetime | None) -> datetime:
 
 def load_book(path: Path, as_of: datetime | None = None):  # type: ignore[no-untyped-def]
     """Read and validate; refuse to compute on a workbook whose errors would skew the answer."""
-    from sheetcrm.workbook.validation import load
+    from sheetcrm.workbook.validation import load, refuse_unusable
 
     book, report = load(str(path), as_of=as_of)
-    fatal = [p for p in report.errors if p.code in ("missing_sheet", "missing_column")]
-    if fatal:
-        raise SheetCRMError(
-            Problem(
-                fatal[0].code,
-                f"{path.name} cannot be used until this is fixed: {fatal[0]}",
-                hint=f"run: sheetcrm validate -w {path}",
-            ),
-        )
+    refuse_unusable(path, report)
     if report.errors:
         n = len(report.errors)
         click.echo(

@@ -25,7 +25,7 @@ from sheetcrm.contract import (
     Sheet,
     find_sheet,
 )
-from sheetcrm.errors import Problem, Report, Severity, column_letter
+from sheetcrm.errors import Problem, Report, Severity, SheetCRMError, column_letter
 from sheetcrm.workbook import cells
 from sheetcrm.workbook.book import Book, as_records
 from sheetcrm.workbook.matching import closest_ids
@@ -114,6 +114,24 @@ def validate(
 
 # Small sheets every command may need (settings, service levels, who works here).
 ALWAYS_READ = ("Staff", "SLA", "Holidays", "Settings")
+
+
+# A workbook missing a contract sheet or a required column is refused by every
+# command: the figures would be wrong and a write would paper over it.
+UNUSABLE = ("missing_sheet", "missing_column")
+
+
+def refuse_unusable(path: str | Path, report: Report) -> None:
+    """Raise the first problem that makes the workbook unusable (see ``UNUSABLE``)."""
+    fatal = [p for p in report.errors if p.code in UNUSABLE]
+    if fatal:
+        raise SheetCRMError(
+            Problem(
+                fatal[0].code,
+                f"{Path(path).name} cannot be used until this is fixed: {fatal[0]}",
+                hint=f"run: sheetcrm validate -w {path}",
+            )
+        )
 
 
 def load(

@@ -42,6 +42,7 @@ from sheetcrm.contract import SHEET_BY_NAME
 from sheetcrm.errors import Problem, SheetCRMError, WorkbookOpenError, column_letter
 from sheetcrm.files import hide, os_problem
 from sheetcrm.workbook.reader import check_file
+from sheetcrm.xlsx import notes
 from sheetcrm.xlsx.package import Package
 
 __all__ = [
@@ -175,7 +176,6 @@ class Transaction:
     package: Package
     original: bytes = field(repr=False)
     appended: dict[str, list[int]] = field(default_factory=dict)
-    updated: dict[str, dict[int, dict[int, object]]] = field(default_factory=dict)
     _expected: dict[str, dict[int, dict[int, object]]] = field(default_factory=dict, repr=False)
     written: bool = False
     backup: Path | None = None
@@ -201,7 +201,6 @@ class Transaction:
         self.package.update_cells(sheet, excel_row, values)
         header = self._columns(sheet)
         cols = {header[k]: v for k, v in values.items()}
-        self.updated.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
         self._expected.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
 
     def update_rows(self, sheet: str, changes: Mapping[int, Mapping[str, object]]) -> None:
@@ -211,7 +210,6 @@ class Transaction:
         header = self._columns(sheet)
         for excel_row, values in changes.items():
             cols = {header[k]: v for k, v in values.items()}
-            self.updated.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
             self._expected.setdefault(sheet, {}).setdefault(excel_row, {}).update(cols)
 
     def ensure_columns(
@@ -245,9 +243,6 @@ class Transaction:
         if added:
             header_row, _ = self.package.headers(sheet)
             header = self._columns(sheet)
-            cells = self.updated.setdefault(sheet, {}).setdefault(header_row, {})
-            for name in added:
-                cells[header[name]] = name
             self._expected.setdefault(sheet, {}).setdefault(header_row, {}).update(
                 {header[name]: name for name in added}
             )
@@ -261,6 +256,62 @@ class Transaction:
         widths: Sequence[float] | None = None,
     ) -> str:
         return self.package.add_sheet(name, headers, rows, widths)
+
+    # ---- the rest of what a use case may do to the workbook. Nothing outside this
+    # class touches the package: every change goes through here and is verified.
+
+    def headers(self, sheet: str) -> tuple[int, dict[int, str]]:
+        """The header row number and its texts by 0-based column."""
+        return self.package.headers(sheet)
+
+    def column_of(self, sheet: str, key: str) -> int:
+        """The 0-based column of a contract column (matched as headers are)."""
+        return self.package.column_of(sheet, key)
+
+    def edge_values(self, sheet: str, key: str) -> list[str]:
+        """The values of ``key`` in the first and last rows (enough for the next id)."""
+        return self.package.edge_values(sheet, key)
+
+    def holds_text(self, sheet: str, text: str) -> bool:
+        """Whether ``text`` stands in a cell of the sheet (a cheap look, no parsing)."""
+        return self.package.holds_text(sheet, text)
+
+    def highlight(
+        self, sheet: str, marker: str, rules: Sequence[tuple[str, str, str, str]]
+    ) -> None:
+        """Replace sheetcrm's conditional colours (those carrying ``marker``) on a sheet."""
+        self.package.highlight(sheet, marker, rules)
+
+    def replace_sheet(
+        self,
+        name: str,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[object]],
+        widths: Sequence[float] | None = None,
+        links: Mapping[str, str] | None = None,
+    ) -> str:
+        """Write sheet ``name`` afresh (sheetcrm's own sheet, e.g. the problems); its part."""
+        return self.package.replace_sheet(name, headers, rows, widths, links)
+
+    def remove_sheet(self, name: str) -> bool:
+        """Remove sheetcrm's own sheet ``name`` if it is there."""
+        return notes.remove_sheet(self.package, name)
+
+    def make_active(self, name: str) -> None:
+        """Make ``name`` the tab Excel opens on."""
+        notes.make_active(self.package, name)
+
+    def style_header(self, part: str) -> None:
+        """Bold, filled header row on a sheet sheetcrm wrote (by its part)."""
+        notes.style_header(self.package, part)
+
+    def clear_notes(self, sheet: str, author: str) -> None:
+        """Remove the notes ``author`` left on a sheet; the owner's own notes stay."""
+        notes.clear(self.package, sheet, author)
+
+    def add_notes(self, sheet: str, author: str, texts: Mapping[str, str]) -> None:
+        """A note on each cell of ``texts`` (``{"C14": "error: ..."}``), signed ``author``."""
+        notes.add(self.package, sheet, author, texts)
 
     def _owner_name(self, sheet: str) -> str:
         """The sheet's name in the workbook ("Kunder" for Customers), as verification reads it."""
