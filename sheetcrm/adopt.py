@@ -28,7 +28,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sheetcrm import writer
+from sheetcrm import reader, writer
 from sheetcrm.contract import (
     DEFAULT_SLA,
     SETTINGS,
@@ -294,11 +294,9 @@ def _by_headings(pkg: Package, raw: RawBook) -> dict[str, RawSheet]:
     others = [n for n in raw.sheet_names if find_sheet(n) is None and _is_worksheet(pkg, n)]
     if not missing or not others:
         return {}
-    import python_calamine
-
     scored: list[tuple[int, int, str, Sheet]] = []
     heads: dict[str, list[list[Any]]] = {}
-    book = python_calamine.CalamineWorkbook.from_path(str(raw.path))
+    book = reader.calamine_book(pkg, pkg.source_bytes())
     try:
         for name in others:
             try:
@@ -575,12 +573,8 @@ def _check_readable(pkg: Package, adoption: Adoption) -> None:
     The writer verifies the rows it was asked to write; adoption also adds whole
     sheets, so the new file is opened once more, every CRM sheet included.
     """
-    import io
-
-    import python_calamine
-
     try:
-        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(pkg.to_bytes()))
+        book = reader.calamine_book(pkg, pkg.to_bytes())
         for step in adoption.sheets:
             if not step.blocked:
                 book.get_sheet_by_name(step.owner_name or step.spec.name).to_python(nrows=3)
@@ -642,7 +636,10 @@ def _attr(text: object) -> bytes:
 
 def _formula(value: object, date1904: bool) -> bytes:
     if isinstance(value, date):
-        text = f"{excel_serial(value, date1904):g}"
+        # A workbook on Excel's 1904 date system starts on 1904-01-01: the drop-down's
+        # "not before Excel's first date" bound is that day there, not 1900-01-01.
+        first = date(1904, 1, 1) if date1904 else date(1900, 1, 1)
+        text = f"{excel_serial(max(value, first), date1904):g}"
     elif isinstance(value, list):
         text = '"' + ",".join(str(v) for v in value) + '"'
     else:

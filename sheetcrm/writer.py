@@ -42,7 +42,7 @@ from sheetcrm.contract import SHEET_BY_NAME
 from sheetcrm.errors import Problem, SheetCRMError, WorkbookOpenError, column_letter
 from sheetcrm.files import hide, os_problem
 from sheetcrm.parts import Package
-from sheetcrm.reader import check_file
+from sheetcrm.reader import calamine_book, check_file
 
 __all__ = [
     "Transaction",
@@ -644,9 +644,7 @@ def _verify_big(
 
 def _stretch(data: bytes, sheet: str, first: int) -> list[list[Any]]:
     """Rows ``first``.. of a sheet, indexed as a whole sheet would be (row r at r - 1)."""
-    import python_calamine as pc
-
-    book = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    book = calamine_book(Package(data), data)
     try:
         found = book.get_sheet_by_name(sheet)
         body = found.to_python(skip_empty_area=True)

@@ -288,4 +288,4 @@ def test_a_week_without_excel(runner, tmp_path):
     )
     text = next((tmp_path / "reports").glob("*.md")).read_text(encoding="utf-8")
     assert "- Orders: **3**" in text
-    assert "- Revenue: **NOK\xa02,040.00**" in text  # a non-breaking space
+    assert "- Revenue: **NOK\xa02,040**" in text  # whole kroner, a non-breaking space
