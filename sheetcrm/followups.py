@@ -11,6 +11,11 @@ Pure: a Book and an ``as_of`` in, suggestions out. The rules, in the owner's wor
   ``at_risk_after_days``.
 - **Buying rhythm**: a customer with at least three orders whose next order is
   overdue by their own rhythm (the average days between their orders).
+- **Slipping away**: the purchase model puts the chance they still buy between
+  0.3 and 0.8 (:mod:`sheetcrm.rules.value`).
+
+Customers with the most value at risk (what they usually spend in 90 days times
+the chance they have gone) come first, then by the most pressing reason.
 
 A customer with several reasons gets one suggestion listing them all: one call,
 not four. Suggestions are suppressed, with the reason kept for ``--all``, when
@@ -28,8 +33,11 @@ from typing import Any, Literal
 import pandas as pd
 
 from sheetcrm.book import Book, as_records
+from sheetcrm.rules import value
 
-Reason = Literal["follow_up_due", "complaint_check", "gone_quiet", "purchase_overdue"]
+Reason = Literal[
+    "follow_up_due", "complaint_check", "gone_quiet", "purchase_overdue", "slipping_away"
+]
 COMPLAINT_CHECK_DAYS = 7
 MIN_ORDERS_FOR_RHYTHM = 3
 # Stages from customer up: a prospect who has gone quiet is not "at risk".
@@ -57,6 +65,7 @@ _PRIORITY: dict[str, int] = {
     "follow_up_due": 1,
     "purchase_overdue": 2,
     "gone_quiet": 3,
+    "slipping_away": 4,
 }
 
 
@@ -198,6 +207,12 @@ def due(
             ),
         )
 
+    # The value models: slipping customers, and the stake that orders the list.
+    hints = value.followup_hints(book.sales, today)
+    for customer_id, hint in hints.items():
+        if hint.sentence:
+            add(customer_id, Why("slipping_away", hint.sentence, today))
+
     suggestions: list[Suggestion] = []
     cooldown = timedelta(days=settings.followup_cooldown_days)
     inbound = inter.loc[inter["direction"] == "inbound", ["customer_id", "date", "channel"]]
@@ -238,6 +253,7 @@ def due(
     suggestions.sort(
         key=lambda s: (
             s.suppressed is not None,
+            -(hints[s.customer_id].value_at_risk if s.customer_id in hints else 0.0),
             _PRIORITY[s.reasons[0].reason],
             s.reasons[0].since,
             s.customer_id,

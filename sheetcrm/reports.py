@@ -161,6 +161,7 @@ def build_context(
         "meta": _meta(book, as_of),
         **figures,
         "relationships": _shortened(figures["relationships"], settings.report_list_limit),
+        "customer_value": _customer_value(book, period),
     }
     context["charts"] = {}
     if with_charts:
@@ -174,6 +175,15 @@ def build_context(
             metrics.chart_data(context["locale"], context, context["trends"], context["daily"])
         )
     return context
+
+
+def _customer_value(book: Book, period: Period) -> dict[str, Any]:
+    """Segments, whom to call before they slip away, the ladder (:mod:`sheetcrm.rules.value`)."""
+    from sheetcrm.rules import value
+
+    return value.report_section(
+        book.sales, book.customers, period.end, value.previous_day(period.start)
+    )
 
 
 def _shortened(relationships: dict[str, Any], limit: int) -> dict[str, Any]:
