@@ -223,31 +223,49 @@ def expected_order_value(params: Any, x: Any, m_x: Any) -> np.ndarray:
     return np.asarray((g + m_x * x) * p / (p * x + q - 1))
 
 
-def _maximise(neg_log_likelihood: Any, size: int) -> tuple[np.ndarray, bool]:
+def _maximise(neg_log_likelihood: Any, starts: list[list[float]]) -> tuple[np.ndarray, bool]:
     """The parameters (not their logs) that maximise a likelihood, and whether it settled.
 
-    Nelder-Mead from log-parameters 0 finds the neighbourhood without gradients;
-    BFGS then polishes it. Both are deterministic: the same data give the same fit.
+    From each start (log-parameters), Nelder-Mead finds the neighbourhood without
+    gradients and BFGS polishes it; the best of all is kept. The BG/NBD likelihood
+    has ridges where one start can stall, hence several. Every step is
+    deterministic: the same data give the same fit.
     """
     from scipy.optimize import minimize
 
-    start = np.zeros(size)
+    best_x: np.ndarray | None = None
+    best_fun = math.inf
     with np.errstate(all="ignore"):
-        rough = minimize(
-            neg_log_likelihood,
-            start,
-            method="Nelder-Mead",
-            options={"maxiter": 4000 * size, "xatol": 1e-6, "fatol": 1e-10},
-        )
-        fine = minimize(neg_log_likelihood, rough.x, method="BFGS", options={"gtol": 1e-7})
-    best = fine if np.isfinite(fine.fun) and fine.fun <= rough.fun else rough
-    params = np.exp(best.x)
-    settled = bool(np.all(np.isfinite(params)) and np.isfinite(best.fun))
+        for start in starts:
+            size = len(start)
+            rough = minimize(
+                neg_log_likelihood,
+                np.asarray(start, dtype="float64"),
+                method="Nelder-Mead",
+                options={"maxiter": 4000 * size, "xatol": 1e-7, "fatol": 1e-11},
+            )
+            fine = minimize(neg_log_likelihood, rough.x, method="BFGS", options={"gtol": 1e-8})
+            for found in (rough, fine):
+                if np.isfinite(found.fun) and found.fun < best_fun:
+                    best_x, best_fun = found.x, float(found.fun)
+    if best_x is None:
+        return np.full(len(starts[0]), np.nan), False
+    params = np.exp(best_x)
     # A parameter running off towards 0 or infinity is still a maximum: for BG/NBD,
     # a -> 0 with b -> infinity means no sign that customers leave (the NBD limit),
     # and every formula below stays finite there.
-    settled = settled and bool(np.all(params > 0))
+    settled = bool(np.all(np.isfinite(params)) and np.all(params > 0))
     return params, settled
+
+
+# Start values (logs of r, α, a, b) with time scaled so the oldest customer is 10 units old.
+_BGNBD_STARTS = [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.0, 1.0], [1.0, 1.0, 0.0, 2.0]]
+_GAMMA_GAMMA_STARTS = [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]
+# Parameters are kept within e^±12 (about 6e-6 to 160,000, in scaled units): beyond,
+# betaln(a, b+x) - betaln(a, b) loses its digits and the likelihood would climb on
+# rounding error alone. At the edge the fit still means what the limit means
+# (a and b large together: every customer leaves with the same small chance).
+_LOG_BOUND = 12.0
 
 
 def fit_bgnbd(x: Any, t_x: Any, age: Any) -> tuple[dict[str, float], bool]:
@@ -258,28 +276,41 @@ def fit_bgnbd(x: Any, t_x: Any, age: Any) -> tuple[dict[str, float], bool]:
     """
     summary = pd.DataFrame({"x": x, "t_x": t_x, "age": age}).astype("float64")
     grouped = summary.groupby(["x", "t_x", "age"], sort=True).size().reset_index(name="n")
-    xs, txs, ages = (grouped[c].to_numpy() for c in ("x", "t_x", "age"))
+    # Time in units that make the oldest customer 10 old: the same maximum (α scales
+    # with time, the rest does not), but the start values sit near it for any shop.
+    scale = 10.0 / max(float(grouped["age"].max()), 1.0)
+    xs = grouped["x"].to_numpy()
+    txs, ages = grouped["t_x"].to_numpy() * scale, grouped["age"].to_numpy() * scale
     weights = grouped["n"].to_numpy(dtype="float64")
     total = weights.sum()
 
     def nll(log_params: np.ndarray) -> float:
+        if np.any(np.abs(log_params) > _LOG_BOUND):
+            return math.inf
         value = -(weights * bgnbd_log_likelihood(np.exp(log_params), xs, txs, ages)).sum()
         return float(value / total) if np.isfinite(value) else math.inf
 
-    params, settled = _maximise(nll, 4)
+    params, settled = _maximise(nll, _BGNBD_STARTS)
+    params[1] /= scale
     return dict(zip(("r", "alpha", "a", "b"), (float(v) for v in params), strict=True)), settled
 
 
 def fit_gamma_gamma(x: Any, m_x: Any) -> tuple[dict[str, float], bool]:
     """Maximum-likelihood (p, q, γ) over repeat buyers, and whether the fit settled."""
     xs = np.asarray(x, dtype="float64")
-    ms = np.asarray(m_x, dtype="float64")
+    # Money in units of the average spend: γ scales with money, p and q do not.
+    unit = float(np.mean(m_x)) if len(xs) else 1.0
+    unit = unit if unit > 0 else 1.0
+    ms = np.asarray(m_x, dtype="float64") / unit
 
     def nll(log_params: np.ndarray) -> float:
+        if np.any(np.abs(log_params) > _LOG_BOUND):
+            return math.inf
         value = -gamma_gamma_log_likelihood(np.exp(log_params), xs, ms).sum()
         return float(value / len(xs)) if np.isfinite(value) else math.inf
 
-    params, settled = _maximise(nll, 3)
+    params, settled = _maximise(nll, _GAMMA_GAMMA_STARTS)
+    params[2] *= unit
     return dict(zip(("p", "q", "gamma"), (float(v) for v in params), strict=True)), settled
 
 
