@@ -1,4 +1,4 @@
-"""Customer value (sheetcrm.rules.value): the fit against a reference, its guards, where it shows."""
+"""Customer value (sheetcrm.rules.value): the fit against a reference, guards, where it shows."""
 
 from __future__ import annotations
 
