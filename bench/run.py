@@ -862,9 +862,99 @@ class Report(Case):
         return [*failed_commands(self), ratio_goal(name, r.get("report"), r.get("validate"), 1.5)]
 
 
+class CustomerValue(Case):
+    """The customer value models inside ``report`` and ``followups`` against ``validate``.
+
+    Both commands fit BG/NBD and Gamma-Gamma on the Sales sheet (N/4 orders: 25,000
+    at 100,000 interactions) and compute the RFM segments twice (this period and
+    the one before); the report as Markdown keeps the timing about the figures
+    rather than the Word document.
+    """
+
+    name = "value"
+    description = "report --format md and followups (customer value fitted) vs validate"
+    goal_size = 100_000
+    max_size = 100_000
+    limit = 1.5
+
+    def applies(self, size: int, opts: Options) -> bool:
+        return size <= self.max_size
+
+    def measure(self, size: int, book: Path, opts: Options) -> dict[str, Timing]:
+        def argv(folder: Path) -> list[str]:
+            return sheetcrm_argv(
+                "report", "-w", str(book), "--as-of", REPORT_AS_OF, "--format", "md",
+                "--out", str(folder),
+            )  # fmt: skip
+
+        def check(folder: Path, run: Run) -> str | None:
+            made = list(folder.glob("weekly-*.md"))
+            if not made:
+                return "no .md report written"
+            text = made[0].read_text(encoding="utf-8")
+            return None if "## Customer value" in text else "no Customer value section"
+
+        commands: dict[str, list[str] | Job] = {
+            "report": Scratch(argv, check),
+            "followups": sheetcrm_argv(
+                "followups", "-w", str(book), "--as-of", AS_OF, "--format", "json"
+            ),
+            "validate": sheetcrm_argv("validate", "-w", str(book), "--as-of", AS_OF),
+        }
+        return self.best_of(commands, opts)
+
+    def table(self) -> Table:
+        t = Table(
+            "value: report (md) and followups with customer value vs sheetcrm validate "
+            "(best seconds; ratios: median of per-round ratios)",
+            [
+                "interactions",
+                "sales",
+                "report s",
+                "followups s",
+                "validate s",
+                "report/validate",
+                "followups/validate",
+            ],
+        )
+        for size, r in sorted(self.results.items()):
+            a, f, v = r.get("report"), r.get("followups"), r.get("validate")
+            t.rows.append(
+                [
+                    f"{size:,}",
+                    f"{size // 4:,}",
+                    fmt_s(a),
+                    fmt_s(f),
+                    fmt_s(v),
+                    fmt_ratio(ratio(a, v)),
+                    fmt_ratio(ratio(f, v)),
+                ]
+            )
+        t.notes = [
+            f'`report` is `sheetcrm report -w FILE --as-of "{REPORT_AS_OF}" --format md --out '
+            "TMPDIR` (checked for its Customer value section); `followups` is `sheetcrm "
+            f"followups -w FILE --as-of {AS_OF} --format json`; `validate` as above.",
+        ]
+        return t
+
+    def goals(self) -> list[Goal]:
+        r = self.results.get(self.goal_size, {})
+        at = f"at {self.goal_size:,} interactions and {self.goal_size // 4:,} sales"
+        return [
+            *failed_commands(self),
+            ratio_goal(
+                f"report with customer value ≤ 1.5× validate {at}",
+                r.get("report"),
+                r.get("validate"),
+                self.limit,
+            ),
+        ]
+
+
 register(Append())
 register(Import())
 register(Report())
+register(CustomerValue())
 
 
 # --------------------------------------------------------------------------- report

@@ -147,7 +147,7 @@ def _value_lines(v: dict[str, Any] | None, currency: str) -> Iterator[str]:
         if v["reason"]:
             yield f"- Still a customer? No estimate: {v['reason']}."
         return
-    yield f"- Still a customer? {v['band_words']} (P(alive) {v['p_alive']:.2f})"
+    yield f"- Still a customer? {v['band_words'].capitalize()} (P(alive) {v['p_alive']:.2f})"
     days = v["horizon_days"]
     yield f"- Expected orders in the next {days} days: {v['expected_orders']:g}"
     if v["expected_value"] is not None:

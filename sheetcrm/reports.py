@@ -161,7 +161,7 @@ def build_context(
         "meta": _meta(book, as_of),
         **figures,
         "relationships": _shortened(figures["relationships"], settings.report_list_limit),
-        "customer_value": _customer_value(book, period),
+        "customer_value": _customer_value(book, period, as_of),
     }
     context["charts"] = {}
     if with_charts:
@@ -177,12 +177,12 @@ def build_context(
     return context
 
 
-def _customer_value(book: Book, period: Period) -> dict[str, Any]:
+def _customer_value(book: Book, period: Period, as_of: datetime) -> dict[str, Any]:
     """Segments, whom to call before they slip away, the ladder (:mod:`sheetcrm.rules.value`)."""
     from sheetcrm.rules import value
 
     return value.report_section(
-        book.sales, book.customers, period.end, value.previous_day(period.start)
+        book.sales, book.customers, as_of.date(), period.end, value.previous_day(period.start)
     )
 
 

@@ -214,7 +214,7 @@ def test_customer_show_and_followups_show_a_slipping_customer(
     p = slipping["p_alive"].iloc[0]
     shown = runner.invoke(cli, ["customer", "show", cid, "-w", str(path), "--as-of", "2026-11-20"])
     assert shown.exit_code == 0, shown.output
-    assert f"Still a customer? slipping (P(alive) {p:.2f})" in shown.output
+    assert f"Still a customer? Slipping (P(alive) {p:.2f})" in shown.output
     assert "Expected orders in the next 90 days" in shown.output
     assert "Segment: " in shown.output
     data = runner.invoke(
@@ -276,7 +276,7 @@ def test_the_report_lists_whom_to_call(
     assert report.exit_code == 0, report.output
     md = next(out.glob("*.md")).read_text(encoding="utf-8")
     html = next(out.glob("*.html")).read_text(encoding="utf-8")
-    est = value.estimate(shop_sales(), date(2026, 11, 15))  # the end of week 46
+    est = value.estimate(shop_sales(), AS_OF_DAY)  # whom to call: as of the day it is made
     slipping = est.customers[est.customers["band"] == "slipping"]
     top = slipping.sort_values("value_at_risk", ascending=False).index[0]
     assert "Customer value" in md and "Customer value" in html

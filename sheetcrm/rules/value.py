@@ -20,7 +20,7 @@ The likelihood of one customer is the paper's equation (6)::
 
 summed in logs (``gammaln``, ``betaln``, ``logaddexp``) over customers and
 maximised with ``scipy.optimize.minimize`` on the logs of (r, α, a, b), from
-log-parameters 0 with Nelder-Mead and then BFGS, both deterministic. The
+three fixed starts with BFGS, keeping the best: deterministic. The
 probability a customer is still active (Fader, Hardie & Lee 2008, "Computing
 P(alive) using the BG/NBD model", equation 2)::
 
@@ -76,6 +76,7 @@ imported inside the functions that need it, so commands that never fit stay fast
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -226,9 +227,8 @@ def expected_order_value(params: Any, x: Any, m_x: Any) -> np.ndarray:
 def _maximise(neg_log_likelihood: Any, starts: list[list[float]]) -> tuple[np.ndarray, bool]:
     """The parameters (not their logs) that maximise a likelihood, and whether it settled.
 
-    From each start (log-parameters), Nelder-Mead finds the neighbourhood without
-    gradients and BFGS polishes it; the best of all is kept. The BG/NBD likelihood
-    has ridges where one start can stall, hence several. Every step is
+    BFGS on the log-parameters from each start, keeping the best: the BG/NBD
+    likelihood has ridges where one start can stall, hence several. Every step is
     deterministic: the same data give the same fit.
     """
     from scipy.optimize import minimize
@@ -237,17 +237,14 @@ def _maximise(neg_log_likelihood: Any, starts: list[list[float]]) -> tuple[np.nd
     best_fun = math.inf
     with np.errstate(all="ignore"):
         for start in starts:
-            size = len(start)
-            rough = minimize(
+            found = minimize(
                 neg_log_likelihood,
                 np.asarray(start, dtype="float64"),
-                method="Nelder-Mead",
-                options={"maxiter": 4000 * size, "xatol": 1e-7, "fatol": 1e-11},
+                method="BFGS",
+                options={"gtol": 1e-8, "maxiter": 2000},
             )
-            fine = minimize(neg_log_likelihood, rough.x, method="BFGS", options={"gtol": 1e-8})
-            for found in (rough, fine):
-                if np.isfinite(found.fun) and found.fun < best_fun:
-                    best_x, best_fun = found.x, float(found.fun)
+            if np.isfinite(found.fun) and found.fun < min(best_fun, _OUTSIDE):
+                best_x, best_fun = found.x, float(found.fun)
     if best_x is None:
         return np.full(len(starts[0]), np.nan), False
     params = np.exp(best_x)
@@ -266,6 +263,9 @@ _GAMMA_GAMMA_STARTS = [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]
 # rounding error alone. At the edge the fit still means what the limit means
 # (a and b large together: every customer leaves with the same small chance).
 _LOG_BOUND = 12.0
+# What the likelihoods return outside those bounds or where they do not compute: a
+# large finite number, so a gradient step that lands there is simply refused.
+_OUTSIDE = 1e10
 
 
 def fit_bgnbd(x: Any, t_x: Any, age: Any) -> tuple[dict[str, float], bool]:
@@ -286,9 +286,9 @@ def fit_bgnbd(x: Any, t_x: Any, age: Any) -> tuple[dict[str, float], bool]:
 
     def nll(log_params: np.ndarray) -> float:
         if np.any(np.abs(log_params) > _LOG_BOUND):
-            return math.inf
+            return _OUTSIDE
         value = -(weights * bgnbd_log_likelihood(np.exp(log_params), xs, txs, ages)).sum()
-        return float(value / total) if np.isfinite(value) else math.inf
+        return float(value / total) if np.isfinite(value) else _OUTSIDE
 
     params, settled = _maximise(nll, _BGNBD_STARTS)
     params[1] /= scale
@@ -305,9 +305,9 @@ def fit_gamma_gamma(x: Any, m_x: Any) -> tuple[dict[str, float], bool]:
 
     def nll(log_params: np.ndarray) -> float:
         if np.any(np.abs(log_params) > _LOG_BOUND):
-            return math.inf
+            return _OUTSIDE
         value = -gamma_gamma_log_likelihood(np.exp(log_params), xs, ms).sum()
-        return float(value / len(xs)) if np.isfinite(value) else math.inf
+        return float(value / len(xs)) if np.isfinite(value) else _OUTSIDE
 
     params, settled = _maximise(nll, _GAMMA_GAMMA_STARTS)
     params[2] *= unit
@@ -361,6 +361,12 @@ def band(probability: float | None) -> str | None:
     return BANDS[-1][1]
 
 
+# The last estimate, for the same frame and day: the weekly report asks for it twice
+# (its follow-ups and its customer value section). A Book's frames are not changed
+# after loading, so the same frame object on the same day gives the same answer.
+_LAST: dict[str, Any] = {}
+
+
 def estimate(
     sales: pd.DataFrame,
     as_of: date,
@@ -369,6 +375,19 @@ def estimate(
     min_repeat_buyers: int = MIN_REPEAT_BUYERS,
 ) -> Estimate:
     """Fit both models on the purchases up to ``as_of`` and predict for every buyer."""
+    key = (as_of, horizon_days, min_repeat_buyers, len(sales))
+    ref = _LAST.get("frame")
+    if ref is not None and ref() is sales and _LAST.get("key") == key:
+        cached: Estimate = _LAST["estimate"]
+        return cached
+    result = _estimate(sales, as_of, horizon_days, min_repeat_buyers)
+    _LAST.update(frame=weakref.ref(sales), key=key, estimate=result)
+    return result
+
+
+def _estimate(
+    sales: pd.DataFrame, as_of: date, horizon_days: int, min_repeat_buyers: int
+) -> Estimate:
     table = summary(sales, as_of)
     buyers = len(table)
     repeat = int((table["frequency"] > 0).sum())
@@ -506,16 +525,18 @@ def followup_hints(sales: pd.DataFrame, as_of: date) -> dict[str, Hint]:
 def report_section(
     sales: pd.DataFrame,
     customers: pd.DataFrame,
+    as_of: date,
     period_end: date,
     previous_end: date,
 ) -> dict[str, Any]:
     """``context["customer_value"]``: segments and their movement, whom to call, the ladder.
 
-    ``period_end`` is the last day of the report's period, ``previous_end`` the
-    last day of the one before; segments are computed at both, the value models
-    only at ``period_end``.
+    Segments are counted at ``period_end`` (the last day of the report's period)
+    and ``previous_end`` (the last day of the one before), like every period
+    figure; whom to call is worked out as of ``as_of``, the day the report is
+    made, like its follow-ups and customers at risk: a call list is for today.
     """
-    est = estimate(sales, period_end)
+    est = estimate(sales, as_of)
     now = rfm.segments(sales, period_end)
     before = rfm.segments(sales, previous_end)
     counts_now, counts_before = rfm.counts(now), rfm.counts(before)
@@ -585,8 +606,9 @@ def report_section(
             )
     stages = customers["stage"].dropna().astype(str).value_counts()
     return {
-        "as_of": period_end.isoformat(),
-        "previous_as_of": previous_end.isoformat(),
+        "as_of": as_of.isoformat(),
+        "period_end": period_end.isoformat(),
+        "previous_end": previous_end.isoformat(),
         "horizon_days": est.horizon_days,
         "estimate": est.fitted,
         "reason": est.reason,
