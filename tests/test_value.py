@@ -295,3 +295,28 @@ def test_the_sample_workbook_fits_and_renders(runner: Any, sample_book: Path) ->
     assert section["estimate"] or section["reason"]
     assert sum(s["customers"] for s in section["segments"]) == section["buyers"]
     json.dumps(section)  # plain data, for report --format json
+
+
+def test_the_exact_gradients_match_finite_differences() -> None:
+    from scipy.optimize import approx_fprime
+
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 12, 60).astype(float)
+    age = rng.uniform(1, 40, 60)
+    t_x = np.where(x > 0, age * rng.uniform(0, 1, 60), 0.0)
+    for params in ([0.5, 3.0, 0.8, 2.5], [2.0, 10.0, 1.5, 0.7]):
+        numeric = approx_fprime(
+            np.array(params), lambda p: value.bgnbd_log_likelihood(p, x, t_x, age).sum(), 1e-7
+        )
+        exact = value.bgnbd_gradient(params, x, t_x, age).sum(axis=1)
+        assert np.allclose(exact, numeric, rtol=1e-4, atol=1e-4)
+    m_x = rng.uniform(5, 50, 60)
+    repeat = np.maximum(x, 1)
+    for params in ([6.0, 3.7, 15.0], [1.2, 2.0, 4.0]):
+        numeric = approx_fprime(
+            np.array(params),
+            lambda p: value.gamma_gamma_log_likelihood(p, repeat, m_x).sum(),
+            1e-7,
+        )
+        exact = value.gamma_gamma_gradient(params, repeat, m_x).sum(axis=1)
+        assert np.allclose(exact, numeric, rtol=1e-4, atol=1e-4)
