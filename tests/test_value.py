@@ -270,7 +270,7 @@ def test_the_report_lists_whom_to_call(
         cli,
         [
             "report", "-w", str(path), "--as-of", "2026-11-20",
-            "--format", "md,html", "--out", str(out),
+            "--format", "md,html,docx", "--out", str(out),
         ],
     )  # fmt: skip
     assert report.exit_code == 0, report.output
@@ -282,6 +282,12 @@ def test_the_report_lists_whom_to_call(
     assert "Customer value" in md and "Customer value" in html
     assert f"Buyer{top[-4:]}" in md.split("whom to call first")[1]
     assert "Ladder of loyalty" in html
+    from docx import Document
+
+    word = [p.text for p in Document(str(next(out.glob("*.docx")))).paragraphs]
+    assert "Customer value" in word
+    called = word[word.index("Good customers slipping away: whom to call first") + 2]
+    assert called.startswith(f"Buyer{top[-4:]} ({top}")
 
 
 def test_the_sample_workbook_fits_and_renders(runner: Any, sample_book: Path) -> None:
