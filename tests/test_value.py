@@ -127,6 +127,20 @@ def test_a_more_recent_purchase_never_lowers_p_alive(
     assert p_late >= p_early - 1e-12
 
 
+@settings(max_examples=100, deadline=None)
+@given(PARAMS, st.integers(1, 100), st.floats(1, 2000))
+def test_a_customer_who_just_bought_is_as_alive_as_bg_nbd_allows(
+    params: Any, x: int, age: float
+) -> None:
+    # Under BG/NBD a customer may drop out right after a purchase, so one who bought
+    # today is alive with probability 1 / (1 + a / (b + x - 1)), not 1 (that holds
+    # for Pareto/NBD): the most any recency can give, and 1 without a repeat.
+    _, _, a, b = params
+    today = float(value.p_alive(params, [x], [age], [age])[0])
+    assert today == pytest.approx(1 / (1 + a / (b + x - 1)), rel=1e-9)
+    assert today >= float(value.p_alive(params, [x], [age / 2], [age])[0]) - 1e-12
+
+
 # ------------------------------------------------------------------ a shop
 
 
@@ -301,6 +315,19 @@ def test_the_sample_workbook_fits_and_renders(runner: Any, sample_book: Path) ->
     assert section["estimate"] or section["reason"]
     assert sum(s["customers"] for s in section["segments"]) == section["buyers"]
     json.dumps(section)  # plain data, for report --format json
+
+
+def test_the_section_is_plain_data_with_an_estimate() -> None:
+    customers = pd.DataFrame(
+        {"customer_id": [f"C-{i:04d}" for i in range(1, 41)], "stage": "customer", "name": "x"}
+    )
+    section = value.report_section(
+        shop_sales(), customers, AS_OF_DAY, date(2026, 11, 15), date(2026, 11, 8)
+    )
+    assert section["estimate"] and section["slipping"]
+    again = json.loads(json.dumps(section))
+    assert again == section
+    assert [s["segment"] for s in section["segments"]] == list(value.rfm.SEGMENTS)
 
 
 def test_the_exact_gradients_match_finite_differences() -> None:
