@@ -353,3 +353,10 @@ def test_the_exact_gradients_match_finite_differences() -> None:
         )
         exact = value.gamma_gamma_gradient(params, repeat, m_x).sum(axis=1)
         assert np.allclose(exact, numeric, rtol=1e-4, atol=1e-4)
+
+
+def test_a_stake_below_one_unit_does_not_reorder_followups() -> None:
+    # Sample-like history: nobody seems to leave, so every stake is a tiny fraction.
+    hints = value.followup_hints(shop_sales(buyers=30, keep=30), AS_OF_DAY)
+    assert all(h.value_at_risk == round(h.value_at_risk) for h in hints.values())
+    assert all(h.value_at_risk >= 1 or h.sentence for h in hints.values())

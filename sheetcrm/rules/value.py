@@ -583,8 +583,12 @@ def followup_hints(sales: pd.DataFrame, as_of: date) -> dict[str, Hint]:
             sentence = (
                 f"Likely slipping away (P(alive) {p:.2f}, usually orders every {gap:.0f} days)."
             )
+        # Whole currency units: a stake of a fraction of a krone (a customer almost
+        # surely still buying) must not reorder the list; equal stakes keep the order
+        # of the other reasons.
+        stake = float(round(stake))
         if sentence or stake > 0:
-            hints[str(customer_id)] = Hint(sentence, float(stake))
+            hints[str(customer_id)] = Hint(sentence, stake)
     return hints
 
 
