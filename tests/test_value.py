@@ -251,7 +251,7 @@ def test_customer_show_and_followups_show_a_slipping_customer(
         in (mine[0]["why"])
     )
     # Most value at risk first.
-    stakes = est.customers["value_at_risk"].fillna(0.0)
+    stakes = est.customers["value_at_risk"].fillna(0.0).round()  # whole currency units
     order = [stakes.get(r["customer_id"], 0.0) for r in rows if not r["suppressed"]]
     assert order == sorted(order, reverse=True)
 
