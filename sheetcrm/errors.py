@@ -75,6 +75,11 @@ CODES: dict[str, str] = {
     "email_running": "another sheetcrm command is sending this workbook's e-mail right now",
     "maybe_sent": "an e-mail whose server answer was lost; it is sent again only with --resend",
     "unknown_message": "--resend names a message this run would not send",
+    # inbox: the mailbox loop (IMAP capture and survey answers)
+    "imap_config": "the IMAP settings (SHEETCRM_IMAP_* or --imap-url) cannot be used",
+    "imap_failed": "the mailbox could not be read, so nothing was logged or moved",
+    "inbox_log_unreadable": "the record of e-mails already logged cannot be read",
+    "survey_key": "the key that signs survey answers cannot be read or made",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")

@@ -162,6 +162,10 @@ def build_context(
         **figures,
         "relationships": _shortened(figures["relationships"], settings.report_list_limit),
     }
+    # The customers' own answers to the survey after a complaint (issue 16).
+    from sheetcrm.delivery import survey
+
+    context["surveys"] = survey.figures(book, period, as_of)
     context["charts"] = {}
     if with_charts:
         charts_done = None

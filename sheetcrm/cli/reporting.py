@@ -21,6 +21,7 @@ from sheetcrm.cli.app import (
     resolve_workbook,
     workbook_option,
 )
+from sheetcrm.cli.inbox import imap_url_option, run_inbox
 from sheetcrm.errors import Problem, SheetCRMError
 
 # --------------------------------------------------------------------------- report
@@ -208,6 +209,13 @@ def templates_export(folder: Path) -> None:
     metavar="KEY",
     help="Send this message again although it was (or may have been) sent; repeatable.",
 )
+@click.option(
+    "--with-inbox",
+    "with_inbox",
+    is_flag=True,
+    help="First log the CRM mailbox's new mail (sheetcrm inbox), so one job does both.",
+)
+@imap_url_option
 @_templates_option
 @as_of_option
 @click.pass_context
@@ -221,6 +229,8 @@ def email(
     dry_run: Path | None,
     smtp_url: str | None,
     resend: tuple[str, ...],
+    with_inbox: bool,
+    imap_url: str | None,
     templates: Path | None,
     as_of: datetime | None,
 ) -> None:
@@ -239,6 +249,7 @@ def email(
         sheetcrm email -w crm.xlsx --per-owner --resend digest:2026-W47:kari@example.com
     """
     from sheetcrm import mail, outbox, reports
+    from sheetcrm.delivery import survey
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
@@ -252,6 +263,8 @@ def email(
     sender = (
         config.sender if config else (os.environ.get("SHEETCRM_SMTP_FROM") or outbox.DRY_RUN_SENDER)
     )
+    if with_inbox:
+        run_inbox(path, imap_url, when)
     book = load_book(path, when)
     period = reports.week_period(book, when, week)
     folder = _templates_folder(path, templates, book)
@@ -277,6 +290,13 @@ def email(
             book, period, when, sender, templates_dir=folder, bad=bad, skipped=skipped
         )
     notices = outbox.notice_messages(book, sender, bad=bad, skipped=skipped)
+    # "How did we handle it?" to customers whose complaint was resolved (issue 16).
+    surveys, waiting = survey.messages(
+        book, when, sender, mail.SentLog(mail.sent_log_path(path)), templates_dir=folder
+    )
+    messages += surveys
+    for line in waiting:
+        click.echo(line)
     if dry_run is not None:
         everything = [*messages, *(o for n in notices for o in n.outgoing)]
         files = mail.write_eml(everything, dry_run)
@@ -295,6 +315,9 @@ def email(
     )
     for key in result.sent:
         click.echo(f"  sent {key}")
+    logged = survey.record_sent(path, [k for k in result.sent if k.startswith("survey:")], when)
+    if logged:
+        click.echo(f"Logged the surveys sent as {', '.join(logged)} in {path.name}.")
     if done.notices_sent:
         click.echo(f"Marked notices {', '.join(done.notices_sent)} as sent in {path.name}.")
     for key in result.uncertain:
