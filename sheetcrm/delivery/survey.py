@@ -46,6 +46,14 @@ LONE_SCORE = re.compile(
 )
 
 
+def is_true(value: Any) -> bool:
+    """A yes/no cell that says yes (empty is no)."""
+    try:
+        return not pd.isna(value) and bool(value)
+    except (TypeError, ValueError):
+        return bool(value)
+
+
 def config_dir(env: Mapping[str, str] = os.environ) -> Path:
     """The user's sheetcrm settings folder (outside any workbook a shop might share)."""
     if sys.platform == "win32" and env.get("APPDATA"):
@@ -231,7 +239,7 @@ def due(book: Book, as_of: datetime, already: Iterable[str]) -> tuple[list[Due],
         )
         if item.key in sent:
             continue
-        if bool(c["do_not_contact"]) and not pd.isna(c["do_not_contact"]):
+        if is_true(c["do_not_contact"]):
             notes.append(f"No survey for {rec.complaint_id}: {who} is marked do not contact.")
             continue
         preferred = c["preferred_channel"]

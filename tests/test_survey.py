@@ -1,0 +1,313 @@
+"""The survey after a resolved complaint: sent by `email`, answered by mail, read by `inbox`.
+
+The scripted week runs through real servers: aiosmtpd receives what `email`
+sends, Dovecot holds what customers and staff send to the CRM mailbox.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+from sheetcrm.cli import cli
+from sheetcrm.delivery import survey
+from tests.imap_server import GMAIL_REPLY, imap_server, message
+from tests.smtp_server import smtp_server
+from tests.test_inbox import rows
+
+KEY = b"test-survey-key"  # conftest sets SHEETCRM_SURVEY_KEY to this
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch):
+    for name in ("HOST", "PORT", "USER", "PASSWORD", "FROM", "SECURITY", "CAFILE", "URL"):
+        monkeypatch.delenv(f"SHEETCRM_SMTP_{name}", raising=False)
+        monkeypatch.delenv(f"SHEETCRM_IMAP_{name}", raising=False)
+
+
+def customer(cid: str, name: str, owner: str = "Kari", **extra: object) -> dict[str, object]:
+    return {
+        "customer_id": cid,
+        "name": name,
+        "email": f"{name.split()[0].lower()}@example.com",
+        "preferred_channel": "email",
+        "owner": owner,
+        "stage": "customer",
+        **extra,
+    }
+
+
+def week_book(make_book, valid_records) -> Path:
+    r = valid_records
+    r["Customers"] = [
+        customer("C-0001", "Jane Doe"),
+        customer("C-0002", "Ola Nordmann", "Per"),
+        customer("C-0003", "Anna Berg"),
+        customer("C-0004", "Bo Lie", "Per"),
+        customer("C-0005", "Eva Dahl"),
+    ]
+    r["Interactions"] = r["Interactions"][:1]
+    r["Complaints"][0].update(status="open", resolved=None, resolution=None)
+    r["Complaints"].append(
+        {
+            "complaint_id": "K-0002",
+            "opened": datetime(2026, 11, 19, 9, 0),
+            "customer_id": "C-0003",
+            "channel": "email",
+            "category": "repair quality",
+            "severity": "normal",
+            "summary": "Rear wheel squeaks",
+            "owner": "Kari",
+            "status": "open",
+        }
+    )
+    r["Settings"].append({"key": "report_recipients", "value": "boss@example.com"})
+    return make_book(r)
+
+
+def bcc(n: int, staff: str, to: str, subject: str, day: int) -> bytes:
+    return message(
+        sender=f"{staff.title()} <{staff}@example.com>",
+        to=to,
+        subject=subject,
+        text=f"Hei,\n\n{subject}: here is what we agreed.\n\nMvh\n{staff.title()}\n",
+        when=f"Mon, {day} Nov 2026 1{n}:00:00 +0100",
+        message_id=f"<bcc-{n}@example.com>",
+    )
+
+
+def answer_from_link(received, customer_address: str, score: int) -> bytes:
+    """What a mail program writes when the customer clicks the link for ``score``."""
+    survey_mail = next(r.message for r in received if r.rcpt_tos == [customer_address])
+    html = survey_mail.get_body(("html",)).get_content()
+    links = [h for h in html.split('"') if h.startswith("mailto:")]
+    assert len(links) == 5
+    parts = urlsplit(links[score - 1].replace("&amp;", "&"))
+    subject = parse_qs(parts.query)["subject"][0]
+    return message(
+        sender=customer_address,
+        to=unquote(parts.path),
+        subject=subject,
+        text="\n",
+        when="Wed, 25 Nov 2026 13:00:00 +0100",
+        message_id=f"<link-{customer_address}-{score}@example.com>",
+    )
+
+
+def cli_run(runner, *args: str, env: dict[str, str] | None = None):
+    result = runner.invoke(cli, list(args), env=env)
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+def test_a_scripted_week_through_dovecot_and_aiosmtpd(runner, make_book, valid_records) -> None:
+    book = week_book(make_book, valid_records)
+    w = ["-w", str(book)]
+    with imap_server() as imap, smtp_server() as smtp:
+        env = imap.env() | {
+            "SHEETCRM_SMTP_HOST": "127.0.0.1",
+            "SHEETCRM_SMTP_PORT": str(smtp.port),
+            "SHEETCRM_SMTP_FROM": "crm@example.com",
+            "SHEETCRM_SMTP_SECURITY": "none",
+        }
+        # Monday: staff BCC the CRM mailbox on five conversations; Jane answers her
+        # complaint's thread.
+        for raw in [
+            bcc(1, "per", "ola@example.com", "Winter tyres", 23),
+            bcc(2, "per", "Bo Lie <bo@example.com>", "Your new bike is ready", 23),
+            bcc(3, "kari", "eva@example.com", "Service booked for Friday", 23),
+            bcc(4, "kari", "jane@example.com", "[K-0001] Brakes: we will adjust them", 23),
+            bcc(5, "kari", "anna@example.com", "[K-0002] Wheel: new bearing ordered", 23),
+            message(
+                sender="Jane Doe <jane@example.com>",
+                to="kari@example.com",
+                cc="crm@example.com",
+                subject="Re: [K-0001] Brakes: we will adjust them",
+                text=GMAIL_REPLY,
+                when="Mon, 23 Nov 2026 16:30:00 +0100",
+                message_id="<jane-thread@mail.gmail.com>",
+            ),
+        ]:
+            imap.append(raw)
+        monday = cli_run(runner, "inbox", *w, "--as-of", "2026-11-23 18:00", env=env)
+        assert monday.exit_code == 0, monday.output
+        assert "logged 6 messages" in monday.output
+
+        # Tuesday: both complaints are resolved.
+        for kid, what in (("K-0001", "Adjusted the brakes"), ("K-0002", "New bearing fitted")):
+            done = cli_run(
+                runner, "complaint", "resolve", kid, *w, "--resolution", what,
+                "--at", "2026-11-24 10:00",
+            )  # fmt: skip
+            assert done.exit_code == 0, done.output
+
+        # Wednesday: the scheduled job reads the mailbox, then sends; the surveys go.
+        wednesday = cli_run(
+            runner, "email", *w, "--with-inbox", "--as-of", "2026-11-25 12:00", env=env
+        )
+        assert wednesday.exit_code == 0, wednesday.output
+        asked = sorted(r.rcpt_tos[0] for r in smtp.received if "[K-" in r.message["Subject"])
+        assert asked == ["anna@example.com", "jane@example.com"]
+        to_anna = next(r.message for r in smtp.received if r.rcpt_tos == ["anna@example.com"])
+        assert to_anna["Subject"] == "Test Cycles: how did we handle it? [K-0002]"
+        assert to_anna["Reply-To"] == "crm@example.com"
+        assert (
+            "reply to this e-mail with a number from 1 to 5"
+            in to_anna.get_body(("plain",)).get_content()
+        )
+
+        # Jane clicks "4"; Anna replies "2, still squeaks" from Gmail.
+        imap.append(answer_from_link(smtp.received, "jane@example.com", 4))
+        imap.append(
+            message(
+                sender="Anna Berg <anna@example.com>",
+                to="crm@example.com",
+                subject="Re: " + str(to_anna["Subject"]),
+                text="2, still squeaks\n\nons. 25. nov. 2026 kl. 12:00 skrev Test Cycles "
+                "<crm@example.com>:\n> How did we handle it?\n",
+                when="Wed, 25 Nov 2026 18:00:00 +0100",
+                message_id="<anna-answer@mail.gmail.com>",
+                in_reply_to=str(to_anna["Message-ID"]),
+            )
+        )
+        # Jane clicks again, "5": kept as a comment, not counted twice.
+        imap.append(answer_from_link(smtp.received, "jane@example.com", 5))
+        thursday = cli_run(runner, "inbox", *w, "--as-of", "2026-11-26 08:00", env=env)
+        assert thursday.exit_code == 0, thursday.output
+
+        # The week's rows, exactly.
+        got = [
+            (
+                r["customer_id"],
+                r["staff"],
+                r["direction"],
+                r["type"],
+                r["complaint_id"],
+                r["satisfaction"],
+            )
+            for r in rows(book, "Interactions")[1:]
+        ]
+        assert got == [
+            ("C-0002", "Per", "outbound", "follow_up", None, None),
+            ("C-0004", "Per", "outbound", "follow_up", None, None),
+            ("C-0005", "Kari", "outbound", "follow_up", None, None),
+            ("C-0001", "Kari", "outbound", "complaint", "K-0001", None),
+            ("C-0003", "Kari", "outbound", "complaint", "K-0002", None),
+            ("C-0001", "Kari", "inbound", "complaint", "K-0001", None),
+            ("C-0001", "Kari", "outbound", "survey", "K-0001", None),
+            ("C-0003", "Kari", "outbound", "survey", "K-0002", None),
+            ("C-0001", "Kari", "inbound", "survey", "K-0001", 4),
+            ("C-0003", "Kari", "inbound", "survey", "K-0002", 2),
+            ("C-0001", "Kari", "inbound", "survey", "K-0001", None),
+        ]
+        summaries = [str(r["summary"]) for r in rows(book, "Interactions")[-3:]]
+        assert summaries[1] == "Survey answer 2 of 5: still squeaks"
+        assert summaries[2].startswith("Another survey answer (the first one counts): 5 of 5")
+
+        # The report shows the survey figures.
+        report = cli_run(
+            runner, "report", *w, "--week", "2026-W48", "--format", "md",
+            "--out", str(book.parent / "out"), "--as-of", "2026-11-30 08:00",
+        )  # fmt: skip
+        assert report.exit_code == 0, report.output
+        md = (book.parent / "out" / "weekly-2026-W48.md").read_text(encoding="utf-8")
+        assert "Surveys sent: **2**, response rate: **100%**" in md
+        assert "Satisfied (4–5): **50%** (1 / 2)" in md
+        assert "still squeaks" in md
+
+        # A second run of both changes nothing.
+        before = book.read_bytes()
+        sent_before = len(smtp.received)
+        again = cli_run(runner, "inbox", *w, "--as-of", "2026-11-26 09:00", env=env)
+        assert again.exit_code == 0 and "logged 0 messages" in again.output
+        mail_again = cli_run(
+            runner, "email", *w, "--with-inbox", "--as-of", "2026-11-25 12:00", env=env
+        )
+        assert mail_again.exit_code == 0, mail_again.output
+        assert len(smtp.received) == sent_before
+        assert book.read_bytes() == before
+
+
+def test_a_forged_token_is_not_counted_and_is_reported(runner, make_book, valid_records) -> None:
+    book = week_book(make_book, valid_records)
+    with imap_server() as imap:
+        real = survey.answer_subject("K-0001", 5, KEY)
+        forged = real.replace("K-0001 5 ", "K-0001 1 ")  # the score changed, the token kept
+        assert forged != real
+        imap.append(
+            message(
+                sender="jane@example.com",
+                to="crm@example.com",
+                subject=forged,
+                text="\n",
+                message_id="<forged@example.com>",
+            )
+        )
+        result = cli_run(runner, "inbox", "-w", str(book), "--as-of", "2026-11-20 15:00",
+                         env=imap.env())  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "token that does not match" in result.output
+    assert not [r for r in rows(book, "Interactions") if r["type"] == "survey"]
+    assert rows(book, "To review")[0]["status"] == "survey token does not match: not counted"
+
+
+def test_tokens_and_lone_scores() -> None:
+    t = survey.token(KEY, "K-0031", 4)
+    assert len(t) == 20 and t == survey.token(KEY, "k-0031", 4)
+    assert t != survey.token(KEY, "K-0031", 5) and t != survey.token(b"other", "K-0031", 4)
+    good = survey.from_token(survey.answer_subject("K-0031", 4, KEY), "", KEY)
+    assert good is not None and (good.case_id, good.score, good.forged) == ("K-0031", 4, False)
+    assert survey.lone_score("2, still squeaks") == (2, "still squeaks")
+    assert survey.lone_score("5") == (5, "")
+    assert survey.lone_score("4/5 great") == (4, "great")
+    assert survey.lone_score("20 bikes") is None
+    assert survey.lone_score("Thanks") is None
+
+
+def test_no_survey_for_do_not_contact_or_another_channel(make_book, valid_records) -> None:
+    from sheetcrm.validation import load
+
+    valid_records["Customers"][0]["do_not_contact"] = "yes"
+    valid_records["Customers"][1]["preferred_channel"] = "phone"
+    valid_records["Complaints"].append(
+        {
+            **valid_records["Complaints"][0],
+            "complaint_id": "K-0002",
+            "customer_id": "C-0002",
+        }
+    )
+    book, _ = load(make_book(valid_records))
+    items, notes = survey.due(book, datetime(2026, 11, 5, 12), [])
+    assert items == []
+    assert any("do not contact" in n for n in notes)
+    assert any("prefers phone" in n for n in notes)
+
+
+def test_survey_waits_for_the_delay_and_is_asked_once(make_book, valid_records) -> None:
+    from sheetcrm.validation import load
+
+    valid_records["Settings"].append({"key": "survey_after_hours", "value": "48"})
+    book, _ = load(make_book(valid_records))
+    resolved = datetime(2026, 11, 3, 12)
+    assert survey.due(book, datetime(2026, 11, 5, 11), [])[0] == []
+    (item,), _ = survey.due(book, datetime(2026, 11, 5, 12), [])
+    assert item.key == "survey:K-0001:jane@example.com" and item.resolved == resolved
+    assert survey.due(book, datetime(2026, 11, 5, 12), [item.key])[0] == []
+    assert survey.due(book, datetime(2026, 12, 1), [])[0] == []  # too long ago to ask now
+
+
+def test_survey_is_norwegian_for_a_norwegian_workbook(make_book, valid_records) -> None:
+    from sheetcrm.validation import load
+
+    valid_records["Settings"].append({"key": "locale", "value": "nb"})
+    book, _ = load(make_book(valid_records))
+    (out,), _ = survey.messages(book, datetime(2026, 11, 5, 12), "crm@example.com", [], key=KEY)
+    msg = out.message
+    assert msg["Subject"] == "Test Cycles: hvordan håndterte vi saken? [K-0001]"
+    text = msg.get_body(("plain",)).get_content()
+    assert "Hei Jane Doe," in text and "svar på denne e-posten med et tall fra 1 til 5" in text
+    assert "Mitt%20svar%3A%204%20%5Bsurvey%20K-0001%204%20" in text
+    assert msg["Auto-Submitted"] is None
