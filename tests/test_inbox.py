@@ -201,6 +201,7 @@ def test_an_unknown_sender_is_added_as_a_customer_with_one_command(
     assert [(r["direction"], r["type"], r["summary"]) for r in logged] == [
         ("inbound", "enquiry", "Do you service e-bikes?: Hello, do you service Bosch e-bikes? Nina")
     ]
+    assert [r["status"] for r in rows(book, "To review")] == ["added as C-0003"]
     # customer show points to the kept message.
     shown = runner.invoke(cli, ["customer", "show", "C-0003", "-w", str(book), "--as-of", WHEN])
     assert shown.exit_code == 0, shown.output
@@ -291,3 +292,42 @@ def test_imap_url_keeps_the_password_out_of_messages() -> None:
     with pytest.raises(Exception) as bad:
         lib.ImapConfig.from_url("ftp://u:topsecret@host/")
     assert "topsecret" not in str(bad.value)
+
+
+def test_ignoring_a_sender_to_review_marks_their_rows(runner, make_book, server) -> None:
+    book = make_book()
+    server.append(the_week()[-1])
+    assert run(runner, book, server).exit_code == 0
+
+    ignored = runner.invoke(cli, ["inbox", "ignore", "nina@example.org", "-w", str(book)])
+
+    assert ignored.exit_code == 0, ignored.output
+    assert "marked 1 row on 'To review' as ignored" in ignored.output
+    assert [r["status"] for r in rows(book, "To review")] == ["ignored"]
+    assert calamine_rows(book, "To review")[1][-1] == "ignored"
+
+
+def test_a_reply_to_mail_sheetcrm_sent_about_a_complaint_is_linked(
+    runner, make_book, server, monkeypatch
+) -> None:
+    from sheetcrm import mail
+
+    book = make_book()
+    key = "survey:K-0001:jane@example.com"
+    mail.SentLog(mail.sent_log_path(book)).mark(key)
+    ours = mail.stable_message_id(key, "crm@example.com", "example.com")
+    server.append(
+        message(
+            sender="jane@example.com",
+            to="crm@example.com",
+            subject="Re: How was it?",
+            text="The brakes are quiet now, thanks.\n\nOn Tue, Kari wrote:\n> old\n",
+            message_id="<jane-re@example.com>",
+            in_reply_to=ours,
+        )
+    )
+    result = run(runner, book, server)
+    assert result.exit_code == 0, result.output
+    last = rows(book, "Interactions")[-1]
+    assert (last["type"], last["complaint_id"], last["satisfaction"]) == ("survey", "K-0001", None)
+    assert last["summary"] == "Survey reply without a score: The brakes are quiet now, thanks."

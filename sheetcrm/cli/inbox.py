@@ -22,7 +22,7 @@ def imap_url_option(f):  # type: ignore[no-untyped-def]
     return click.option(
         "--imap-url",
         envvar="SHEETCRM_IMAP_URL",
-        help="e.g. imaps://crm@example.com@imap.example.com/INBOX (else SHEETCRM_IMAP_*).",
+        help="e.g. imaps://crm%40example.com@imap.example.com/INBOX (else SHEETCRM_IMAP_*).",
     )(f)
 
 
@@ -133,6 +133,7 @@ def inbox_add(
     result = lib.relog(path, address, when=when)
     for ids, m in result.logged:
         click.echo(f"  logged {ids}: {m.subject!r}")
+    lib.mark_review(path, address, f"added as {done.ids[0]}")
 
 
 @inbox.command("ignore")
@@ -148,5 +149,8 @@ def inbox_ignore(ctx: click.Context, address: str, workbook: Path | None) -> Non
     """
     from sheetcrm.delivery import inbox as lib
 
-    lib.ignore(resolve_workbook(ctx, workbook), address)
-    click.echo(f"Mail from {address.strip().lower()} will be skipped from now on.")
+    marked = lib.ignore(resolve_workbook(ctx, workbook), address)
+    click.echo(
+        f"Mail from {address.strip().lower()} will be skipped from now on"
+        + (f"; marked {plural(marked, 'row')} on 'To review' as ignored." if marked else ".")
+    )

@@ -401,6 +401,8 @@ def known(
             c = complaints.get(case)
             if c is not None:
                 surveyed.setdefault(str(c["customer_id"]), []).append(case)
+    for cases in surveyed.values():  # oldest resolution first: the last one is the latest
+        cases.sort(key=lambda case: str(complaints[case].get("resolved") or ""))
     return Known(
         customers=customers,
         staff=staff,
@@ -455,6 +457,9 @@ def match(m: InboundMail, book: Book, k: Known, *, received: datetime) -> Decisi
     if m.automatic:
         d.skipped = m.automatic
         return d
+    if m.message_id in k.sent:
+        d.skipped = "sent by sheetcrm itself (already logged by sheetcrm email)"
+        return d
     if m.sender in k.ignored:
         d.skipped = f"{m.sender} is on the ignore list"
         return d
@@ -490,11 +495,15 @@ def match(m: InboundMail, book: Book, k: Known, *, received: datetime) -> Decisi
                 row["summary"] = f"Survey answer {answer.score} of 5" + (
                     f": {comment}" if comment else ""
                 )
-            else:
+            elif answer.case_id in k.scored:
                 row["summary"] = (
                     "Another survey answer (the first one counts)"
                     + (f": {answer.score} of 5" if answer.score else "")
                     + (f": {comment}" if comment else "")
+                )
+            else:  # a reply to the survey without a number: a comment, no score
+                row["summary"] = "Survey reply without a score" + (
+                    f": {comment}" if comment else ""
                 )
             row["summary"] = row["summary"][:SUMMARY_CHARS]
         else:
@@ -551,9 +560,12 @@ def _survey_answer(m: InboundMail, k: Known, customer_id: str) -> survey.Answer 
                 if lone is not None:
                     return survey.Answer(case, lone[0], lone[1], "reply")
                 return survey.Answer(case, None, m.text.strip()[:SUMMARY_CHARS], "reply")
+    # A bare digit from a customer who was asked: their survey still waiting for a score
+    # (the most recent one asked), else their last one (then it counts as a second answer).
     asked = k.surveyed.get(customer_id)
     if asked and lone is not None and not lone[1] and m.text.strip().isdigit():
-        return survey.Answer(asked[-1], lone[0], "", "lone digit")
+        waiting = [case for case in asked if case not in k.scored]
+        return survey.Answer((waiting or asked)[-1], lone[0], "", "lone digit")
     return None
 
 
@@ -886,9 +898,43 @@ def _append_review(tx: writer.Transaction, book: Book, rows: Sequence[Mapping[st
         )
 
 
-def ignore(path: Path, address: str) -> None:
-    """Never log or review mail from ``address`` again (a newsletter, a supplier)."""
+def ignore(path: Path, address: str) -> int:
+    """Never log or review mail from ``address`` again (a newsletter, a supplier).
+
+    Its rows on the "To review" sheet are marked ``ignored``; how many is returned.
+    """
     InboxLog(log_path(Path(path))).save(ignore=[address.strip().lower()])
+    return mark_review(Path(path), address, "ignored")
+
+
+def mark_review(path: Path, address: str, status: str) -> int:
+    """Set the status cell of the "To review" rows from ``address``; how many were marked."""
+    from python_calamine import CalamineWorkbook
+
+    address = address.strip().lower()
+    try:
+        names = CalamineWorkbook.from_path(str(path)).sheet_names
+    except Exception:  # unreadable files are reported by the write below, in its words
+        names = []
+    sheet = next((n for n in names if n.casefold() == REVIEW_SHEET.casefold()), None)
+    if sheet is None:
+        return 0
+    with writer.edit(path) as tx:
+        table = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
+        if not table:
+            return 0
+        header = [str(h).strip().casefold() for h in table[0]]
+        if "from" not in header or "status" not in header:
+            return 0
+        at = header.index("from")
+        rows = [
+            n
+            for n, row in enumerate(table[1:], start=2)
+            if len(row) > at and str(row[at]).strip().lower() == address
+        ]
+        for n in rows:
+            tx.update(sheet, n, {"status": status})
+    return len(rows)
 
 
 def relog(path: Path, address: str, *, when: datetime) -> InboxResult:
