@@ -331,3 +331,56 @@ def test_a_reply_to_mail_sheetcrm_sent_about_a_complaint_is_linked(
     last = rows(book, "Interactions")[-1]
     assert (last["type"], last["complaint_id"], last["satisfaction"]) == ("survey", "K-0001", None)
     assert last["summary"] == "Survey reply without a score: The brakes are quiet now, thanks."
+
+
+def test_a_run_stopped_between_the_workbook_and_the_log_logs_nothing_twice(
+    runner, make_book, server, monkeypatch
+) -> None:
+    book = make_book()
+    for raw in the_week()[:2]:
+        server.append(raw)
+    real_save = lib.InboxLog.save
+
+    def stop_after_the_workbook(self, messages={}, ignore=(), forget=()):  # noqa: B006
+        if messages and not any(e.get("pending") for e in messages.values()):
+            raise KeyboardInterrupt  # the run is killed after the workbook was replaced
+        return real_save(self, messages, ignore, forget)
+
+    monkeypatch.setattr(lib.InboxLog, "save", stop_after_the_workbook)
+    stopped = run(runner, book, server)
+    assert stopped.exit_code != 0
+    assert len(rows(book, "Interactions")) == 4  # the rows are in
+    assert len(server.uids("INBOX")) == 2  # but nothing was moved
+    monkeypatch.setattr(lib.InboxLog, "save", real_save)
+
+    again = run(runner, book, server)
+
+    assert again.exit_code == 0, again.output
+    assert "logged 0 messages" in again.output and "2 logged before" in again.output
+    assert len(rows(book, "Interactions")) == 4
+    assert server.uids("INBOX") == []
+
+
+def test_a_failed_workbook_write_leaves_the_messages_to_log_next_time(
+    runner, make_book, server, monkeypatch
+) -> None:
+    from sheetcrm import writer
+    from sheetcrm.errors import Problem, SheetCRMError
+
+    book = make_book()
+    server.append(the_week()[0])
+    real_commit = writer.Transaction._commit
+
+    def fail(self, stamp, keep):
+        raise SheetCRMError(Problem("verify_failed", "the written copy did not read back"))
+
+    monkeypatch.setattr(writer.Transaction, "_commit", fail)
+    failed = run(runner, book, server)
+    assert failed.exit_code == 2, failed.output
+    monkeypatch.setattr(writer.Transaction, "_commit", real_commit)
+
+    again = run(runner, book, server)
+
+    assert again.exit_code == 0, again.output
+    assert "logged 1 message" in again.output
+    assert len(rows(book, "Interactions")) == 3

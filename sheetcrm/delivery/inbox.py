@@ -641,10 +641,15 @@ class InboxLog:
         return list(self.data["ignored"])
 
     def save(
-        self, messages: Mapping[str, Mapping[str, Any]] = {}, ignore: Sequence[str] = ()
+        self,
+        messages: Mapping[str, Mapping[str, Any]] = {},
+        ignore: Sequence[str] = (),
+        forget: Sequence[str] = (),
     ) -> None:
         data = self._read()
-        data["messages"].update(messages)
+        data["messages"].update({k: dict(v) for k, v in messages.items()})
+        for message_id in forget:
+            data["messages"].pop(message_id, None)
         data["ignored"] = sorted({*data["ignored"], *(a.lower() for a in ignore)})
         text = json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True, default=str) + "\n"
         try:
@@ -739,6 +744,7 @@ def run(
     path = Path(path)
     writer.check_not_open(path)  # before anything is read or moved: exit 3, all stays
     inbox_log = InboxLog(log_path(path))
+    settle_pending(path, inbox_log)
     key = survey.survey_key()
     try:
         box = _connect(config)
@@ -816,7 +822,6 @@ def _log(
         files[m.message_id] = f"mail/{name}"
     sent_keys = list(mail.SentLog(mail.sent_log_path(path)))
     mailbox = [config.user] if config else []
-    records: dict[str, dict[str, Any]] = {}
     with writer.edit(path) as tx:
         book, _ = load(path, as_of=when)
         tx.backups_to_keep = book.settings.backups_to_keep
@@ -844,25 +849,21 @@ def _log(
                 reviews.append(d.review)
         if reviews:
             _append_review(tx, book, reviews)
+        records = {d.mail.message_id: _entry(d, files, when) for d in decisions}
+        # Recorded as pending before the workbook is replaced: should the run stop
+        # between the two, the next run checks the workbook instead of guessing.
+        inbox_log.save({mid: {**e, "pending": True} for mid, e in records.items()})
     result.backup = tx.backup
     for d in decisions:
         m = d.mail
-        entry: dict[str, Any] = {
-            "folder": d.folder,
-            "file": files[m.message_id],
-            "from": m.sender,
-            "at": when.isoformat(),
-        }
         if d.rows:
-            logged = [str(r["interaction_id"]) for r in d.rows]
-            entry["interactions"] = logged
-            result.logged.append((", ".join(logged), m))
+            result.logged.append((", ".join(str(r["interaction_id"]) for r in d.rows), m))
             result.survey_answers += [
                 f"{r['interaction_id']}: {r['complaint_id']} "
                 + (
                     f"scored {r['satisfaction']}"
                     if r.get("satisfaction")
-                    else "(not counted again)"
+                    else "(kept as a comment, not counted)"
                 )
                 for r in d.rows
                 if r["type"] == "survey"
@@ -873,9 +874,49 @@ def _log(
             result.skipped.append((m, d.skipped or ""))
         if d.warning:
             result.warnings.append(d.warning)
-        records[m.message_id] = entry
     inbox_log.save(records)
     return records
+
+
+def _entry(d: Decision, files: Mapping[str, str], when: datetime) -> dict[str, Any]:
+    """What the inbox log keeps about one handled message."""
+    entry: dict[str, Any] = {
+        "folder": d.folder,
+        "file": files[d.mail.message_id],
+        "from": d.mail.sender,
+        "at": when.isoformat(),
+    }
+    if d.rows:
+        entry["interactions"] = [str(r["interaction_id"]) for r in d.rows]
+        entry["customers"] = [str(r["customer_id"]) for r in d.rows]
+    return entry
+
+
+def settle_pending(path: Path, inbox_log: InboxLog) -> None:
+    """Finish what a run stopped between writing the workbook and recording the ids.
+
+    A pending message whose rows are in the workbook (same ids, same customers)
+    was logged: it is recorded as done. Otherwise the workbook write did not
+    happen, and the message is forgotten so this run handles it as new.
+    """
+    from sheetcrm.validation import load
+
+    pending = {mid: e for mid, e in inbox_log.messages.items() if e.get("pending")}
+    if not pending:
+        return
+    book, _ = load(path, sheets=["Interactions"])
+    inter = book.interactions
+    there = set(
+        zip(inter["interaction_id"].astype(str), inter["customer_id"].astype(str), strict=True)
+    )
+    done, gone = {}, []
+    for mid, e in pending.items():
+        pairs = set(zip(e.get("interactions", []), e.get("customers", []), strict=False))
+        if pairs and pairs <= there:
+            done[mid] = {k: v for k, v in e.items() if k != "pending"}
+        else:
+            gone.append(mid)
+    inbox_log.save(done, forget=gone)
 
 
 def _env_senders() -> list[str]:
@@ -954,14 +995,7 @@ def relog(path: Path, address: str, *, when: datetime) -> InboxResult:
     result = InboxResult()
     if not mails:
         return result
-    # Forget them first, so _log treats them as new; it records them again at once.
-    data = inbox_log._read()
-    for mid, _ in wanted:
-        data["messages"].pop(mid, None)
-    inbox_log.data = data
-    write_atomic(
-        inbox_log.path, (json.dumps(data, indent=1, sort_keys=True, default=str) + "\n").encode()
-    )
+    # Their entries are replaced by the new ones (folder: logged) once the rows are written.
     _log(Path(path), mails, inbox_log, when, [], None, survey.survey_key(), result)
     return result
 
