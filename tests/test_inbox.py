@@ -384,3 +384,28 @@ def test_a_failed_workbook_write_leaves_the_messages_to_log_next_time(
     assert again.exit_code == 0, again.output
     assert "logged 1 message" in again.output
     assert len(rows(book, "Interactions")) == 3
+
+
+def test_a_wrong_clock_or_control_characters_do_not_hold_up_the_run(
+    runner, make_book, server
+) -> None:
+    book = make_book()
+    server.append(
+        message(
+            sender="jane@example.com",
+            to="crm@example.com",
+            subject="From the future",
+            text="Line one\x07 with a bell\n",
+            when="Thu, 01 Jan 2099 10:00:00 +0100",
+            message_id="<future@example.com>",
+        )
+    )
+    server.append(the_week()[1])
+
+    result = run(runner, book, server)
+
+    assert result.exit_code == 0, result.output
+    assert "logged 2 messages" in result.output
+    first = rows(book, "Interactions")[2]
+    assert first["date"] == datetime(2026, 11, 20, 15, 0)  # when it was read, not 2099
+    assert first["summary"] == "From the future: Line one  with a bell"

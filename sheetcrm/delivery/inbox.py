@@ -204,7 +204,7 @@ class InboundMail:
 
     @property
     def first_lines(self) -> str:
-        lines = [line.strip() for line in self.text.splitlines() if line.strip()]
+        lines = [_one_line(line) for line in self.text.splitlines() if line.strip()]
         text = " / ".join(lines[:SUMMARY_LINES])
         return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
 
@@ -423,7 +423,9 @@ def _local(when: datetime | None, timezone: str, default: datetime) -> datetime:
         return default
     if when.tzinfo is not None:
         when = when.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
-    return when.replace(microsecond=0)
+    # A sender's clock set wrong must not put a contact in the future (which
+    # validate refuses, and which would hold up every other message of the run).
+    return min(when.replace(microsecond=0), default)
 
 
 def _complaint_of(m: InboundMail, k: Known, customer_id: str) -> str | None:
