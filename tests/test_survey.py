@@ -311,3 +311,52 @@ def test_survey_is_norwegian_for_a_norwegian_workbook(make_book, valid_records) 
     assert "Hei Jane Doe," in text and "svar på denne e-posten med et tall fra 1 til 5" in text
     assert "Mitt%20svar%3A%204%20%5Bsurvey%20K-0001%204%20" in text
     assert msg["Auto-Submitted"] is None
+
+
+def test_with_excel_open_the_survey_goes_and_is_logged_by_the_next_run(
+    runner, make_book, valid_records
+) -> None:
+    book = week_book(make_book, valid_records)
+    done = cli_run(
+        runner, "complaint", "resolve", "K-0002", "-w", str(book),
+        "--resolution", "New bearing fitted", "--at", "2026-11-24 10:00",
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    owner = book.with_name("~$" + book.name)
+    with imap_server() as imap, smtp_server() as smtp:
+        imap.append(message(sender="ola@example.com", to="crm@example.com", subject="Hi",
+                            text="Hello\n", message_id="<ola-hi@example.com>"))  # fmt: skip
+        env = imap.env() | {
+            "SHEETCRM_SMTP_HOST": "127.0.0.1",
+            "SHEETCRM_SMTP_PORT": str(smtp.port),
+            "SHEETCRM_SMTP_FROM": "crm@example.com",
+            "SHEETCRM_SMTP_SECURITY": "none",
+        }
+        owner.write_bytes(b"\x04Kari" + b" " * 50)
+        before = book.read_bytes()
+        first = cli_run(runner, "email", "-w", str(book), "--with-inbox",
+                        "--as-of", "2026-11-25 12:00", env=env)  # fmt: skip
+        assert first.exit_code == 3, first.output
+        assert "the mailbox was not read" in first.output
+        assert [r.rcpt_tos for r in smtp.received if "[K-0002]" in r.message["Subject"]] == [
+            ["anna@example.com"]
+        ]
+        assert book.read_bytes() == before
+        assert len(imap.uids("INBOX")) == 1
+
+        owner.unlink()
+        second = cli_run(runner, "email", "-w", str(book), "--with-inbox",
+                         "--as-of", "2026-11-25 13:00", env=env)  # fmt: skip
+        assert second.exit_code == 0, second.output
+        assert sum("[K-0002]" in r.message["Subject"] for r in smtp.received) == 1
+        assert imap.uids("INBOX") == []
+    got = [(r["customer_id"], r["direction"], r["type"], r["complaint_id"])
+           for r in rows(book, "Interactions")[1:]]  # fmt: skip
+    assert got == [
+        ("C-0002", "inbound", "enquiry", None),
+        ("C-0003", "outbound", "survey", "K-0002"),
+    ]
+    survey_row = rows(book, "Interactions")[-1]
+    # The sent log holds the real clock's time of sending, which is after this test's
+    # --as-of; a contact is never dated after the run that logs it.
+    assert survey_row["date"] == datetime(2026, 11, 25, 13, 0)

@@ -22,7 +22,7 @@ from sheetcrm.cli.app import (
     workbook_option,
 )
 from sheetcrm.cli.inbox import imap_url_option, run_inbox
-from sheetcrm.errors import Problem, SheetCRMError
+from sheetcrm.errors import Problem, SheetCRMError, WorkbookOpenError
 
 # --------------------------------------------------------------------------- report
 
@@ -263,8 +263,13 @@ def email(
     sender = (
         config.sender if config else (os.environ.get("SHEETCRM_SMTP_FROM") or outbox.DRY_RUN_SENDER)
     )
+    inbox_waits = None
     if with_inbox:
-        run_inbox(path, imap_url, when)
+        try:
+            run_inbox(path, imap_url, when)
+        except WorkbookOpenError as e:  # the mail still goes; the mailbox waits for the next run
+            inbox_waits = e
+            click.echo(f"Warning: the mailbox was not read: {e.problem.message}", err=True)
     book = load_book(path, when)
     period = reports.week_period(book, when, week)
     folder = _templates_folder(path, templates, book)
@@ -315,7 +320,7 @@ def email(
     )
     for key in result.sent:
         click.echo(f"  sent {key}")
-    logged = survey.record_sent(path, [k for k in result.sent if k.startswith("survey:")], when)
+    logged = survey.record_sent(path, when)
     if logged:
         click.echo(f"Logged the surveys sent as {', '.join(logged)} in {path.name}.")
     if done.notices_sent:
@@ -338,6 +343,8 @@ def email(
                 "sent goes out",
             )
         )
+    if inbox_waits is not None:
+        ctx.exit(inbox_waits.exit_code)
     _report_skipped(ctx, skipped, findings=bool(result.uncertain))
 
 

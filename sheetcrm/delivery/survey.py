@@ -17,7 +17,7 @@ import os
 import re
 import secrets
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -348,31 +348,53 @@ def messages(
     return out, notes
 
 
-def record_sent(path: Path, keys: Sequence[str], when: datetime) -> list[str]:
-    """Log each survey sent as an outbound ``survey`` interaction (its complaint linked).
+def record_sent(path: Path, when: datetime) -> list[str]:
+    """Log each survey the sent log says went as an outbound ``survey`` interaction.
 
     So the survey counts as a contact (cool-down, the customer's timeline) and the
     weekly report can count surveys sent and answered from the workbook alone.
+    Idempotent: a survey already logged (an outbound survey row for its
+    complaint) is not logged again, so a run that could not write (the workbook
+    open in Excel) is made good by the next one, with the time it was sent.
     """
-    from sheetcrm import writer
+    from zoneinfo import ZoneInfo
+
+    from sheetcrm import mail, writer
     from sheetcrm.records import _refuse, _write, fresh_ids
     from sheetcrm.validation import check_new_rows, load
 
-    cases = [k[len(KEY_PREFIX) :].split(":")[0] for k in keys if k.startswith(KEY_PREFIX)]
-    if not cases:
+    log = mail.SentLog(mail.sent_log_path(path))
+    sent = {
+        k[len(KEY_PREFIX) :].split(":")[0]: str(log.get(k))
+        for k in log
+        if k.startswith(KEY_PREFIX) and not log.in_flight(k)
+    }
+    if not sent:
         return []
     with writer.edit(path) as tx:
         book, _ = load(path, sheets=["Customers", "Complaints", "Staff", "Interactions"])
         tx.backups_to_keep = book.settings.backups_to_keep
+        inter = book.interactions
+        logged = set(
+            inter.loc[
+                (inter["type"] == "survey") & (inter["direction"] == "outbound"), "complaint_id"
+            ].dropna()
+        )
         complaints = book.complaints.set_index("complaint_id", drop=False)
+        zone = ZoneInfo(book.settings.timezone)
         rows = []
-        for case in cases:
-            if case not in complaints.index:
+        for case, stamp in sorted(sent.items()):
+            if case in logged or case not in complaints.index:
                 continue
+            try:
+                at = datetime.fromisoformat(stamp)
+                at = at.astimezone(zone).replace(tzinfo=None) if at.tzinfo else at
+            except ValueError:
+                at = when
             c = complaints.loc[case]
             rows.append(
                 {
-                    "date": when,
+                    "date": min(at, when),
                     "customer_id": c["customer_id"],
                     "staff": c["owner"],
                     "channel": "email",
@@ -382,6 +404,8 @@ def record_sent(path: Path, keys: Sequence[str], when: datetime) -> list[str]:
                     "complaint_id": case,
                 }
             )
+        if not rows:
+            return []
         ids = fresh_ids(tx, book, "Interactions", len(rows))
         for row, new_id in zip(rows, ids, strict=True):
             row["interaction_id"] = new_id
