@@ -209,7 +209,7 @@ def test_a_scripted_week_through_dovecot_and_aiosmtpd(runner, make_book, valid_r
 
         # The report shows the survey figures.
         report = cli_run(
-            runner, "report", *w, "--week", "2026-W48", "--format", "md",
+            runner, "report", *w, "--week", "2026-W48", "--format", "md,html",
             "--out", str(book.parent / "out"), "--as-of", "2026-11-30 08:00",
         )  # fmt: skip
         assert report.exit_code == 0, report.output
@@ -217,6 +217,8 @@ def test_a_scripted_week_through_dovecot_and_aiosmtpd(runner, make_book, valid_r
         assert "Surveys sent: **2**, response rate: **100%**" in md
         assert "Satisfied (4–5): **50%** (1 / 2)" in md
         assert "still squeaks" in md
+        html = (book.parent / "out" / "weekly-2026-W48.html").read_text(encoding="utf-8")
+        assert "Customer surveys" in html and "still squeaks" in html
 
         # A second run of both changes nothing.
         before = book.read_bytes()
@@ -303,6 +305,7 @@ def test_survey_is_norwegian_for_a_norwegian_workbook(make_book, valid_records) 
     from sheetcrm.validation import load
 
     valid_records["Settings"].append({"key": "locale", "value": "nb"})
+    valid_records["Complaints"][0]["summary"] = "<b>Bremser</b> & =1+1"
     book, _ = load(make_book(valid_records))
     (out,), _ = survey.messages(book, datetime(2026, 11, 5, 12), "crm@example.com", [], key=KEY)
     msg = out.message
@@ -311,6 +314,8 @@ def test_survey_is_norwegian_for_a_norwegian_workbook(make_book, valid_records) 
     assert "Hei Jane Doe," in text and "svar på denne e-posten med et tall fra 1 til 5" in text
     assert "Mitt%20svar%3A%204%20%5Bsurvey%20K-0001%204%20" in text
     assert msg["Auto-Submitted"] is None
+    html = msg.get_body(("html",)).get_content()
+    assert "&lt;b&gt;Bremser&lt;/b&gt; &amp; =1+1" in html and "<b>Bremser" not in html
 
 
 def test_with_excel_open_the_survey_goes_and_is_logged_by_the_next_run(
