@@ -365,3 +365,14 @@ def test_with_excel_open_the_survey_goes_and_is_logged_by_the_next_run(
     # The sent log holds the real clock's time of sending, which is after this test's
     # --as-of; a contact is never dated after the run that logs it.
     assert survey_row["date"] == datetime(2026, 11, 25, 13, 0)
+
+
+def test_the_key_file_is_made_once_and_private(tmp_path) -> None:
+    import stat
+
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    first = survey.survey_key(env)
+    path = tmp_path / "config" / "sheetcrm" / "survey.key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert survey.survey_key(env) == first and len(first) == 64
+    assert survey.survey_key({**env, "SHEETCRM_SURVEY_KEY": "given"}) == b"given"

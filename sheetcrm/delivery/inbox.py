@@ -490,7 +490,9 @@ def match(m: InboundMail, book: Book, k: Known, *, received: datetime) -> Decisi
         if answer is not None:
             row["type"] = "survey"
             row["complaint_id"] = k.complaints[answer.case_id]["complaint_id"]
-            comment = answer.comment
+            comment = " / ".join(
+                _one_line(line) for line in answer.comment.splitlines() if line.strip()
+            )
             if answer.score is not None and answer.case_id not in k.scored:
                 row["satisfaction"] = answer.score
                 k.scored.add(answer.case_id)
@@ -538,7 +540,7 @@ def match(m: InboundMail, book: Book, k: Known, *, received: datetime) -> Decisi
             if outside:
                 d.review = _review_row(m, when, who=outside[0])
             else:
-                d.skipped = "internal mail between staff"
+                d.skipped = "mail from staff with no customer among its recipients"
         return d
     d.review = _review_row(m, when)
     return d
