@@ -20,6 +20,7 @@ import os
 import pwd
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -27,9 +28,10 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from imap_tools import MailBoxUnencrypted
+from imap_tools import MailBox, MailBoxUnencrypted
 from imap_tools.errors import MailboxLoginError
 
 HOST = "127.0.0.1"
@@ -79,18 +81,26 @@ def _account() -> pwd.struct_passwd:
 class ImapServer:
     port: int
     base: Path
+    cafile: str | None = None  # set when the server speaks SSL with its own certificate
 
     def env(self) -> dict[str, str]:
-        return {
+        env = {
             "SHEETCRM_IMAP_HOST": HOST,
             "SHEETCRM_IMAP_PORT": str(self.port),
             "SHEETCRM_IMAP_USER": USER,
             "SHEETCRM_IMAP_PASSWORD": PASSWORD,
-            "SHEETCRM_IMAP_SECURITY": "none",
+            "SHEETCRM_IMAP_SECURITY": "ssl" if self.cafile else "none",
         }
+        if self.cafile:
+            env["SHEETCRM_IMAP_CAFILE"] = self.cafile
+        return env
 
-    def mailbox(self) -> MailBoxUnencrypted:
-        box = MailBoxUnencrypted(HOST, port=self.port)
+    def mailbox(self) -> Any:
+        if self.cafile:
+            context = ssl.create_default_context(cafile=self.cafile)
+            box: Any = MailBox(HOST, port=self.port, ssl_context=context)
+        else:
+            box = MailBoxUnencrypted(HOST, port=self.port)
         box.login(USER, PASSWORD)
         return box
 
@@ -119,7 +129,8 @@ class ImapServer:
 
 
 @contextmanager
-def imap_server() -> Iterator[ImapServer]:
+def imap_server(tls: Any = None) -> Iterator[ImapServer]:
+    """Dovecot for the ``with`` block; ``tls`` (a smtp_server.Cert): SSL from the start."""
     binary = dovecot()
     account = _account()
     # Its own temp dir, not pytest's tmp_path: that one is private to root, and
@@ -143,7 +154,11 @@ state_dir = {base / "run"}
 instance_name = sheetcrm-test-{port}
 default_internal_user = {account.pw_name}
 default_login_user = {account.pw_name}
-ssl = no
+{
+            f"ssl = required{chr(10)}ssl_cert = <{tls.certfile}{chr(10)}ssl_key = <{tls.keyfile}"
+            if tls
+            else "ssl = no"
+        }
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 log_path = {base / "dovecot.log"}
@@ -163,10 +178,12 @@ userdb {{
 service imap-login {{
   inet_listener imap {{
     address = {HOST}
-    port = {port}
+    port = {0 if tls else port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {HOST}
+    port = {port if tls else 0}
+    ssl = yes
   }}
 }}
 service anvil {{
@@ -213,7 +230,7 @@ namespace inbox {{
                     )
                     raise RuntimeError(f"dovecot is not listening on {port}: {log}") from None
                 time.sleep(0.1)
-        server = ImapServer(port, base)
+        server = ImapServer(port, base, tls.certfile if tls else None)
         try:
             with server.mailbox():
                 pass

@@ -409,3 +409,21 @@ def test_a_wrong_clock_or_control_characters_do_not_hold_up_the_run(
     first = rows(book, "Interactions")[2]
     assert first["date"] == datetime(2026, 11, 20, 15, 0)  # when it was read, not 2099
     assert first["summary"] == "From the future: Line one  with a bell"
+
+
+def test_ssl_with_the_servers_own_certificate(runner, make_book, tmp_path) -> None:
+    from tests.smtp_server import self_signed_cert
+
+    cert = self_signed_cert(tmp_path)
+    book = make_book()
+    with imap_server(tls=cert) as server:
+        server.append(the_week()[1])
+        result = run(runner, book, server)
+        assert result.exit_code == 0, result.output
+        assert "(ssl)" in result.output and "logged 1 message" in result.output
+        # Without the certificate to trust, the connection is refused, clearly.
+        env = server.env()
+        del env["SHEETCRM_IMAP_CAFILE"]
+        refused = runner.invoke(cli, ["inbox", "-w", str(book), "--as-of", WHEN], env=env)
+        assert refused.exit_code == 2, refused.output
+        assert "could not be read" in refused.output and "Traceback" not in refused.output

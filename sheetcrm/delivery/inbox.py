@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,7 +36,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from html import unescape
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from sheetcrm import mail, writer
@@ -90,6 +91,7 @@ class ImapConfig:
     security: Security = "ssl"
     folder: str = "INBOX"
     timeout: float = 30
+    cafile: str | None = None  # a server with its own certificate (PEM) to trust
 
     def describe(self) -> str:
         return f"{self.user} on {self.host}:{self.port} ({self.security}), folder {self.folder}"
@@ -118,7 +120,15 @@ class ImapConfig:
                 "the IMAP user name or password is not set",
                 hint=f"set {_ENV}USER and {_ENV}PASSWORD in the environment of the scheduled job",
             )
-        return cls(host, port, user, password, security, get("FOLDER") or "INBOX")
+        return cls(
+            host,
+            port,
+            user,
+            password,
+            security,
+            get("FOLDER") or "INBOX",
+            cafile=_cafile(get("CAFILE")),
+        )
 
     @classmethod
     def from_url(cls, url: str, env: Mapping[str, str] = os.environ) -> ImapConfig:
@@ -152,6 +162,7 @@ class ImapConfig:
                 hint=f"put user@ in the URL and the password in {_ENV}PASSWORD",
             )
         folder = unquote(parts.path.lstrip("/")) or "INBOX"
+        query = dict(parse_qsl(parts.query))
         return cls(
             parts.hostname,
             port_given or DEFAULT_PORTS[security],
@@ -159,7 +170,18 @@ class ImapConfig:
             password,
             security,  # type: ignore[arg-type]
             folder,
+            cafile=_cafile(query.get("cafile") or env.get(_ENV + "CAFILE")),
         )
+
+
+def _cafile(path: str | None) -> str | None:
+    if path and not Path(path).is_file():
+        raise _config_error(
+            f"the certificate file {path} does not exist",
+            hint=f"point {_ENV}CAFILE (or ?cafile= in --imap-url) at the server's certificate "
+            "(PEM), or leave it out to trust the usual authorities",
+        )
+    return path or None
 
 
 def _port(text: str | None, default: int) -> int:
@@ -713,10 +735,15 @@ def _connect(config: ImapConfig) -> Any:
     import imap_tools
 
     box: Any
+    context = ssl.create_default_context(cafile=config.cafile)
     if config.security == "ssl":
-        box = imap_tools.MailBox(config.host, port=config.port, timeout=config.timeout)
+        box = imap_tools.MailBox(
+            config.host, port=config.port, timeout=config.timeout, ssl_context=context
+        )
     elif config.security == "starttls":
-        box = imap_tools.MailBoxStartTls(config.host, port=config.port, timeout=config.timeout)
+        box = imap_tools.MailBoxStartTls(
+            config.host, port=config.port, timeout=config.timeout, ssl_context=context
+        )
     else:
         box = imap_tools.MailBoxUnencrypted(config.host, port=config.port, timeout=config.timeout)
     box.login(config.user, config.password, initial_folder=config.folder)
