@@ -129,7 +129,7 @@ class ImapServer:
 
 
 @contextmanager
-def imap_server(tls: Any = None) -> Iterator[ImapServer]:
+def imap_server(tls: Any = None, separator: str = "/") -> Iterator[ImapServer]:
     """Dovecot for the ``with`` block; ``tls`` (a smtp_server.Cert): SSL from the start."""
     binary = dovecot()
     account = _account()
@@ -203,7 +203,7 @@ service stats {{
 }}
 namespace inbox {{
   inbox = yes
-  separator = /
+  separator = {separator}
 }}
 """
     )

@@ -427,3 +427,13 @@ def test_ssl_with_the_servers_own_certificate(runner, make_book, tmp_path) -> No
         refused = runner.invoke(cli, ["inbox", "-w", str(book), "--as-of", WHEN], env=env)
         assert refused.exit_code == 2, refused.output
         assert "could not be read" in refused.output and "Traceback" not in refused.output
+
+
+def test_a_server_that_separates_folders_with_dots(runner, make_book) -> None:
+    book = make_book()
+    with imap_server(separator=".") as server:
+        server.append(the_week()[1])
+        result = run(runner, book, server)
+        assert result.exit_code == 0, result.output
+        assert len(server.uids("sheetcrm.logged")) == 1
+        assert server.uids("INBOX") == []

@@ -750,8 +750,12 @@ def _connect(config: ImapConfig) -> Any:
     return box
 
 
+def _scrub(text: str, config: ImapConfig) -> str:
+    return text.replace(config.password, "***") if config.password else text
+
+
 def _imap_error(config: ImapConfig, e: BaseException) -> SheetCRMError:
-    why = str(e).replace(config.password, "***") if config.password else str(e)
+    why = _scrub(str(e), config)
     return SheetCRMError(
         Problem(
             "imap_failed",
@@ -761,6 +765,15 @@ def _imap_error(config: ImapConfig, e: BaseException) -> SheetCRMError:
             "folder name), then run the command again",
         )
     )
+
+
+def _delimiter(box: Any) -> str:
+    """The server's folder separator ("/" or "."), from its list of folders."""
+    with contextlib.suppress(Exception):
+        for info in box.folder.list():
+            if info.delim:
+                return str(info.delim)
+    return "/"
 
 
 def run(
@@ -804,10 +817,24 @@ def run(
             )
             for f in new:
                 folders.setdefault(records[f.mail.message_id]["folder"], []).append(f.uid)
+        delimiter = _delimiter(box)
         for folder, uids in folders.items():
-            if not box.folder.exists(folder):
-                box.folder.create(folder)
-            box.move(uids, folder)
+            # sheetcrm/logged is sheetcrm.logged on a server that separates with dots.
+            name = folder.replace("/", delimiter)
+            try:
+                if not box.folder.exists(name):
+                    box.folder.create(name)
+                box.move(uids, name)
+            except Exception as e:  # the rows are in: say so, and that nothing goes twice
+                raise SheetCRMError(
+                    Problem(
+                        "imap_failed",
+                        f"the e-mails were logged in {path.name}, but could not be moved to "
+                        f"the mailbox folder {name}: {_scrub(str(e), config)[:200]}",
+                        hint="they stay where they are and are not logged again; let the "
+                        "CRM mailbox's user create that folder, then run the command again",
+                    )
+                ) from e
     except SheetCRMError:
         raise
     except Exception as e:
