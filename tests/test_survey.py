@@ -376,3 +376,35 @@ def test_the_key_file_is_made_once_and_private(tmp_path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert survey.survey_key(env) == first and len(first) == 64
     assert survey.survey_key({**env, "SHEETCRM_SURVEY_KEY": "given"}) == b"given"
+
+
+def test_figures_count_each_survey_once_and_are_plain_data(make_book, valid_records) -> None:
+    import json
+
+    from sheetcrm import reports
+    from sheetcrm.validation import load
+
+    def row(iid, when, direction, score=None, summary="x", kid="K-0001"):
+        return {
+            "interaction_id": iid, "date": when, "customer_id": "C-0001", "staff": "Kari",
+            "channel": "email", "direction": direction, "type": "survey", "summary": summary,
+            "satisfaction": score, "complaint_id": kid,
+        }  # fmt: skip
+
+    valid_records["Interactions"] += [
+        row("I-0003", datetime(2026, 11, 16, 9), "outbound"),
+        row("I-0004", datetime(2026, 11, 17, 9), "inbound", 1, "Survey answer 1 of 5: rude"),
+        row("I-0005", datetime(2026, 11, 18, 9), "inbound", None, "Another survey answer"),
+    ]
+    book, _ = load(make_book(valid_records))
+    period = reports.week_period(book, datetime(2026, 11, 23, 7), "2026-W47")
+    figures = survey.figures(book, period, datetime(2026, 11, 23, 7))
+    assert {k: figures[k] for k in ("sent", "answered", "scores", "satisfied")} == {
+        "sent": 1,
+        "answered": 1,
+        "scores": 1,
+        "satisfied": 0,
+    }
+    assert figures["response_rate"] == 1.0 and figures["satisfied_share"] == 0.0
+    assert figures["low"][0]["comment"] == "Survey answer 1 of 5: rude"
+    assert json.loads(json.dumps(figures))["low"][0]["date"] == "2026-11-17T09:00"

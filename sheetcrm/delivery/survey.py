@@ -451,7 +451,7 @@ def figures(book: Book, period: Any, as_of: datetime) -> dict[str, Any]:
             "customer": customers.get(r.customer_id, ""),
             "score": int(r.satisfaction),
             "comment": str(r.summary or ""),
-            "date": r.date,
+            "date": pd.Timestamp(r.date).isoformat(timespec="minutes"),  # JSON-ready
         }
         for r in scores[scores["satisfaction"] <= 2].itertuples(index=False)
     ]
