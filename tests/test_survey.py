@@ -408,3 +408,49 @@ def test_figures_count_each_survey_once_and_are_plain_data(make_book, valid_reco
     assert figures["response_rate"] == 1.0 and figures["satisfied_share"] == 0.0
     assert figures["low"][0]["comment"] == "Survey answer 1 of 5: rude"
     assert json.loads(json.dumps(figures))["low"][0]["date"] == "2026-11-17T09:00"
+
+
+def test_after_a_sale_when_settings_say_so(runner, make_book, valid_records) -> None:
+    from sheetcrm import reports
+    from sheetcrm.validation import load
+
+    valid_records["Sales"].append(
+        {"order_id": "S-0002", "date": datetime(2026, 11, 23), "customer_id": "C-0002",
+         "amount": 4200, "product": "Winter tyres", "staff": "Per"}
+    )  # fmt: skip
+    book = make_book(valid_records)
+    loaded, _ = load(book)
+    assert survey.due(loaded, datetime(2026, 11, 24, 12), [])[0] == []  # off by default
+
+    valid_records["Settings"].append({"key": "survey_after_sale", "value": "yes"})
+    book = make_book(valid_records)
+    with imap_server() as imap, smtp_server() as smtp:
+        env = imap.env() | {
+            "SHEETCRM_SMTP_HOST": "127.0.0.1",
+            "SHEETCRM_SMTP_PORT": str(smtp.port),
+            "SHEETCRM_SMTP_FROM": "crm@example.com",
+            "SHEETCRM_SMTP_SECURITY": "none",
+        }
+        sent = cli_run(runner, "email", "-w", str(book), "--to", "boss@example.com",
+                       "--as-of", "2026-11-24 12:00", env=env)  # fmt: skip
+        assert sent.exit_code == 0, sent.output
+        to_ola = next(r.message for r in smtp.received if r.rcpt_tos == ["ola@example.com"])
+        assert to_ola["Subject"] == "Test Cycles: how did we do? [S-0002]"
+        assert (
+            "Thank you for your purchase S-0002 (Winter tyres)"
+            in to_ola.get_body(("plain",)).get_content()
+        )
+        imap.append(answer_from_link(smtp.received, "ola@example.com", 5))
+        read = cli_run(runner, "inbox", "-w", str(book), "--as-of", "2026-11-25 12:00", env=env)
+        assert read.exit_code == 0, read.output
+    new = [(r["customer_id"], r["staff"], r["direction"], r["complaint_id"], r["satisfaction"],
+            r["summary"]) for r in rows(book, "Interactions")[2:]]  # fmt: skip
+    assert new == [
+        ("C-0002", "Per", "outbound", None, None,
+         "Survey sent: how did we do with order S-0002?"),
+        ("C-0002", "Per", "inbound", None, 5, "Survey answer 5 of 5 about order S-0002"),
+    ]  # fmt: skip
+    loaded, _ = load(book)
+    period = reports.week_period(loaded, datetime(2026, 11, 30, 7), "2026-W48")
+    figures = survey.figures(loaded, period, datetime(2026, 11, 30, 7))
+    assert (figures["sent"], figures["answered"], figures["satisfied"]) == (1, 1, 1)

@@ -367,10 +367,13 @@ class Known:
     sent: dict[str, str]  # Message-ID we sent -> sent-log key
     mailbox: frozenset[str]  # the CRM's own addresses
     ignored: frozenset[str]
-    scored: set[str]  # complaint ids that already have a survey score
-    surveyed: dict[str, list[str]]  # customer id -> complaint ids asked, oldest first
+    scored: set[str]  # complaint (or order) ids that already have a survey score
+    surveyed: dict[str, list[str]]  # customer id -> complaint (or order) ids asked, oldest first
     key: bytes
     timezone: str
+    # What a survey can be about: complaint ids, and order ids when sales are surveyed,
+    # upper case -> (customer id, complaint id or None, since when).
+    cases: dict[str, tuple[str, str | None, str]] = field(default_factory=dict)
 
 
 def sent_message_ids(keys: Iterable[str], senders: Iterable[str]) -> dict[str, str]:
@@ -409,22 +412,29 @@ def known(
     }
     complaints = {str(r["complaint_id"]).upper(): r for r in book.complaints.to_dict("records")}
     inter = book.interactions
-    scored = set(
-        inter.loc[(inter["type"] == "survey") & inter["satisfaction"].notna(), "complaint_id"]
-        .dropna()
-        .astype(str)
-        .str.upper()
-    )
+    answers = inter[(inter["type"] == "survey") & inter["satisfaction"].notna()]
+    scored = set(survey.cases(answers).dropna().astype(str).str.upper())
+    cases: dict[str, tuple[str, str | None, str]] = {
+        cid: (str(c["customer_id"]), str(c["complaint_id"]), str(c.get("resolved") or ""))
+        for cid, c in complaints.items()
+    }
+    if "Sales" in book.frames:
+        for o in book.sales.to_dict("records"):
+            if o.get("order_id") is not None and str(o["order_id"]).upper() not in cases:
+                cases[str(o["order_id"]).upper()] = (
+                    str(o["customer_id"]),
+                    None,
+                    str(o.get("date") or ""),
+                )
     keys = list(sent_keys)
     surveyed: dict[str, list[str]] = {}
     for k in keys:
         if k.startswith(survey.KEY_PREFIX):
             case = k[len(survey.KEY_PREFIX) :].split(":")[0].upper()
-            c = complaints.get(case)
-            if c is not None:
-                surveyed.setdefault(str(c["customer_id"]), []).append(case)
-    for cases in surveyed.values():  # oldest resolution first: the last one is the latest
-        cases.sort(key=lambda case: str(complaints[case].get("resolved") or ""))
+            if case in cases:
+                surveyed.setdefault(cases[case][0], []).append(case)
+    for asked in surveyed.values():  # oldest first: the last one is the latest
+        asked.sort(key=lambda case: cases[case][2])
     return Known(
         customers=customers,
         staff=staff,
@@ -436,6 +446,7 @@ def known(
         surveyed=surveyed,
         key=key,
         timezone=book.settings.timezone,
+        cases=cases,
     )
 
 
@@ -511,24 +522,28 @@ def match(m: InboundMail, book: Book, k: Known, *, received: datetime) -> Decisi
         }
         if answer is not None:
             row["type"] = "survey"
-            row["complaint_id"] = k.complaints[answer.case_id]["complaint_id"]
+            complaint_id = k.cases[answer.case_id][1]
+            if complaint_id:
+                row["complaint_id"] = complaint_id
+            # A sale has no column on Interactions: its order goes in the summary.
+            about = "" if complaint_id else f" about order {answer.case_id}"
             comment = " / ".join(
                 _one_line(line) for line in answer.comment.splitlines() if line.strip()
             )
             if answer.score is not None and answer.case_id not in k.scored:
                 row["satisfaction"] = answer.score
                 k.scored.add(answer.case_id)
-                row["summary"] = f"Survey answer {answer.score} of 5" + (
+                row["summary"] = f"Survey answer {answer.score} of 5{about}" + (
                     f": {comment}" if comment else ""
                 )
             elif answer.case_id in k.scored:
                 row["summary"] = (
-                    "Another survey answer (the first one counts)"
+                    f"Another survey answer{about} (the first one counts)"
                     + (f": {answer.score} of 5" if answer.score else "")
                     + (f": {comment}" if comment else "")
                 )
             else:  # a reply to the survey without a number: a comment, no score
-                row["summary"] = "Survey reply without a score" + (
+                row["summary"] = f"Survey reply{about} without a score" + (
                     f": {comment}" if comment else ""
                 )
             row["summary"] = row["summary"][:SUMMARY_CHARS]
@@ -572,8 +587,8 @@ def _survey_answer(m: InboundMail, k: Known, customer_id: str) -> survey.Answer 
     """A survey answer: the signed subject, else a reply to the survey, else a lone digit."""
     answer = survey.from_token(m.subject, m.text, k.key)
     if answer is not None:
-        c = k.complaints.get(answer.case_id)
-        if c is None or str(c["customer_id"]) != customer_id:
+        asked = k.cases.get(answer.case_id)
+        if asked is None or asked[0] != customer_id:
             return survey.Answer(answer.case_id, None, answer.comment, "token", forged=True)
         return answer
     lone = survey.lone_score(m.text)
@@ -581,17 +596,17 @@ def _survey_answer(m: InboundMail, k: Known, customer_id: str) -> survey.Answer 
         sent_key = k.sent.get(mid, "")
         if sent_key.startswith(survey.KEY_PREFIX):
             case = sent_key[len(survey.KEY_PREFIX) :].split(":")[0].upper()
-            c = k.complaints.get(case)
-            if c is not None and str(c["customer_id"]) == customer_id:
+            about = k.cases.get(case)
+            if about is not None and about[0] == customer_id:
                 if lone is not None:
                     return survey.Answer(case, lone[0], lone[1], "reply")
                 return survey.Answer(case, None, m.text.strip()[:SUMMARY_CHARS], "reply")
     # A bare digit from a customer who was asked: their survey still waiting for a score
     # (the most recent one asked), else their last one (then it counts as a second answer).
-    asked = k.surveyed.get(customer_id)
-    if asked and lone is not None and not lone[1] and m.text.strip().isdigit():
-        waiting = [case for case in asked if case not in k.scored]
-        return survey.Answer((waiting or asked)[-1], lone[0], "", "lone digit")
+    surveyed = k.surveyed.get(customer_id)
+    if surveyed and lone is not None and not lone[1] and m.text.strip().isdigit():
+        waiting = [case for case in surveyed if case not in k.scored]
+        return survey.Answer((waiting or surveyed)[-1], lone[0], "", "lone digit")
     return None
 
 
@@ -917,7 +932,7 @@ def _log(
         if d.rows:
             result.logged.append((", ".join(str(r["interaction_id"]) for r in d.rows), m))
             result.survey_answers += [
-                f"{r['interaction_id']}: {r['complaint_id']} "
+                f"{r['interaction_id']}: {r.get('complaint_id') or 'a sale'} "
                 + (
                     f"scored {r['satisfaction']}"
                     if r.get("satisfaction")

@@ -163,7 +163,9 @@ class Due:
     customer_id: str
     name: str
     email: str
-    resolved: datetime
+    resolved: datetime  # when the complaint was resolved, or the sale made
+    kind: str = "complaint"  # or "sale"
+    about: str = ""  # the complaint's summary, or the product
 
     @property
     def key(self) -> str:
@@ -192,25 +194,61 @@ def _extra(book: Book, name: str) -> str | None:
     return None
 
 
+# A sale's survey rows carry the order in their summary ("... about order S-0001"):
+# Interactions has no order column, and these summaries are written by sheetcrm.
+ORDER_IN_SUMMARY = re.compile(r"\border ([A-Za-z0-9][A-Za-z0-9_-]*)")
+
+
+def cases(frame: pd.DataFrame) -> pd.Series:
+    """Which survey each row is about: its complaint_id, else the order in its summary."""
+    orders = frame["summary"].astype("string").str.extract(ORDER_IN_SUMMARY, expand=False)
+    return frame["complaint_id"].astype("object").where(frame["complaint_id"].notna(), orders)
+
+
+def after_sales(book: Book) -> bool:
+    """Settings ``survey_after_sale``: ask after each sale too (default no)."""
+    return str(_extra(book, "survey_after_sale") or "").strip().casefold() in ("yes", "true", "1")
+
+
+def _candidates(book: Book) -> list[tuple[str, str, pd.Timestamp, str, str]]:
+    """``(case id, customer id, since, kind, about)``: resolved complaints, and sales if asked."""
+    complaints = book.complaints
+    done = complaints[
+        complaints["resolved"].notna() & complaints["status"].isin(["resolved", "closed"])
+    ]
+    out = [
+        (str(r.complaint_id), str(r.customer_id), pd.Timestamp(r.resolved), "complaint",
+         "" if pd.isna(r.summary) else str(r.summary))
+        for r in done.itertuples(index=False)
+    ]  # fmt: skip
+    if after_sales(book) and "Sales" in book.frames:
+        sales = book.sales[book.sales["date"].notna()]
+        out += [
+            (str(r.order_id), str(r.customer_id), pd.Timestamp(r.date), "sale",
+             "" if pd.isna(r.product) else str(r.product))
+            for r in sales.itertuples(index=False)
+        ]  # fmt: skip
+    return out
+
+
 def due(book: Book, as_of: datetime, already: Iterable[str]) -> tuple[list[Due], list[str]]:
     """The surveys to send now, and why others wait or are skipped (plain sentences).
 
     A complaint qualifies once resolved (or closed with a resolved date) for
-    the delay, and for no longer than :data:`MAX_AGE` after that. Its customer
+    the delay, and for no longer than :data:`MAX_AGE` after that; with Settings
+    ``survey_after_sale`` = yes, a sale too (from its date). The customer
     must have an e-mail address, not be do-not-contact, prefer e-mail (or have
     no preference), and not have had another outbound contact within the
-    cool-down (the contacts about this complaint itself do not count: the survey
-    is part of closing it). Each is asked once (``already``: sent-log keys).
+    cool-down (the contacts about this complaint itself, or the sale itself, do
+    not count: the survey is part of them). Each is asked once (``already``:
+    sent-log keys).
     """
     wait = delay(book)
     if wait <= timedelta(0):
         return [], []
     sent = set(already)
-    complaints = book.complaints
-    done = complaints[
-        complaints["resolved"].notna() & complaints["status"].isin(["resolved", "closed"])
-    ]
-    if done.empty:
+    candidates = _candidates(book)
+    if not candidates:
         return [], []
     customers = book.customers.set_index("customer_id", drop=False)
     inter = book.interactions
@@ -219,45 +257,39 @@ def due(book: Book, as_of: datetime, already: Iterable[str]) -> tuple[list[Due],
     now = pd.Timestamp(as_of)
     out: list[Due] = []
     notes: list[str] = []
-    for rec in done.itertuples(index=False):
-        resolved = pd.Timestamp(rec.resolved)
-        if not (resolved + wait <= now <= resolved + wait + MAX_AGE):
+    for case, customer_id, since, kind, about in candidates:
+        if not (since + wait <= now <= since + wait + MAX_AGE):
             continue
-        if rec.customer_id not in customers.index:
+        if customer_id not in customers.index:
             continue
-        c: Any = customers.loc[rec.customer_id]
-        who = f"{rec.customer_id} {c['name']}"
+        c: Any = customers.loc[customer_id]
+        who = f"{customer_id} {c['name']}"
         email = c["email"]
         if not isinstance(email, str) or not email:
             continue
-        item = Due(
-            str(rec.complaint_id),
-            str(rec.customer_id),
-            str(c["name"]),
-            email,
-            resolved.to_pydatetime(),
-        )
+        item = Due(case, customer_id, str(c["name"]), email, since.to_pydatetime(), kind, about)
         if item.key in sent:
             continue
         if is_true(c["do_not_contact"]):
-            notes.append(f"No survey for {rec.complaint_id}: {who} is marked do not contact.")
+            notes.append(f"No survey for {case}: {who} is marked do not contact.")
             continue
         preferred = c["preferred_channel"]
         if isinstance(preferred, str) and preferred and preferred != "email":
-            notes.append(
-                f"No survey for {rec.complaint_id}: {who} prefers {preferred}, not e-mail."
-            )
+            notes.append(f"No survey for {case}: {who} prefers {preferred}, not e-mail.")
             continue
+        itself = (
+            outbound["complaint_id"] == case if kind == "complaint" else outbound["type"] == "sale"
+        )
         mine = outbound[
-            (outbound["customer_id"] == rec.customer_id)
-            & (outbound["complaint_id"] != rec.complaint_id)
+            (outbound["customer_id"] == customer_id)
+            & ~itself
             & (outbound["date"] > now - cooldown)
             & (outbound["date"] <= now)
         ]
         if len(mine):
             days = book.settings.followup_cooldown_days
             notes.append(
-                f"The survey for {rec.complaint_id} waits: {who} was contacted on "
+                f"The survey for {case} waits: {who} was contacted on "
                 f"{mine['date'].max():%Y-%m-%d} (cool-down {days} days)."
             )
             continue
@@ -271,13 +303,14 @@ def survey_context(book: Book, item: Due, mailbox: str, key: bytes) -> dict[str,
 
     code = book.settings.locale
     words = translate(code, "My answer")
-    complaint = book.complaints.set_index("complaint_id").loc[item.case_id]
     return {
         "locale": code,
         "company": book.settings.company_name,
         "name": item.name,
+        "kind": item.kind,
         "complaint_id": item.case_id,
-        "summary": complaint["summary"],
+        "order_id": item.case_id,
+        "summary": item.about,
         "mailbox": mailbox,
         "links": [
             {"score": n, "href": mailto(mailbox, item.case_id, n, key, words)} for n in range(1, 6)
@@ -326,9 +359,12 @@ def messages(
         html = mail.inline_css(str(reports.render(context, "survey.html.j2", templates_dir)))
         subject = translate(
             book.settings.locale,
-            "{company}: how did we handle it? [{complaint_id}]",
+            "{company}: how did we handle it? [{complaint_id}]"
+            if item.kind == "complaint"
+            else "{company}: how did we do? [{order_id}]",
             company=book.settings.company_name,
             complaint_id=item.case_id,
+            order_id=item.case_id,
         )
         message = mail.build_message(
             subject=subject,
@@ -372,25 +408,41 @@ def record_sent(path: Path, when: datetime) -> list[str]:
     if not sent:
         return []
     with writer.edit(path) as tx:
-        book, _ = load(path, sheets=["Customers", "Complaints", "Staff", "Interactions"])
+        book, _ = load(path, sheets=["Customers", "Complaints", "Staff", "Interactions", "Sales"])
         tx.backups_to_keep = book.settings.backups_to_keep
         inter = book.interactions
-        logged = set(
-            inter.loc[
-                (inter["type"] == "survey") & (inter["direction"] == "outbound"), "complaint_id"
-            ].dropna()
-        )
+        outbound = inter[(inter["type"] == "survey") & (inter["direction"] == "outbound")]
+        logged = set(cases(outbound).dropna())
         complaints = book.complaints.set_index("complaint_id", drop=False)
+        sales = book.sales.set_index("order_id", drop=False) if "Sales" in book.frames else None
+        owners = book.customers.set_index("customer_id")["owner"]
         zone = ZoneInfo(book.settings.timezone)
         rows = []
         for case, stamp in sorted(sent.items()):
-            if case in logged or case not in complaints.index:
+            is_sale = sales is not None and case in sales.index and case not in complaints.index
+            if case in logged or not (case in complaints.index or is_sale):
                 continue
             try:
                 at = datetime.fromisoformat(stamp)
                 at = at.astimezone(zone).replace(tzinfo=None) if at.tzinfo else at
             except ValueError:
                 at = when
+            if is_sale:
+                assert sales is not None
+                o: Any = sales.loc[case]
+                staff = o["staff"] if isinstance(o["staff"], str) else owners.get(o["customer_id"])
+                rows.append(
+                    {
+                        "date": min(at, when),
+                        "customer_id": o["customer_id"],
+                        "staff": staff,
+                        "channel": "email",
+                        "direction": "outbound",
+                        "type": "survey",
+                        "summary": f"Survey sent: how did we do with order {case}?",
+                    }
+                )
+                continue
             c = complaints.loc[case]
             rows.append(
                 {
@@ -438,22 +490,23 @@ def figures(book: Book, period: Any, as_of: datetime) -> dict[str, Any]:
     sent = inter[is_survey & (inter["direction"] == "outbound") & in_period]
     answers = inter[is_survey & (inter["direction"] != "outbound") & inter["satisfaction"].notna()]
     answers = answers[answers["date"] <= pd.Timestamp(as_of)]
-    answered_cases = set(answers["complaint_id"].dropna())
-    answered = int(sent["complaint_id"].isin(answered_cases).sum())
+    answered_cases = set(cases(answers).dropna())
+    answered = int(cases(sent).isin(answered_cases).sum())
     scores = answers[(answers["date"] >= lo) & (answers["date"] < hi)]
     satisfied = int((scores["satisfaction"] >= 4).sum())
     staff_rated = inter[in_period & ~is_survey & inter["satisfaction"].notna()]
     customers = book.customers.set_index("customer_id")["name"]
+    low_rows = scores[scores["satisfaction"] <= 2]
     low = [
         {
-            "complaint_id": r.complaint_id,
+            "complaint_id": "" if pd.isna(case) else str(case),  # or the order asked about
             "customer_id": r.customer_id,
             "customer": customers.get(r.customer_id, ""),
             "score": int(r.satisfaction),
             "comment": str(r.summary or ""),
             "date": pd.Timestamp(r.date).isoformat(timespec="minutes"),  # JSON-ready
         }
-        for r in scores[scores["satisfaction"] <= 2].itertuples(index=False)
+        for r, case in zip(low_rows.itertuples(index=False), cases(low_rows), strict=True)
     ]
     return {
         "sent": len(sent),
