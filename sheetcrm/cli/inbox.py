@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from sheetcrm.cli.app import (
+    EXIT_FINDINGS,
     SheetCRMGroup,
     as_of_option,
     cli,
@@ -26,8 +27,11 @@ def imap_url_option(f):  # type: ignore[no-untyped-def]
     )(f)
 
 
-def run_inbox(path: Path, imap_url: str | None, when: datetime) -> None:
-    """Read the mailbox and say what happened (also used by ``email --with-inbox``)."""
+def run_inbox(path: Path, imap_url: str | None, when: datetime) -> bool:
+    """Read the mailbox and say what happened (also used by ``email --with-inbox``).
+
+    True when something needs the owner (a survey answer whose token was forged).
+    """
     from sheetcrm.delivery import inbox as lib
 
     config = lib.imap_config(imap_url)
@@ -51,6 +55,7 @@ def run_inbox(path: Path, imap_url: str | None, when: datetime) -> None:
         click.echo(f"  skipped: {m.sender} {m.subject!r}: {why}")
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
+    return bool(result.warnings)
 
 
 @cli.group(cls=SheetCRMGroup, invoke_without_command=True)
@@ -68,6 +73,7 @@ def inbox(
     mail/ beside the workbook. Handled messages move to the folder
     sheetcrm/logged; unknown senders go to the "To review" sheet. A re-run never
     logs a message twice. Survey answers are recognised and counted once.
+    Exit 1 when something needs you (a survey answer with a forged token).
 
     \b
     Example:
@@ -77,7 +83,8 @@ def inbox(
     """
     if ctx.invoked_subcommand is not None:
         return
-    run_inbox(resolve_workbook(ctx, workbook), imap_url, now_or(as_of))
+    if run_inbox(resolve_workbook(ctx, workbook), imap_url, now_or(as_of)):
+        ctx.exit(EXIT_FINDINGS)  # logged, but something needs the owner's eye
 
 
 @inbox.command("add")
