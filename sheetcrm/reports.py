@@ -180,6 +180,10 @@ def build_context(
     context["previous_period"] = {"is_partial": False, "until": None} | figures["previous_period"]
     # The figures' own definitions when they give them; the report shows none otherwise.
     context.setdefault("definitions", [])
+    # The customers' own answers to the survey after a complaint (issue 16).
+    from sheetcrm.delivery import survey
+
+    context["surveys"] = survey.figures(book, period, as_of)
     context["charts"] = {}
     if with_charts:
         charts_done = None
