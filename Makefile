@@ -30,15 +30,16 @@ demo: install
 	$(BIN)/sheetcrm followups $(DEMO_BOOK)
 
 # Real clients the tests drive: LibreOffice (opens what we write), Chromium (renders
-# the report) and poppler (reads their PDFs).
+# the report), poppler (reads their PDFs) and Dovecot (the IMAP server `inbox` reads).
 system-deps:
 	@command -v soffice >/dev/null && command -v pdftoppm >/dev/null && \
-	  command -v chromium >/dev/null && command -v setfacl >/dev/null || { \
-	  echo "installing LibreOffice, Chromium, poppler-utils and acl (needed by the tests)"; \
+	  command -v chromium >/dev/null && command -v setfacl >/dev/null && \
+	  { command -v dovecot >/dev/null || test -x /usr/sbin/dovecot; } || { \
+	  echo "installing LibreOffice, Chromium, poppler-utils, acl and Dovecot (needed by the tests)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
-	    libreoffice-calc libreoffice-writer chromium poppler-utils acl >/dev/null; }
+	    libreoffice-calc libreoffice-writer chromium poppler-utils acl dovecot-imapd >/dev/null; }
 
 test: install system-deps
 	$(BIN)/ruff check .

@@ -24,6 +24,7 @@ import argparse
 import csv
 import hashlib
 import importlib.metadata
+import io
 import os
 import platform
 import random
@@ -35,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -862,9 +864,105 @@ class Report(Case):
         return [*failed_commands(self), ratio_goal(name, r.get("report"), r.get("validate"), 1.5)]
 
 
+class CustomerValue(Case):
+    """The customer value models inside ``report`` and ``followups`` against ``validate``.
+
+    Both commands fit BG/NBD and Gamma-Gamma on the Sales sheet (N/4 orders: 25,000
+    at 100,000 interactions) and the report computes the RFM segments twice (this
+    period and the one before). The report is the one the owner gets (html, docx,
+    md), checked for its Customer value section in each.
+    """
+
+    name = "value"
+    description = "report and followups (customer value fitted) vs validate"
+    goal_size = 100_000
+    max_size = 100_000
+    limit = 1.5
+
+    def applies(self, size: int, opts: Options) -> bool:
+        return size <= self.max_size
+
+    def measure(self, size: int, book: Path, opts: Options) -> dict[str, Timing]:
+        def argv(folder: Path) -> list[str]:
+            return sheetcrm_argv(
+                "report", "-w", str(book), "--as-of", REPORT_AS_OF, "--out", str(folder)
+            )
+
+        def check(folder: Path, run: Run) -> str | None:
+            for suffix in (".md", ".html", ".docx"):
+                made = list(folder.glob(f"weekly-*{suffix}"))
+                if not made:
+                    return f"no {suffix} report written"
+                data = made[0].read_bytes()
+                if suffix == ".docx":
+                    with zipfile.ZipFile(io.BytesIO(data)) as z:
+                        data = z.read("word/document.xml")
+                if b"Customer value" not in data:
+                    return f"no Customer value section in the {suffix} report"
+            return None
+
+        commands: dict[str, list[str] | Job] = {
+            "report": Scratch(argv, check),
+            "followups": sheetcrm_argv(
+                "followups", "-w", str(book), "--as-of", AS_OF, "--format", "json"
+            ),
+            "validate": sheetcrm_argv("validate", "-w", str(book), "--as-of", AS_OF),
+        }
+        return self.best_of(commands, opts)
+
+    def table(self) -> Table:
+        t = Table(
+            "value: report and followups with customer value vs sheetcrm validate "
+            "(best seconds; ratios: median of per-round ratios)",
+            [
+                "interactions",
+                "sales",
+                "report s",
+                "followups s",
+                "validate s",
+                "report/validate",
+                "followups/validate",
+            ],
+        )
+        for size, r in sorted(self.results.items()):
+            a, f, v = r.get("report"), r.get("followups"), r.get("validate")
+            t.rows.append(
+                [
+                    f"{size:,}",
+                    f"{size // 4:,}",
+                    fmt_s(a),
+                    fmt_s(f),
+                    fmt_s(v),
+                    fmt_ratio(ratio(a, v)),
+                    fmt_ratio(ratio(f, v)),
+                ]
+            )
+        t.notes = [
+            f'`report` is `sheetcrm report -w FILE --as-of "{REPORT_AS_OF}" --out TMPDIR` '
+            "(html, docx and md, each checked for its Customer value section); `followups` is "
+            "`sheetcrm "
+            f"followups -w FILE --as-of {AS_OF} --format json`; `validate` as above.",
+        ]
+        return t
+
+    def goals(self) -> list[Goal]:
+        r = self.results.get(self.goal_size, {})
+        at = f"at {self.goal_size:,} interactions and {self.goal_size // 4:,} sales"
+        return [
+            *failed_commands(self),
+            ratio_goal(
+                f"report with customer value ≤ 1.5× validate {at}",
+                r.get("report"),
+                r.get("validate"),
+                self.limit,
+            ),
+        ]
+
+
 register(Append())
 register(Import())
 register(Report())
+register(CustomerValue())
 
 
 # --------------------------------------------------------------------------- report

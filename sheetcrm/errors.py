@@ -88,6 +88,11 @@ CODES: dict[str, str] = {
     # xlsx: the workbook file itself (reader, parts, safety)
     "damaged_part": "a part inside the workbook file is damaged and cannot be unpacked",
     "sheet_too_large": "a sheet reaches so far (its farthest cell) that reading it is refused",
+    # inbox: the mailbox loop (IMAP capture and survey answers)
+    "imap_config": "the IMAP settings (SHEETCRM_IMAP_* or --imap-url) cannot be used",
+    "imap_failed": "the mailbox could not be read, so nothing was logged or moved",
+    "inbox_log_unreadable": "the record of e-mails already logged cannot be read",
+    "survey_key": "the key that signs survey answers cannot be read or made",
     # house: the raises that carried no code of their own
     "bad_name": "a file or sheet name sheetcrm cannot use (not .xlsx, or not allowed by Excel)",
     "sheet_exists": "the workbook already has a sheet of that name",

@@ -305,3 +305,9 @@ def sla_book(make_book, valid_records):
         ),
     ]
     return make_book(r)
+
+
+@pytest.fixture(autouse=True)
+def survey_key_for_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`email` signs survey answers; without this a run would make a key file in ~/.config."""
+    monkeypatch.setenv("SHEETCRM_SURVEY_KEY", "test-survey-key")

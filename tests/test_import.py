@@ -111,7 +111,7 @@ def test_reimport_skips_and_counts_and_writes_nothing(runner, book, tmp_path):
         + "Nils;nils@example.no;;;;Per\r\n"
     )
     result = invoke(runner, *args[:2], str(write(tmp_path, more, name="more.csv")), *args[3:])
-    assert "Imported 1 rows into Customers (C-0003 to C-0003)" in result.stdout
+    assert "Imported 1 row into Customers (C-0003)" in result.stdout
     assert "Skipped 2 rows" in result.stdout
     assert [r[1] for r in rows(book)[1:]] == ["Kåre Ærlig", "Jane Doe", "Nils"]
 
@@ -186,7 +186,7 @@ def test_rows_repeated_in_the_file_are_added_once(runner, book, tmp_path):
     result = invoke(
         runner, "import", "Customers", str(write(tmp_path, text, "utf-8")), "-w", str(book)
     )
-    assert "Imported 1 rows" in result.stdout
+    assert "Imported 1 row " in result.stdout
     assert "Skipped 1 row repeated in the file (line 3)" in result.stdout
 
 

@@ -10,6 +10,7 @@ namespace-well-formed (an undeclared prefix is exactly what a careless splice ma
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import warnings
@@ -274,7 +275,13 @@ def test_every_writers_workbook_is_adopted_and_written_keeping_everything(
     after = _parts(owner_book)
     # every original part is still there; the sheet sheetcrm had no business with is untouched
     assert set(before) <= set(after)
-    assert after[stock_part] == before[stock_part]
+
+    # validate --mark makes its problems sheet the one Excel opens on, so another sheet
+    # may lose its tabSelected flag; nothing else of it may change
+    def unselected(xml: bytes) -> bytes:
+        return re.sub(rb'\stabSelected="[^"]*"', b"", xml)
+
+    assert unselected(after[stock_part]) == unselected(before[stock_part])
     # every part is namespace-well-formed XML: no prefix used without its declaration
     for name, data in after.items():
         if name.endswith((".xml", ".rels")):

@@ -1,7 +1,8 @@
 """A week in a small bike shop, every step through the command line, none through Excel.
 
 Three staff (Kari in the workshop, Per in sales, Amira in finance) set up a new
-workbook on Monday, import their customer list, record sales and contacts, open
+workbook on Monday, import their customer list (twice, from the semicolon-separated
+Windows-1252 file Excel saves in Norway), record sales and contacts, open
 and answer complaints, edit customers, take on Lise and see Per leave, and mark
 what is left to fix. At the end the workbook validates, a second reader sees
 the rows, and `customer show` and the week's figures say what the week did.
@@ -20,10 +21,11 @@ from sheetcrm.cli import cli
 from sheetcrm.rules import metrics
 from sheetcrm.workbook.validation import load
 
-CUSTOMERS_CSV = """name,email,phone,preferred_channel,owner,stage,segment
-Yuki Tanaka,yuki@example.com,+47 401 00 001,email,Per,customer,commuter
-Ola Nordmann,ola@example.com,+47 401 00 002,phone,Per,prospect,family
-Jane Doe,jane@example.com,+47 401 00 003,text,Kari,customer,racing
+# As Excel in a Norwegian locale saves "CSV": semicolons, Windows-1252, Norwegian headings.
+CUSTOMERS_CSV = """Navn;E-post;Telefon;Kanal;Ansvarlig;Fase;Kundegruppe
+Yuki Tanaka;yuki@example.com;+47 401 00 001;email;Per;customer;pendler
+Ola Nordmann;ola@example.com;+47 401 00 002;phone;Per;prospect;familie på tur
+Jane Doe;jane@example.com;+47 401 00 003;text;Kari;customer;terreng og løp
 """
 
 SATURDAY = "2026-11-21 10:00"
@@ -65,8 +67,19 @@ def test_a_week_without_excel(runner, tmp_path):
     ):
         shop("staff", "add", name, "--email", email, "--department", dept)
     csv = tmp_path / "customers.csv"
-    csv.write_text(CUSTOMERS_CSV, encoding="utf-8")
-    shop("import", "Customers", csv)
+    csv.write_bytes(CUSTOMERS_CSV.encode("cp1252"))
+    first = shop("import", "Customers", csv)
+    # Tuesday someone imports the same list again: nobody is doubled.
+    again = shop("import", "Customers", csv)
+    assert "Read customers.csv as Windows-1252 text separated by ';'." in first
+    assert "Imported 3 rows into Customers" in first
+    assert "Skipped 3 rows already in Customers" in again
+    assert len(table(path, "Customers")) == 3
+    assert {r["segment"] for r in table(path, "Customers")} == {
+        "pendler",
+        "familie på tur",
+        "terreng og løp",
+    }
     shop(
         "customer",
         "add",
@@ -288,4 +301,4 @@ def test_a_week_without_excel(runner, tmp_path):
     )
     text = next((tmp_path / "reports").glob("*.md")).read_text(encoding="utf-8")
     assert "- Orders: **3**" in text
-    assert "- Revenue: **NOK\xa02,040.00**" in text  # a non-breaking space
+    assert "- Revenue: **NOK\xa02,040**" in text  # whole kroner, a non-breaking space

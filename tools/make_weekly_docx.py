@@ -403,6 +403,65 @@ def build() -> bytes:
         numeric={1, 2},
     )  # fmt: skip
 
+    # Customer value (sheetcrm.rules.value): segments, whom to call before they slip away.
+    _para(doc, "{%p if customer_value is defined %}")
+    doc.add_heading('{{ _("Customer value") }}', level=1)
+    _para(
+        doc,
+        '{{ _("Segment") }}: {% for s in customer_value.segments %}{{ _(s.segment) }} '
+        '{{ s.customers|number }} ({{ "+" if s.change > 0 }}{{ s.change|number }})'
+        '{{ " · " if not loop.last }}{% endfor %}',
+    )
+    _para(doc, "{%p if customer_value.segment_moves %}")
+    _para(
+        doc,
+        '{{ _("Moves") }}: {% for m in customer_value.segment_moves %}{{ _(m.from) }} '
+        '→ {{ _(m.to) }} {{ m.customers|number }}{{ " · " if not loop.last }}'
+        "{% endfor %}",
+    )
+    _para(doc, "{%p endif %}")
+    doc.add_heading('{{ _("Good customers slipping away: whom to call first") }}', level=2)
+    _para(doc, "{%p if not customer_value.estimate %}")
+    _para(
+        doc,
+        '{{ _("No estimate yet: {n} customers have bought on two different days; the '
+        'estimate needs {min}.", n=customer_value.repeat_buyers, '
+        "min=customer_value.min_repeat_buyers) }}",
+    )
+    _para(doc, "{%p else %}")
+    _para(
+        doc,
+        '{{ _("very_likely_active") }} {{ customer_value.bands.very_likely_active|number }}'
+        ' · {{ _("slipping") }} {{ customer_value.bands.slipping|number }} · '
+        '{{ _("probably_lost") }} {{ customer_value.bands.probably_lost|number }}'
+        "{% if customer_value.expected_value is not none %} · "
+        '{{ _("Expected sales in the next {days} days", days=customer_value.horizon_days) }}'
+        " {{ customer_value.expected_value|money(true) }}{% endif %}",
+    )
+    _para(doc, "{%p for c in customer_value.slipping %}")
+    _para(
+        doc,
+        "{{ c.name or c.customer_id }} ({{ c.customer_id }}{% if c.phone or c.email %}, "
+        '{{ c.phone or c.email }}{% endif %}) · {{ _("Who calls") }}: '
+        '{{ c.owner or _("not_set") }} · {{ _("Still buying") }} {{ c.p_alive|percent }}'
+        ' · {{ _("Usually every") }} {{ _("{n} days", n=c.usual_gap_days|number) }} · '
+        '{{ _("Last order") }} {{ c.last_order|date("day") }} · {{ _("Value at risk") }} '
+        "{{ c.value_at_risk|money(true) }}",
+    )
+    _para(doc, "{%p endfor %}")
+    _para(doc, "{%p if not customer_value.slipping %}")
+    _para(doc, '{{ _("Nobody is slipping away.") }}')
+    _para(doc, "{%p endif %}")
+    _para(doc, "{%p endif %}")
+    doc.add_heading('{{ _("Ladder of loyalty") }}', level=2)
+    _para(
+        doc,
+        "{{ _(\"The Customers sheet keeps each customer's present stage, not the day it "
+        "changed, so stage moves in the period cannot be counted; the segment movement "
+        'above shows how buying moved instead.") }}',
+    )
+    _para(doc, "{%p endif %}")  # fmt: skip
+
     # The footnotes: the figures' definitions when the context has them, else the short list.
     _para(doc, '{{ _("How these figures are counted") }}', size=8, colour=MUTED, bold=True)
     _para(doc, "{%p for d in definitions %}")

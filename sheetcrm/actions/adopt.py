@@ -41,7 +41,7 @@ from sheetcrm.contract import (
     normalize_header,
 )
 from sheetcrm.errors import Problem, SheetCRMError, column_letter
-from sheetcrm.workbook import writer
+from sheetcrm.workbook import reader, writer
 from sheetcrm.workbook.cells import is_blank
 from sheetcrm.workbook.newbook import NUMBER_FORMATS, VALIDATION_ROWS, YES_NO, column_validation
 from sheetcrm.workbook.reader import RawBook, RawSheet, raw_sheet, read_book
@@ -295,11 +295,9 @@ def _by_headings(pkg: Package, raw: RawBook) -> dict[str, RawSheet]:
     others = [n for n in raw.sheet_names if find_sheet(n) is None and _is_worksheet(pkg, n)]
     if not missing or not others:
         return {}
-    import python_calamine
-
     scored: list[tuple[int, int, str, Sheet]] = []
     heads: dict[str, list[list[Any]]] = {}
-    book = python_calamine.CalamineWorkbook.from_path(str(raw.path))
+    book = reader.calamine_book(pkg, pkg.source_bytes())
     try:
         for name in others:
             try:
@@ -423,7 +421,7 @@ def _plan_sheet(
     if spec.id_prefix and rows:
         missing = empty_rows(spec.key)
         if missing:
-            from sheetcrm.actions.records import next_ids
+            from sheetcrm.workbook.newrows import next_ids
 
             existing = [_id_text(v) for v in sheet.columns.get(spec.key, ()) if not is_blank(v)]
             step.ids = dict(
@@ -572,12 +570,8 @@ def _check_readable(pkg: Package, adoption: Adoption) -> None:
     The writer verifies the rows it was asked to write; adoption also adds whole
     sheets, so the new file is opened once more, every CRM sheet included.
     """
-    import io
-
-    import python_calamine
-
     try:
-        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(pkg.to_bytes()))
+        book = reader.calamine_book(pkg, pkg.to_bytes())
         for step in adoption.sheets:
             if not step.blocked:
                 book.get_sheet_by_name(step.owner_name or step.spec.name).to_python(nrows=3)
@@ -639,7 +633,10 @@ def _attr(text: object) -> bytes:
 
 def _formula(value: object, date1904: bool) -> bytes:
     if isinstance(value, date):
-        text = f"{excel_serial(value, date1904):g}"
+        # A workbook on Excel's 1904 date system starts on 1904-01-01: the drop-down's
+        # "not before Excel's first date" bound is that day there, not 1900-01-01.
+        first = date(1904, 1, 1) if date1904 else date(1900, 1, 1)
+        text = f"{excel_serial(max(value, first), date1904):g}"
     elif isinstance(value, list):
         text = '"' + ",".join(str(v) for v in value) + '"'
     else:

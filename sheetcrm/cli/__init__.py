@@ -7,6 +7,7 @@ when imported, which this package does below.
 from sheetcrm.cli import (  # noqa: F401  (registers)
     complaints,
     contacts,
+    inbox,
     reporting,
     sales,
     staff,

@@ -150,6 +150,15 @@ def customer_show(
 
         for line in console.story_markdown(data, md_escape if fmt == "md" else str):
             click.echo(line)
+        # The whole e-mails `sheetcrm inbox` logged, kept beside the workbook (issue 16).
+        from sheetcrm.delivery.inbox import kept_emails
+
+        kept = kept_emails(path, [str(t.get("id")) for t in data.get("timeline", [])])
+        if kept:
+            click.echo("")
+            click.echo("E-mails kept (open with your mail program):")
+            for iid, file in kept:
+                click.echo(f"  {iid}: {file}")
 
 
 # ------------------------------------------------------------------------------ log

@@ -21,7 +21,8 @@ from sheetcrm.cli.app import (
     resolve_workbook,
     workbook_option,
 )
-from sheetcrm.errors import Problem, SheetCRMError
+from sheetcrm.cli.inbox import imap_url_option, run_inbox
+from sheetcrm.errors import Problem, SheetCRMError, WorkbookOpenError
 
 # --------------------------------------------------------------------------- report
 
@@ -217,6 +218,13 @@ def templates_export(folder: Path) -> None:
     metavar="KEY",
     help="Send this message again although it was (or may have been) sent; repeatable.",
 )
+@click.option(
+    "--with-inbox",
+    "with_inbox",
+    is_flag=True,
+    help="First log the CRM mailbox's new mail (sheetcrm inbox), so one job does both.",
+)
+@imap_url_option
 @_templates_option
 @as_of_option
 @click.pass_context
@@ -230,6 +238,8 @@ def email(
     dry_run: Path | None,
     smtp_url: str | None,
     resend: tuple[str, ...],
+    with_inbox: bool,
+    imap_url: str | None,
     templates: Path | None,
     as_of: datetime | None,
 ) -> None:
@@ -247,7 +257,7 @@ def email(
         sheetcrm email -w crm.xlsx --to owner@example.com --dry-run outbox
         sheetcrm email -w crm.xlsx --per-owner --resend digest:2026-W47:kari@example.com
     """
-    from sheetcrm.delivery import mail, outbox
+    from sheetcrm.delivery import mail, outbox, survey
     from sheetcrm.report import render as reports
 
     path = resolve_workbook(ctx, workbook)
@@ -262,6 +272,13 @@ def email(
     sender = (
         config.sender if config else (os.environ.get("SHEETCRM_SMTP_FROM") or outbox.DRY_RUN_SENDER)
     )
+    inbox_waits = None
+    if with_inbox:
+        try:
+            run_inbox(path, imap_url, when)
+        except WorkbookOpenError as e:  # the mail still goes; the mailbox waits for the next run
+            inbox_waits = e
+            click.echo(f"Warning: the mailbox was not read: {e.problem.message}", err=True)
     book = load_book(path, when)
     period = reports.week_period(book, when, week)
     folder = _templates_folder(path, templates, book)
@@ -295,6 +312,13 @@ def email(
             book, period, when, sender, templates_dir=folder, bad=bad, skipped=skipped
         )
     notices = outbox.notice_messages(book, sender, bad=bad, skipped=skipped)
+    # "How did we handle it?" to customers whose complaint was resolved (issue 16).
+    surveys, waiting = survey.messages(
+        book, when, sender, mail.SentLog(mail.sent_log_path(path)), templates_dir=folder
+    )
+    messages += surveys
+    for line in waiting:
+        click.echo(line)
     if dry_run is not None:
         everything = [*messages, *(o for n in notices for o in n.outgoing)]
         files = mail.write_eml(everything, dry_run)
@@ -313,6 +337,9 @@ def email(
     )
     for key in result.sent:
         click.echo(f"  sent {key}")
+    logged = survey.record_sent(path, when)
+    if logged:
+        click.echo(f"Logged the surveys sent as {', '.join(logged)} in {path.name}.")
     if done.notices_sent:
         click.echo(f"Marked notices {', '.join(done.notices_sent)} as sent in {path.name}.")
     for key in result.uncertain:
@@ -333,6 +360,8 @@ def email(
                 "sent goes out",
             )
         )
+    if inbox_waits is not None:
+        ctx.exit(inbox_waits.exit_code)
     _report_skipped(ctx, skipped, findings=bool(result.uncertain))
 
 

@@ -123,6 +123,7 @@ def story_markdown(data: dict[str, Any], escape: Callable[[Any], str] = str) -> 
     yield f"- Orders: {f['orders']}, total {f['total_sales']:,.2f} {data['currency']}" + (
         f", every {gap:g} days on average" if gap is not None else ""
     )
+    yield from _value_lines(data.get("value"), data["currency"])
     yield ""
     yield "## Timeline (newest first)"
     yield ""
@@ -136,3 +137,25 @@ def story_markdown(data: dict[str, Any], escape: Callable[[Any], str] = str) -> 
             extra.append(f"satisfaction {e['satisfaction']}/5")
         tail = f" ({', '.join(extra)})" if extra else ""
         yield f"- {e['when']}  **{e['id']}** {e['what']}: {escape(e['text'])}{tail}"
+
+
+def _value_lines(v: dict[str, Any] | None, currency: str) -> Iterator[str]:
+    """Customer value in words: a band, not a bare probability (sheetcrm.rules.value)."""
+    if not v:
+        return
+    if v["segment_words"]:
+        yield f"- Segment: {v['segment_words']}"
+    if v["band"] is None:
+        if v["reason"]:
+            yield f"- Still a customer? No estimate: {v['reason']}."
+        return
+    yield f"- Still a customer? {v['band_words'].capitalize()} (P(alive) {v['p_alive']:.2f})"
+    days = v["horizon_days"]
+    yield f"- Expected orders in the next {days} days: {v['expected_orders']:g}"
+    if v["expected_value"] is not None:
+        yield (
+            f"- Expected value in the next {days} days: {v['expected_value']:,.0f} {currency} "
+            f"(about {v['expected_order_value']:,.0f} {currency} an order)"
+        )
+    elif v["spend_reason"]:
+        yield f"- Expected value: no estimate: {v['spend_reason']}."

@@ -311,7 +311,8 @@ def import_cmd(
         else:
             click.echo(f"No new rows for {target}; nothing was written (--dry-run).")
     elif done.ids:
-        click.echo(f"Imported {len(done.ids)} rows into {sheet} ({done.ids[0]} to {done.ids[-1]}).")
+        ids = done.ids[0] if len(done.ids) == 1 else f"{done.ids[0]} to {done.ids[-1]}"
+        click.echo(f"Imported {plural(len(done.ids), 'row')} into {sheet} ({ids}).")
     if done.updated:
         verb = "would be updated" if dry_run else "updated"
         click.echo(

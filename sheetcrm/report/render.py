@@ -174,6 +174,7 @@ def build_context(
         "relationships": _shortened(
             figures["relationships"], settings.report_list_limit if shorten else 0
         ),
+        "customer_value": _customer_value(book, period, as_of),
     }
     context["relationships"] = _with_contacts(book, context["relationships"])
     context["period"] = _so_far(figures["period"], as_of)
@@ -182,6 +183,10 @@ def build_context(
     context["previous_period"] = {"is_partial": False, "until": None} | figures["previous_period"]
     # The figures' own definitions when they give them; the report shows none otherwise.
     context.setdefault("definitions", [])
+    # The customers' own answers to the survey after a complaint (issue 16).
+    from sheetcrm.rules import surveys
+
+    context["surveys"] = surveys.figures(book, period, as_of)
     context["charts"] = {}
     if with_charts:
         charts_done = None
@@ -215,6 +220,15 @@ def figures_json(context: Mapping[str, Any]) -> str:
     data = {"schema_version": SCHEMA_VERSION, "generator": f"sheetcrm {__version__}"}
     data |= {key: value for key, value in context.items() if key != "charts"}
     return json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+def _customer_value(book: Book, period: Period, as_of: datetime) -> dict[str, Any]:
+    """Segments, whom to call before they slip away, the ladder (:mod:`sheetcrm.rules.value`)."""
+    from sheetcrm.rules import value
+
+    return value.report_section(
+        book.sales, book.customers, as_of.date(), period.end, value.previous_day(period.start)
+    )
 
 
 def _shortened(relationships: dict[str, Any], limit: int) -> dict[str, Any]:

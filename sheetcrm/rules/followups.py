@@ -14,6 +14,11 @@ Pure: a Book and an ``as_of`` in, suggestions out. The rules, in the owner's wor
   average days between the days they ordered (orders on one day are one visit).
   No nudge to buy while they have an open complaint or had any contact within
   ``followup_cooldown_days``.
+- **Slipping away**: the purchase model puts the chance they still buy between
+  0.3 and 0.8 (:mod:`sheetcrm.rules.value`).
+
+Customers with the most value at risk (what they usually spend in 90 days times
+the chance they have gone) come first, then by the most pressing reason.
 
 A customer with several reasons gets one suggestion listing them all: one call,
 not four. Suggestions are suppressed, with the reason kept for ``--all``, when
@@ -31,11 +36,17 @@ from typing import Any, Literal
 import pandas as pd
 
 from sheetcrm.contract import OPEN_STATUSES
+from sheetcrm.rules import value
 from sheetcrm.rules.sla import known_owner
 from sheetcrm.workbook.book import Book, as_records, lookup
 
 Reason = Literal[
-    "follow_up_due", "complaint_check", "gone_quiet", "purchase_overdue", "follow_up_scheduled"
+    "follow_up_due",
+    "complaint_check",
+    "gone_quiet",
+    "purchase_overdue",
+    "follow_up_scheduled",
+    "slipping_away",
 ]
 COMPLAINT_CHECK_DAYS = 7
 MIN_ORDERS_FOR_RHYTHM = 3
@@ -65,6 +76,7 @@ _PRIORITY: dict[str, int] = {
     "purchase_overdue": 2,
     "gone_quiet": 3,
     "follow_up_scheduled": 4,
+    "slipping_away": 5,
 }
 
 
@@ -242,6 +254,12 @@ def due(
             ),
         )
 
+    # The value models: slipping customers, and the stake that orders the list.
+    hints = value.followup_hints(book.sales, today)
+    for customer_id, hint in hints.items():
+        if hint.sentence:
+            add(customer_id, Why("slipping_away", hint.sentence, today))
+
     suggestions: list[Suggestion] = []
     inbound = inter.loc[inter["direction"] == "inbound", ["customer_id", "date", "channel"]]
     inbound = inbound[inbound["customer_id"].isin(found)].sort_values("date", kind="stable")
@@ -274,6 +292,7 @@ def due(
     suggestions.sort(
         key=lambda s: (
             s.suppressed is not None,
+            -(hints[s.customer_id].value_at_risk if s.customer_id in hints else 0.0),
             _PRIORITY[s.reasons[0].reason],
             s.reasons[0].since,
             s.customer_id,

@@ -181,6 +181,7 @@ def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
         "days_between_purchases": None if gap is None else round(gap, 1),
     }
     return {
+        "value": customer_value(book, customer_id, as_of),
         "customer": {
             k: _iso(v) if hasattr(v, "isoformat") else v
             for k, v in customer.items()
@@ -191,6 +192,15 @@ def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
         "timeline": timeline,
         "currency": book.settings.currency,
     }
+
+
+def customer_value(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
+    """P(alive) band, expected orders and value, RFM segment (:mod:`sheetcrm.rules.value`)."""
+    from sheetcrm.rules import rfm, value
+
+    day = as_of.date()
+    segment = rfm.segments(book.sales, day)["segment"].get(str(customer_id))
+    return value.customer_figures(value.estimate(book.sales, day), str(customer_id), segment)
 
 
 def _iso(value: Any) -> str | None:

@@ -205,7 +205,7 @@ def open_package(path: Path) -> tuple[Package, calamine.CalamineWorkbook]:
             Problem("not_a_workbook", f"cannot read {path.name}: {e.strerror or e}")
         ) from e
     pkg = Package(data, path.name)
-    return pkg, _calamine(pkg, data)
+    return pkg, calamine_book(pkg, data)
 
 
 def sheet_rows(pkg: Package, wb: calamine.CalamineWorkbook, name: str) -> list[list[Any]]:
@@ -268,7 +268,7 @@ def _contract_columns_only(
     narrow = Package(pkg.source_bytes(), pkg.name)
     narrow.write(part, trimmed)
     narrow_bytes = narrow.to_bytes()
-    wb = _calamine(narrow, narrow_bytes)
+    wb = calamine_book(narrow, narrow_bytes)
     try:
         return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
     except Exception as e:
@@ -281,14 +281,14 @@ def sheet_table(data: bytes, name: str) -> list[list[Any]]:
     """Every row of the sheet ``name`` of the workbook held in ``data``, read as read_book
     reads it (the same layout and used-area rules); for checking what was written."""
     pkg = Package(data)
-    wb = _calamine(pkg, data)
+    wb = calamine_book(pkg, data)
     try:
         return sheet_rows(pkg, wb, pkg.sheet(name).name)
     finally:
         wb.close()
 
 
-def _calamine(pkg: Package, data: bytes) -> calamine.CalamineWorkbook:
+def calamine_book(pkg: Package, data: bytes) -> calamine.CalamineWorkbook:
     """calamine's view of a package.
 
     calamine looks for the workbook, styles and shared strings at their usual

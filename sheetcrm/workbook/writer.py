@@ -41,7 +41,7 @@ from filelock import FileLock, Timeout
 from sheetcrm.contract import SHEET_BY_NAME
 from sheetcrm.errors import Problem, SheetCRMError, WorkbookOpenError, column_letter
 from sheetcrm.files import hide, os_problem
-from sheetcrm.workbook.reader import check_file
+from sheetcrm.workbook.reader import calamine_book, check_file
 from sheetcrm.xlsx import notes
 from sheetcrm.xlsx.package import Package
 
@@ -259,6 +259,11 @@ class Transaction:
 
     # ---- the rest of what a use case may do to the workbook. Nothing outside this
     # class touches the package: every change goes through here and is verified.
+
+    @property
+    def sheet_names(self) -> list[str]:
+        """The workbook's sheet names, as the owner named them, in tab order."""
+        return self.package.sheet_names
 
     def headers(self, sheet: str) -> tuple[int, dict[int, str]]:
         """The header row number and its texts by 0-based column."""
@@ -695,9 +700,7 @@ def _verify_big(
 
 def _stretch(data: bytes, sheet: str, first: int) -> list[list[Any]]:
     """Rows ``first``.. of a sheet, indexed as a whole sheet would be (row r at r - 1)."""
-    import python_calamine as pc
-
-    book = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    book = calamine_book(Package(data), data)
     try:
         found = book.get_sheet_by_name(sheet)
         body = found.to_python(skip_empty_area=True)
