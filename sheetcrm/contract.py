@@ -1,5 +1,8 @@
 """THE workbook contract: sheets, columns, types, vocabularies, keys and references.
 
+Why one module (~650 lines): it is declarative data (every sheet, column, list and
+setting), meant to be read top to bottom in one place.
+
 Everything that needs to know what a sheetcrm workbook looks like reads it from
 here: the reader (which headers mean which column), validation (every rule),
 ``init`` (tables, drop-downs, widths, defaults), the writers and the README's

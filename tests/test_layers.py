@@ -337,3 +337,14 @@ def test_use_cases_change_the_workbook_only_through_transaction_methods(tmp_path
     (fake / "actions").mkdir(parents=True)
     (fake / "actions" / "marks.py").write_text("def f(tx):\n    return tx.package.highlight\n")
     assert reach_through(fake) == ["sheetcrm.actions.marks:2 reaches through to tx.package"]
+
+
+def test_a_long_module_says_why_at_its_top() -> None:
+    """A newcomer reads a module whole: over ~600 lines it must say why it is one module."""
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text()
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        if text.count("\n") > 620 and "Why one module" not in doc:
+            long.append(f"{path.relative_to(PACKAGE.parent)} ({text.count(chr(10))} lines)")
+    assert long == []

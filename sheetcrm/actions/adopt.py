@@ -1,5 +1,8 @@
 """``init --into``: adopt the owner's workbook, their own data included, not only their file.
 
+Why one module (~850 lines): adoption is one use case (plan, show, apply, check)
+and the plan is what --dry-run prints; each step reads the plan of the one before.
+
 An owner arrives with a workbook of their own: a "Kunder" sheet with Navn /
 E-post / Tlf, a "Stock" sheet sheetcrm has no business with. Adoption
 

@@ -1,5 +1,9 @@
 """Adding and updating records in the owner's workbook: the library behind the write commands.
 
+Why one module (~1,300 lines): one use case per write command (log, sale,
+customer, complaint, import, staff), sharing the lookups and warnings at the top;
+the shared write helpers are in :mod:`sheetcrm.workbook.newrows`.
+
 Every write runs the same way: lock the workbook (``writer.edit``), read it
 while locked so new ids are race-free, judge the new rows exactly as
 ``validate`` judges rows already there (``validation.check_new_rows``), then

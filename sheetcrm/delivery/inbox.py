@@ -1,5 +1,8 @@
 """``sheetcrm inbox``: every e-mail with a customer logs itself as an interaction.
 
+Why one module (~1,100 lines): reading, matching and logging a message are one
+flow with one record of what was logged; its pure parts come first, the I/O last.
+
 The flow, with the pure parts separate from the I/O:
 
 * :func:`parse_message` turns the raw bytes of one message into an

@@ -1,5 +1,8 @@
 """E-mail: building messages safely and delivering them over SMTP, each at most once.
 
+Why one module (~1,150 lines): sending at most once needs the sent log, the SMTP
+conversation and the failure report to agree on every message's state.
+
 This module knows nothing about workbooks. The caller (``sheetcrm email``) renders
 the text and HTML, then:
 

@@ -1,5 +1,9 @@
 """The weekly report: the period, the context every template shares, and rendering it.
 
+Why one module (~600 lines): it is the report's one orchestrator (the period, the
+context, what runs in the second process, the files); splitting it would spread
+that decision over several places.
+
 ``build_context(book, period, as_of)`` gathers the figures of
 :mod:`sheetcrm.rules.metrics`, the charts of :mod:`sheetcrm.report.charts` and a little
 about the business into one plain dict (JSON-able: test it without Jinja).

@@ -1,5 +1,9 @@
 """The weekly figures: computed once, here, as plain data that every report template shares.
 
+Why one module (~900 lines): each figure is a small vectorised function over the
+same prepared frames, and ``definitions`` must say exactly what they compute;
+keeping them together keeps the words and the code in step.
+
 ``weekly(book, period, as_of)`` returns a dict of ints, floats, strings, lists
 and dicts (no frames, no numpy scalars, no dates: ISO strings), so it can be
 tested without Jinja and dumped as JSON. Pure: a Book, a period and ``as_of``

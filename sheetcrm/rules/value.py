@@ -1,5 +1,8 @@
 """Customer value: who is still a customer, who will buy again, and what they are worth.
 
+Why one module (~700 lines): the two models, their fitting and the plain data
+the commands show share their parameters; apart they would be harder to check.
+
 Two models from the customer-base literature, fitted by maximum likelihood on the
 Sales sheet, and the plain data the commands show.
 

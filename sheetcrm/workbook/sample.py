@@ -1,5 +1,9 @@
 """A believable small business for ``sheetcrm init --sample``, the docs and the tests.
 
+Why one module (~1,400 lines): most of it is the sample business itself (people,
+products, stories), generated from one seeded random source; split, the same
+seed would no longer give the same workbook.
+
 Sykkelverkstedet Bergen is a bicycle shop with a workshop: four staff (one of
 them has left), about fifty customers on every rung of the loyalty ladder, six
 months of calls, emails and visits, complaints in every state of their service

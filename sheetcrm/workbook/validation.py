@@ -1,5 +1,8 @@
 """RawBook + contract -> (Book, Report): every rule the contract implies, each problem by cell.
 
+Why one module (~650 lines): every contract rule runs in one vectorised pass per
+sheet and reports through one collector; the rules read best side by side.
+
 Never raises for bad data: a bad cell becomes a :class:`Problem` naming its
 sheet and cell, and a missing value in the typed frames. Rules come from
 ``contract.py`` (types, required, vocabularies, ranges, keys, references); the

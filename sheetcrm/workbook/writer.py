@@ -1,5 +1,9 @@
 """The one way sheetcrm writes the owner's workbook: lock, write aside, verify, replace, backup.
 
+Why one module (~1,000 lines): every step of a write (lock, write aside, verify,
+replace, backup) has its own failure mode and message, and Transaction is the
+only door to them; apart, a step could be skipped.
+
 ::
 
     with writer.edit(path) as tx:       # locked: nobody else writes until the block ends
