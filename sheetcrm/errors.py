@@ -85,6 +85,9 @@ CODES: dict[str, str] = {
     "unknown_owner": "no staff member or owner has the name given with --owner",
     # adopt: init --into and import
     "bad_default": "a --default that is not COLUMN=VALUE with a value the column allows",
+    # care: duplicates, merge, export and erase of one customer, encrypted workbooks
+    "likely_duplicate": "two customer rows that are probably one person",
+    "merge_refused": "the two customers named cannot be merged (the same one, or merged already)",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")

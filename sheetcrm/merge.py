@@ -1,0 +1,78 @@
+"""``customer merge``: one person typed in twice becomes one customer again, in one write."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from sheetcrm import writer
+from sheetcrm.book import Book
+from sheetcrm.errors import Problem, SheetCRMError
+from sheetcrm.records import Written, _for_update, _settings_backups, find_one_customer, load
+from sheetcrm.rules.merge import REFERRING, MergePlan, merged_into, plan_merge
+
+_SHEETS = ["Customers", *REFERRING]
+
+
+def _plan(book: Book, keep_text: str, other_text: str, today: date) -> MergePlan:
+    keep = find_one_customer(book, keep_text)
+    other = find_one_customer(book, other_text)
+    if keep["customer_id"] == other["customer_id"]:
+        raise SheetCRMError(
+            Problem(
+                "merge_refused",
+                f"{keep_text} and {other_text} are the same customer "
+                f"({keep['customer_id']}); nothing was written",
+                hint="name two different customers: the one to keep first",
+            )
+        )
+    for who, rec in (("keep", keep), ("merge", other)):
+        target = merged_into(rec.get("notes"))
+        if target is not None:
+            raise SheetCRMError(
+                Problem(
+                    "merge_refused",
+                    f"{rec['customer_id']} was already merged into {target}; nothing was written",
+                    sheet=book.sheet_names.get("Customers", "Customers"),
+                    row=int(rec["excel_row"]),
+                    hint=f"{who} {target} instead",
+                )
+            )
+    return plan_merge(book, keep, other, today)
+
+
+def merge_customers(
+    path: Path, keep: str, other: str, *, today: date, dry_run: bool = False
+) -> tuple[MergePlan, Written]:
+    """Move OTHER's interactions, complaints and sales to KEEP and mark OTHER merged.
+
+    OTHER's row stays (marked do_not_contact, with a dated note saying where it
+    went) so that nothing the owner typed about them is lost, and old reports
+    that name its id still make sense.
+    """
+    result = Written()
+    if dry_run:
+        book, _ = load(path, sheets=_SHEETS)
+        return _plan(book, keep, other, today), result
+    with writer.edit(path) as tx:
+        book, _ = load(path, sheets=_SHEETS)
+        _settings_backups(tx, book)
+        plan = _plan(book, keep, other, today)
+        keep_id = str(plan.keep["customer_id"])
+        for sheet, rows in plan.moved.items():
+            tx.update_rows(sheet, {r: {"customer_id": keep_id} for r in rows})
+            result.rows[sheet] = list(rows)
+        tx.ensure_columns("Customers", [*plan.filled, *plan.other_cells])
+        if plan.filled:
+            tx.update(
+                "Customers", int(plan.keep["excel_row"]), _for_update(plan.filled, plan.filled)
+            )
+        tx.update(
+            "Customers",
+            int(plan.other["excel_row"]),
+            _for_update(plan.other_cells, plan.other_cells),
+        )
+        result.rows["Customers"] = [int(plan.keep["excel_row"]), int(plan.other["excel_row"])]
+        result.ids = [keep_id, str(plan.other["customer_id"])]
+    result.backup = tx.backup
+    return plan, result

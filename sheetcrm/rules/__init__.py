@@ -1,0 +1,1 @@
+"""Pure rules on a validated Book: no files, no clock, no network."""
