@@ -129,3 +129,88 @@ def customer_merge(
         click.echo("Dry run: nothing was written.")
         return
     report_write(done)
+
+
+@customer.command("export")
+@click.argument("who")
+@workbook_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The folder to write the copy into.",
+)
+@click.pass_context
+def customer_export(ctx: click.Context, who: str, workbook: Path | None, out_dir: Path) -> None:
+    """A copy of everything held on one customer, for them to have.
+
+    Their rows from every sheet as JSON and as a readable web page, their
+    notices, and copies of the e-mails kept beside the workbook that mention them.
+
+    \b
+    Example:
+        sheetcrm customer export C-0012 -w crm.xlsx --out export-C-0012
+    """
+    from sheetcrm.customer_data import export_customer
+
+    path = resolve_workbook(ctx, workbook)
+    done = export_customer(path, who, out_dir)
+    click.echo(f"Everything held on {done.customer_id} {done.name}:")
+    for sheet, n in done.rows.items():
+        click.echo(f"  {sheet}: {n} row(s)")
+    click.echo(f"  e-mails kept beside the workbook that mention them: {len(done.emails)}")
+    if done.elsewhere:
+        click.echo(
+            "  other cells that mention them (included in the copy): "
+            + ", ".join(done.elsewhere[:20])
+            + (" ..." if len(done.elsewhere) > 20 else "")
+        )
+    click.echo("Written:")
+    for p in done.files:
+        click.echo(f"  {p}")
+
+
+@customer.command("erase")
+@click.argument("who")
+@workbook_option
+@click.option("--dry-run", is_flag=True, help="Show what would be erased; change nothing.")
+@click.pass_context
+def customer_erase(ctx: click.Context, who: str, workbook: Path | None, dry_run: bool) -> None:
+    """Erase one customer everywhere sheetcrm keeps copies (the right to be forgotten).
+
+    Their row keeps only its id, owner, stage and dates; their interactions and
+    complaints stay counted but lose what was said. Backups, reports and kept
+    e-mails that mention them are deleted, and a fresh backup is kept.
+
+    \b
+    Example:
+        sheetcrm customer erase C-0012 -w crm.xlsx --dry-run
+    """
+    from sheetcrm.customer_data import OUT_OF_REACH, erase_customer
+
+    path = resolve_workbook(ctx, workbook)
+    done = erase_customer(path, who, dry_run=dry_run)
+    verb = "Would erase" if dry_run else "Erased"
+    click.echo(f"{verb} {done.customer_id} {done.name}:")
+    for sheet, rows in done.cells.items():
+        what = "name, contact details and notes" if sheet == "Customers" else "what was said"
+        click.echo(f"  {sheet}: {len(rows)} row(s), {what} (rows {', '.join(map(str, rows))})")
+    if done.deleted:
+        click.echo(f"  {'would delete' if dry_run else 'deleted'} {len(done.deleted)} file(s):")
+        for p in done.deleted:
+            click.echo(f"    {p}")
+    for key in done.sent_log_keys:
+        click.echo(f"  sent log entry removed: {key}")
+    if done.backup is not None:
+        click.echo(f"  a fresh backup of the erased workbook: {done.backup}")
+    if done.elsewhere:
+        click.echo(
+            "Still mentioned in cells sheetcrm does not change (check them by hand): "
+            + ", ".join(done.elsewhere)
+        )
+    click.echo("sheetcrm cannot reach, so ask for these by hand if they matter:")
+    for line in OUT_OF_REACH:
+        click.echo(f"  - {line}")
+    if dry_run:
+        click.echo("Dry run: nothing was changed.")
