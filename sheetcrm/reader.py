@@ -11,6 +11,7 @@ can read safely become one :class:`SheetCRMError` with a clear message.
 from __future__ import annotations
 
 import gc
+import io
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -95,14 +96,11 @@ def check_file(path: Path) -> None:
     if head.startswith(_OLE_MAGIC):
         raw = path.read_bytes()
         if "EncryptedPackage".encode("utf-16-le") in raw:
-            raise SheetCRMError(
-                Problem(
-                    "encrypted",
-                    f"{name} is protected with a password, so sheetcrm cannot read it",
-                    hint="in Excel choose File > Info > Protect Workbook > Encrypt with Password, "
-                    "clear the password, and save",
-                )
-            )
+            from sheetcrm import encryption
+
+            # Readable with the password (decrypted in memory), else a refusal saying how.
+            encryption.plain_bytes(path, raw)
+            return
         raise SheetCRMError(
             Problem(
                 "not_a_workbook",
@@ -182,8 +180,14 @@ def _check_zip(path: Path) -> None:
 
 def open_workbook(path: Path) -> calamine.CalamineWorkbook:
     check_file(path)
+    from sheetcrm import encryption
+
     try:
+        if encryption.file_is_encrypted(path):  # decrypted in memory, never on disk
+            return calamine.CalamineWorkbook.from_filelike(io.BytesIO(encryption.plain_bytes(path)))
         return calamine.CalamineWorkbook.from_path(str(path))
+    except SheetCRMError:
+        raise
     except calamine.PasswordError as e:
         raise SheetCRMError(
             Problem(
