@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import python_calamine as calamine
 
-from sheetcrm import writer
+from sheetcrm import encryption, writer
 from sheetcrm.errors import Problem, SheetCRMError, cell_ref, column_letter
 from sheetcrm.files import write_atomic
+from sheetcrm.reader import open_workbook
 from sheetcrm.records import _settings_backups, find_one_customer, load
 from sheetcrm.rules.personal import Erasure, held, plan_erasure, traces
 
@@ -52,9 +52,14 @@ def _norm(text: str) -> str:
     return html.unescape(text).casefold()
 
 
-def _text_of(path: Path, data: bytes) -> str:
+def _text_of(path: Path, data: bytes, workbook: Path | None = None) -> str:
     """Everything readable in a file, decoded: zip members, e-mail parts, JSON escapes."""
     suffix = path.suffix.lower()
+    if encryption.is_encrypted(data):  # a backup of a password-protected workbook
+        try:
+            data = encryption.decrypt(data, path, encryption.password_for(workbook or path))
+        except SheetCRMError:
+            return ""
     if suffix in _ZIP_SUFFIXES or data[:4] == b"PK\x03\x04":
         parts = []
         with contextlib.suppress(zipfile.BadZipFile, OSError, ValueError):
@@ -77,12 +82,12 @@ def _text_of(path: Path, data: bytes) -> str:
     return text
 
 
-def mentions(path: Path, terms: list[str]) -> bool:
+def mentions(path: Path, terms: list[str], workbook: Path | None = None) -> bool:
     try:
         data = path.read_bytes()
     except OSError:
         return False
-    text = _norm(_text_of(path, data))
+    text = _norm(_text_of(path, data, workbook))
     digits_only = re.sub(r"\D", "", text)
     for term in terms:
         if term.isdigit():
@@ -113,7 +118,7 @@ def cells_mentioning(workbook: Path, terms: list[str], skip: set[tuple[str, int]
     if not wanted:
         return found
     pattern = "|".join(re.escape(w) for w in wanted)
-    book = calamine.CalamineWorkbook.from_path(str(workbook))
+    book = open_workbook(workbook)  # decrypted in memory when it has a password
     for name in book.sheet_names:
         rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
         if not rows:
@@ -352,7 +357,9 @@ def _survey(path: Path, customer: dict[str, Any], plan: Erasure, names: dict[str
     result = Erased(plan.customer_id, str(customer.get("name") or ""))
     result.cells = {sheet: sorted(rows) for sheet, rows in plan.cells.items()}
     files = kept_files(path)
-    result.deleted = [p for group in files.values() for p in group if mentions(p, terms)]
+    result.deleted = [
+        p for group in files.values() for p in group if mentions(p, terms, workbook=path)
+    ]
     from sheetcrm import mail
 
     try:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import msoffcrypto
@@ -225,3 +226,37 @@ def test_a_workbook_read_once_with_the_password_is_not_readable_without_it(
     monkeypatch.delenv(PASSWORD_ENV)
     r = run("validate", "-w", locked)
     assert r.exit_code == 2 and PASSWORD_ENV in r.output
+
+
+def test_erase_reaches_into_encrypted_backups(locked: Path) -> None:
+    r = run(
+        "log",
+        "-w",
+        locked,
+        "--customer",
+        "C-0001",
+        "--channel",
+        "phone",
+        "--type",
+        "enquiry",
+        "--summary",
+        "x",
+        "--staff",
+        "Ingrid",
+    )
+    assert r.exit_code == 0, r.output
+    old = list((locked.parent / "backups").iterdir())
+    assert b"Kowalska" in _unzipped(_decrypt(old[0], PASSWORD))
+    r = run("customer", "erase", "C-0001", "-w", locked)
+    assert r.exit_code == 0, r.output
+    backups = list((locked.parent / "backups").iterdir())
+    assert old[0] not in backups and len(backups) == 1
+    for path in (locked, backups[0]):
+        assert not _is_plain_xlsx(path)
+        text = _unzipped(_decrypt(path, PASSWORD))
+        assert b"Kowalska" not in text and b"961 69 774" not in text
+
+
+def _unzipped(data: bytes) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return b"".join(zf.read(n) for n in zf.namelist())
