@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -260,3 +261,46 @@ def test_erase_reaches_into_encrypted_backups(locked: Path) -> None:
 def _unzipped(data: bytes) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         return b"".join(zf.read(n) for n in zf.namelist())
+
+
+def _libreoffice(path: Path, sheet: str, cell: str, password: str | None) -> str:
+    python = Path("/usr/bin/python3")
+    if shutil.which("soffice") is None or not python.exists():
+        pytest.skip("LibreOffice is not installed (make system-deps)")
+    if subprocess.run([python, "-c", "import uno"], capture_output=True).returncode:
+        pytest.skip("python3-uno is not installed (make system-deps)")
+    args = [str(python), str(ROOT / "tests" / "lo_open.py"), str(path), sheet, cell]
+    r = subprocess.run(
+        args + ([password] if password is not None else []),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_libreoffice_opens_the_written_workbook_with_the_password_only(locked: Path) -> None:
+    r = run(
+        "log",
+        "-w",
+        locked,
+        "--customer",
+        "C-0002",
+        "--channel",
+        "email",
+        "--type",
+        "praise",
+        "--summary",
+        "loved the new saddle",
+        "--staff",
+        "Ingrid",
+    )
+    assert r.exit_code == 0, r.output
+    plain = _decrypt(locked, PASSWORD)
+    rows = list(openpyxl.load_workbook(io.BytesIO(plain), read_only=True)["Interactions"].rows)
+    header = [c.value for c in rows[0]]
+    cell = f"{openpyxl.utils.get_column_letter(header.index('summary') + 1)}{len(rows)}"
+    assert _libreoffice(locked, "Interactions", cell, PASSWORD) == "loved the new saddle"
+    assert _libreoffice(locked, "Interactions", cell, None) == "REFUSED"
+    assert _libreoffice(locked, "Interactions", cell, "wrong") == "REFUSED"
