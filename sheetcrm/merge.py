@@ -53,7 +53,9 @@ def merge_customers(
     result = Written()
     if dry_run:
         book, _ = load(path, sheets=_SHEETS)
-        return _plan(book, keep, other, today), result
+        plan = _plan(book, keep, other, today)
+        plan.removed = book.settings.merged_customers == "remove"
+        return plan, result
     with writer.edit(path) as tx:
         book, _ = load(path, sheets=_SHEETS)
         _settings_backups(tx, book)
@@ -62,16 +64,27 @@ def merge_customers(
         for sheet, rows in plan.moved.items():
             tx.update_rows(sheet, {r: {"customer_id": keep_id} for r in rows})
             result.rows[sheet] = list(rows)
-        tx.ensure_columns("Customers", [*plan.filled, *plan.other_cells])
+        plan.removed = book.settings.merged_customers == "remove"
+        tx.ensure_columns("Customers", [*plan.filled, *([] if plan.removed else plan.other_cells)])
         if plan.filled:
             tx.update(
                 "Customers", int(plan.keep["excel_row"]), _for_update(plan.filled, plan.filled)
             )
-        tx.update(
-            "Customers",
-            int(plan.other["excel_row"]),
-            _for_update(plan.other_cells, plan.other_cells),
-        )
+        if plan.removed:
+            # Emptied, not deleted: rows below keep their numbers, so the owner's
+            # formulas and notes that point at them still point at the same customers.
+            _, header = tx.package.headers("Customers")
+            tx.update(
+                "Customers",
+                int(plan.other["excel_row"]),
+                {str(h): None for h in header.values() if h},
+            )
+        else:
+            tx.update(
+                "Customers",
+                int(plan.other["excel_row"]),
+                _for_update(plan.other_cells, plan.other_cells),
+            )
         result.rows["Customers"] = [int(plan.keep["excel_row"]), int(plan.other["excel_row"])]
         result.ids = [keep_id, str(plan.other["customer_id"])]
     result.backup = tx.backup

@@ -202,3 +202,37 @@ def test_merge_refuses_one_customer_with_itself(twice: Path) -> None:
     r = run("customer", "merge", "C-0002", "C-0053", "-w", twice)
     assert r.exit_code == 2 and "already merged into C-0001" in r.output
     assert twice.read_bytes() != before
+
+
+def test_merge_can_remove_the_other_row_by_a_setting(twice: Path) -> None:
+    _set(twice, "merged_customers", "remove")
+    before = _cells(twice, "Customers")
+    r = run("customer", "merge", "C-0001", "C-0053", "-w", twice)
+    assert r.exit_code == 0, r.output
+    assert "emptied" in r.output
+    after = _cells(twice, "Customers")
+    assert after[:53] == before[:53]
+    assert len(after) == 53 or all(v in ("", None) for v in after[53])
+    inter = _cells(twice, "Interactions")
+    assert inter[-1][inter[0].index("customer_id")] == "C-0001"
+    r = run("validate", "-w", twice)
+    assert r.exit_code == 0, r.output
+
+
+def test_a_bad_merged_customers_setting_is_named(sample_book: Path) -> None:
+    _set(sample_book, "merged_customers", "delete")
+    r = run("validate", "-w", sample_book)
+    assert "merged_customers" in r.output and "type keep or remove" in r.output
+
+
+def _set(path: Path, key: str, value: str) -> None:
+    """The owner types a Settings value in Excel (a row added if the key is not there)."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Settings"]
+    for row in ws.iter_rows(min_row=2):
+        if row[0].value == key:
+            row[1].value = value
+            break
+    else:
+        ws.append([key, value])
+    wb.save(path)

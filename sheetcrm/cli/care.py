@@ -121,10 +121,16 @@ def customer_merge(
         click.echo("  no interactions, complaints or sales to move")
     for column, value in plan.filled.items():
         click.echo(f"  {k['customer_id']} {column}: (empty) -> {value}")
-    click.echo(
-        f"  {o['customer_id']} kept, marked do_not_contact with the note: "
-        f"{str(plan.other_cells['notes']).splitlines()[-1]}"
-    )
+    if plan.removed:
+        click.echo(
+            f"  {o['customer_id']}'s row {'would be' if dry_run else 'was'} emptied "
+            "(Settings: merged_customers = remove)"
+        )
+    else:
+        click.echo(
+            f"  {o['customer_id']} kept, marked do_not_contact with the note: "
+            f"{str(plan.other_cells['notes']).splitlines()[-1]}"
+        )
     if dry_run:
         click.echo("Dry run: nothing was written.")
         return

@@ -26,6 +26,7 @@ class MergePlan:
     moved_ids: dict[str, list[str]] = field(default_factory=dict)  # sheet -> their record ids
     filled: dict[str, Any] = field(default_factory=dict)  # KEEP's blank cells filled from OTHER
     other_cells: dict[str, Any] = field(default_factory=dict)  # OTHER's row, marked merged
+    removed: bool = False  # Settings merged_customers = remove: OTHER's row is emptied
 
 
 def merged_into(notes: Any) -> str | None:
