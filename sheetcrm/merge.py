@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
+
 from sheetcrm import writer
 from sheetcrm.book import Book
 from sheetcrm.errors import Problem, SheetCRMError
@@ -89,3 +91,45 @@ def merge_customers(
         result.ids = [keep_id, str(plan.other["customer_id"])]
     result.backup = tx.backup
     return plan, result
+
+
+# The owner's own address columns, by their header (any case, spaces or underscores).
+_ADDRESS_HEADERS = ("address", "adresse", "streetaddress", "street", "gateadresse", "postadresse")
+_PLACE_HEADERS = ("city", "town", "poststed", "sted", "by", "postcode", "postalcode", "postnummer")
+
+
+def with_addresses(path: Path, book: Book) -> pd.DataFrame:
+    """The Customers frame, plus an ``address`` column when the owner keeps one.
+
+    The contract has no address, but many owners add one; it is read here, by
+    header, only for matching duplicates (with the town or post code beside it).
+    """
+    from sheetcrm.contract import SHEET_BY_NAME, normalize_header
+    from sheetcrm.reader import _find_header, open_workbook
+
+    customers = book.customers
+    name = book.sheet_names.get("Customers")
+    if name is None or customers.empty:
+        return customers
+    wb = open_workbook(path)
+    try:
+        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    finally:
+        wb.close()
+    head = _find_header(SHEET_BY_NAME["Customers"], rows)
+    if head is None:
+        return customers
+    headers = [normalize_header(v) if isinstance(v, str) else "" for v in rows[head]]
+    street = [i for i, h in enumerate(headers) if h in _ADDRESS_HEADERS]
+    if not street:
+        return customers
+    place = [i for i, h in enumerate(headers) if h in _PLACE_HEADERS]
+    frame = pd.DataFrame(rows[head + 1 :])
+    if frame.empty:
+        return customers
+    parts = frame[[street[0], *place]].astype(str).replace({"None": "", "nan": ""})
+    address = parts.agg(" ".join, axis=1).str.strip()
+    address.index = range(head + 2, head + 2 + len(frame))  # Excel row numbers
+    out = customers.copy()
+    out["address"] = out["excel_row"].map(address).where(lambda s: s.str.len() > 0, None)
+    return out

@@ -236,3 +236,37 @@ def _set(path: Path, key: str, value: str) -> None:
     else:
         ws.append([key, value])
     wb.save(path)
+
+
+def test_the_owners_address_column_counts(sample_book: Path) -> None:
+    r = run(
+        "customer",
+        "add",
+        "-w",
+        sample_book,
+        "--name",
+        "A Kowalska-Nowak",
+        "--owner",
+        "Ingrid",
+        "--as-of",
+        "2026-11-30",
+    )
+    assert r.exit_code == 0, r.output
+    # A married name and an initial alone are not enough to call them one person...
+    r = run("customer", "duplicates", "-w", sample_book)
+    assert r.exit_code == 0 and "No likely duplicate" in r.output
+    # ...but at the same address (the owner's own column, with the town beside it) they are.
+    wb = openpyxl.load_workbook(sample_book)
+    ws = wb["Customers"]
+    col = ws.max_column + 1
+    ws.cell(1, col, "Address")
+    ws.cell(1, col + 1, "City")
+    for row in (2, 54):
+        ws.cell(row, col, "Strandgaten 12")
+        ws.cell(row, col + 1, "Bergen")
+    ws.cell(3, col, "Strandgaten 14")
+    wb.save(sample_book)
+    r = run("customer", "duplicates", "-w", sample_book)
+    assert r.exit_code == 1, r.output
+    assert "C-0001 Anna Kowalska  =  C-0053 A Kowalska-Nowak" in r.output
+    assert "same address" in r.output

@@ -45,12 +45,13 @@ def customer_duplicates(
     Example:
         sheetcrm customer duplicates -w crm.xlsx
     """
+    from sheetcrm.merge import with_addresses
     from sheetcrm.rules.duplicates import THRESHOLD, find_duplicates
     from sheetcrm.rules.merge import is_merged
 
     path = resolve_workbook(ctx, workbook)
     book = load_book(path)
-    customers = book.customers.dropna(subset=["customer_id"])
+    customers = with_addresses(path, book).dropna(subset=["customer_id"])
     customers = customers[~is_merged(customers)]
     pairs = find_duplicates(customers, THRESHOLD if min_score is None else min_score)
     names = dict(zip(customers["customer_id"].astype(str), customers["name"], strict=True))
