@@ -30,7 +30,7 @@ def shop(tmp_path: Path) -> Path:
     """A workbook with everything sheetcrm writes beside it: reports, kept mail, backups."""
     book = tmp_path / "crm.xlsx"
     shutil.copyfile(SAMPLE, book)
-    r = run("report", "-w", book, "--as-of", "2026-11-30", "--format", "html,docx,md")
+    r = run("report", "-w", book, "--as-of", "2026-11-30", "--format", "html,docx,md,json")
     assert r.exit_code == 0, r.output
     r = run(
         "email",
