@@ -30,7 +30,7 @@ from sheetcrm.errors import Problem, SheetCRMError, cell_ref, column_letter
 from sheetcrm.files import write_atomic
 from sheetcrm.reader import open_workbook
 from sheetcrm.records import _settings_backups, find_one_customer, load
-from sheetcrm.rules.personal import Erasure, held, plan_erasure, traces
+from sheetcrm.rules.personal import ERASED, Erasure, held, plan_erasure, traces
 
 # What sheetcrm cannot reach, in words the owner can pass on to the customer.
 OUT_OF_REACH = (
@@ -299,6 +299,18 @@ def _scrub_shared_strings(tx: writer.Transaction, terms: list[str], old: set[str
         pkg.write(part, new)
 
 
+def _not_yet_erased(customer: dict[str, Any]) -> dict[str, Any]:
+    if customer.get("name") == ERASED:
+        raise SheetCRMError(
+            Problem(
+                "already_done",
+                f"{customer['customer_id']} was erased already; nothing was changed",
+                hint="nothing more to do for this customer",
+            )
+        )
+    return customer
+
+
 def _owner_columns(tx: writer.Transaction, sheet: str) -> list[str]:
     """Headers of the owner's own columns (not the contract's, under any synonym)."""
     from sheetcrm.contract import SHEET_BY_NAME, match_headers
@@ -319,14 +331,14 @@ def erase_customer(path: Path, who: str, *, dry_run: bool = False) -> Erased:
     sheets = ["Customers", "Interactions", "Complaints", "Sales", "Notices"]
     if dry_run:
         book, _ = load(path, sheets=sheets)
-        customer = find_one_customer(book, who)
+        customer = _not_yet_erased(find_one_customer(book, who))
         return _survey(path, customer, plan_erasure(book, customer), book.sheet_names)
     with writer.edit(path) as tx:
         book, _ = load(path, sheets=sheets)
         _settings_backups(tx, book)
         keep = tx.backups_to_keep
         tx.backups_to_keep = 0  # the old workbook holds the person: it is not kept
-        customer = find_one_customer(book, who)
+        customer = _not_yet_erased(find_one_customer(book, who))
         plan = plan_erasure(book, customer)
         result = _survey(path, customer, plan, book.sheet_names)
         own = _owner_columns(tx, "Customers")

@@ -198,3 +198,15 @@ def test_erase_leaves_no_trace_and_no_other_cell_changed(
         }
     r = run("validate", "-w", shop)
     assert r.exit_code == 0, r.output
+
+
+def test_erased_customers_are_not_duplicates_and_not_erased_twice(shop: Path) -> None:
+    for who in ("C-0001", "C-0004"):
+        r = run("customer", "erase", who, "-w", shop)
+        assert r.exit_code == 0, r.output
+    r = run("customer", "duplicates", "-w", shop)
+    assert r.exit_code == 0 and "No likely duplicate" in r.output
+    before = shop.read_bytes()
+    r = run("customer", "erase", "C-0001", "-w", shop)
+    assert r.exit_code == 2 and "erased already" in r.output
+    assert shop.read_bytes() == before

@@ -18,6 +18,8 @@ from typing import Any
 import pandas as pd
 from rapidfuzz import fuzz
 
+from sheetcrm.rules.personal import ERASED
+
 # A pair scoring at least this is listed by `customer duplicates` and warned about by
 # `validate`. Chosen on the planted-duplicates test set (tests/test_duplicates.py).
 THRESHOLD = 80.0
@@ -116,6 +118,8 @@ def find_duplicates(customers: pd.DataFrame, threshold: float = THRESHOLD) -> li
     ``customers`` has the contract's columns (customer_id, name, email, phone,
     company) and may have the owner's ``address`` column.
     """
+    # Erased customers share the placeholder name and nothing else: never a pair.
+    customers = customers[customers["name"] != ERASED]
     if customers.empty:
         return []
     ids = customers["customer_id"].astype(str).tolist()
