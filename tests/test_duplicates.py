@@ -270,3 +270,37 @@ def test_the_owners_address_column_counts(sample_book: Path) -> None:
     assert r.exit_code == 1, r.output
     assert "C-0001 Anna Kowalska  =  C-0053 A Kowalska-Nowak" in r.output
     assert "same address" in r.output
+
+
+def test_merge_keeps_a_do_not_contact_wish_given_under_the_other_row(sample_book: Path) -> None:
+    r = run(
+        "customer",
+        "add",
+        "-w",
+        sample_book,
+        "--name",
+        "Anna Kowalska",
+        "--owner",
+        "Ingrid",
+        "--as-of",
+        "2026-11-30",
+    )
+    assert r.exit_code == 0, r.output
+    r = run(
+        "customer",
+        "edit",
+        "C-0053",
+        "-w",
+        sample_book,
+        "--set",
+        "do_not_contact=yes",
+        "--set",
+        "notes=No calls, please",
+    )
+    assert r.exit_code == 0, r.output
+    r = run("customer", "merge", "C-0001", "C-0053", "-w", sample_book, "--as-of", "2026-12-02")
+    assert r.exit_code == 0, r.output
+    assert "C-0001 do_not_contact: no -> yes" in r.output
+    rows = _cells(sample_book, "Customers")
+    kept = dict(zip(rows[0], rows[1], strict=True))
+    assert kept["do_not_contact"] == "yes" and kept["notes"] == "No calls, please"

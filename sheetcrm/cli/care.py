@@ -121,7 +121,10 @@ def customer_merge(
     if not plan.moved_ids:
         click.echo("  no interactions, complaints or sales to move")
     for column, value in plan.filled.items():
-        click.echo(f"  {k['customer_id']} {column}: (empty) -> {value}")
+        old = k.get(column)
+        shown = "yes" if value is True else value
+        was = "no" if old is False else "(empty)"
+        click.echo(f"  {k['customer_id']} {column}: {was} -> {shown}")
     if plan.removed:
         click.echo(
             f"  {o['customer_id']}'s row {'would be' if dry_run else 'was'} emptied "

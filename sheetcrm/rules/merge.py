@@ -54,10 +54,13 @@ def plan_merge(book: Book, keep: dict[str, Any], other: dict[str, Any], today: d
             plan.moved_ids[sheet] = [str(v) for v in hits[key]]
     for column in SHEET_BY_NAME["Customers"].columns:
         name = column.name
-        if name in ("customer_id", "notes"):
+        if name == "customer_id":
             continue
         if is_missing(keep.get(name)) and not is_missing(other.get(name)):
             plan.filled[name] = other[name]
+    # A wish not to be contacted, given under either row, holds for the person.
+    if other.get("do_not_contact") is True and keep.get("do_not_contact") is not True:
+        plan.filled["do_not_contact"] = True
     stamp = f"merged into {keep['customer_id']} on {today:%Y-%m-%d}"
     notes = other.get("notes")
     plan.other_cells = {
