@@ -304,3 +304,28 @@ def test_libreoffice_opens_the_written_workbook_with_the_password_only(locked: P
     assert _libreoffice(locked, "Interactions", cell, PASSWORD) == "loved the new saddle"
     assert _libreoffice(locked, "Interactions", cell, None) == "REFUSED"
     assert _libreoffice(locked, "Interactions", cell, "wrong") == "REFUSED"
+
+
+def test_the_password_can_come_from_the_system_keyring(
+    locked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    monkeypatch.delenv(PASSWORD_ENV)
+    asked: list[tuple[str, str]] = []
+
+    def get_password(service: str, user: str) -> str | None:
+        asked.append((service, user))
+        return PASSWORD if (service, user) == ("sheetcrm", "crm.xlsx") else None
+
+    monkeypatch.setitem(sys.modules, "keyring", types.SimpleNamespace(get_password=get_password))
+    assert run("validate", "-w", locked).exit_code == 0
+    assert ("sheetcrm", "crm.xlsx") in asked
+
+    def no_backend(service: str, user: str) -> str | None:
+        raise RuntimeError("No recommended backend was available")
+
+    # A keyring without a backend is ignored: the refusal says how to give the password.
+    monkeypatch.setitem(sys.modules, "keyring", types.SimpleNamespace(get_password=no_backend))
+    r = run("validate", "-w", locked)
+    assert r.exit_code == 2 and PASSWORD_ENV in r.output and "Traceback" not in r.output
