@@ -372,6 +372,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("backups_to_keep", "10", "how many previous versions of the workbook to keep"),
     Setting("templates_dir", "", "a folder of your own report templates (optional)"),
+    Setting(
+        "merged_customers",
+        "keep",
+        "after customer merge: keep the merged row marked do-not-contact, or remove it",
+    ),
 )
 
 SETTING_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

@@ -54,6 +54,7 @@ class Settings:
     report_list_limit: int = 25  # 0: no limit
     backups_to_keep: int = 10
     templates_dir: str | None = None
+    merged_customers: str = "keep"  # keep | remove: what customer merge does with the other row
     extra: dict[str, str] = field(default_factory=dict)  # the owner's own keys, untouched
 
     def calendar(self, holidays: frozenset[Any] = frozenset()) -> BusinessCalendar:
@@ -115,6 +116,13 @@ def _recipients(text: str) -> tuple[str, ...]:
     return addresses
 
 
+def _merged_choice(text: str) -> str:
+    value = text.strip().casefold()
+    if value not in ("keep", "remove"):
+        raise ValueError("type keep or remove")
+    return value
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "company_name": str.strip,
     "locale": _locale,
@@ -130,6 +138,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "report_list_limit": _positive_int,
     "backups_to_keep": _positive_int,
     "templates_dir": lambda t: t.strip() or None,
+    "merged_customers": _merged_choice,
 }
 
 
