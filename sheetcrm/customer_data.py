@@ -28,7 +28,7 @@ import pandas as pd
 from sheetcrm import encryption, writer
 from sheetcrm.errors import Problem, SheetCRMError, cell_ref, column_letter
 from sheetcrm.files import write_atomic
-from sheetcrm.reader import open_workbook
+from sheetcrm.reader import open_package, sheet_rows
 from sheetcrm.records import _settings_backups, find_one_customer, load
 from sheetcrm.rules.personal import ERASED, Erasure, held, plan_erasure, traces
 
@@ -118,9 +118,9 @@ def cells_mentioning(workbook: Path, terms: list[str], skip: set[tuple[str, int]
     if not wanted:
         return found
     pattern = "|".join(re.escape(w) for w in wanted)
-    book = open_workbook(workbook)  # decrypted in memory when it has a password
+    pkg, book = open_package(workbook)  # decrypted in memory when it has a password
     for name in book.sheet_names:
-        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        rows = sheet_rows(pkg, book, name)
         if not rows:
             continue
         # One vectorised search over the sheet's text cells, not a loop over every cell.

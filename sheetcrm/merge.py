@@ -105,15 +105,15 @@ def with_addresses(path: Path, book: Book) -> pd.DataFrame:
     header, only for matching duplicates (with the town or post code beside it).
     """
     from sheetcrm.contract import SHEET_BY_NAME, normalize_header
-    from sheetcrm.reader import _find_header, open_workbook
+    from sheetcrm.reader import _find_header, open_package, sheet_rows
 
     customers = book.customers
     name = book.sheet_names.get("Customers")
     if name is None or customers.empty:
         return customers
-    wb = open_workbook(path)
+    pkg, wb = open_package(path)
     try:
-        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        rows = sheet_rows(pkg, wb, name)
     finally:
         wb.close()
     head = _find_header(SHEET_BY_NAME["Customers"], rows)
