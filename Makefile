@@ -34,12 +34,14 @@ demo: install
 system-deps:
 	@command -v soffice >/dev/null && command -v pdftoppm >/dev/null && \
 	  command -v chromium >/dev/null && command -v setfacl >/dev/null && \
-	  { command -v dovecot >/dev/null || test -x /usr/sbin/dovecot; } || { \
-	  echo "installing LibreOffice, Chromium, poppler-utils, acl and Dovecot (needed by the tests)"; \
+	  { command -v dovecot >/dev/null || test -x /usr/sbin/dovecot; } && \
+	  /usr/bin/python3 -c "import uno" 2>/dev/null || { \
+	  echo "installing LibreOffice (with python3-uno), Chromium, poppler-utils, acl and Dovecot (needed by the tests)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
-	    libreoffice-calc libreoffice-writer chromium poppler-utils acl dovecot-imapd >/dev/null; }
+	    libreoffice-calc libreoffice-writer python3-uno chromium poppler-utils acl \
+	    dovecot-imapd >/dev/null; }
 
 test: install system-deps
 	$(BIN)/ruff check .

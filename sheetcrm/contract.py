@@ -375,6 +375,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("backups_to_keep", "10", "how many previous versions of the workbook to keep"),
     Setting("templates_dir", "", "a folder of your own report templates (optional)"),
+    Setting(
+        "merged_customers",
+        "keep",
+        "after customer merge: keep the merged row marked do-not-contact, or remove it",
+    ),
 )
 
 SETTING_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
@@ -662,3 +667,8 @@ def to_markdown() -> str:
             req = "yes" if col.required else ""
             lines.append(f"| {sheet.name} | {col.name} | {col.kind} | {req} | {rule} |")
     return "\n".join(lines) + "\n"
+
+
+# What an erased customer's name and texts read afterwards (``customer erase``); the
+# duplicate search and the export know it is no one.
+ERASED = "(erased)"

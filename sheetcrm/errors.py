@@ -38,7 +38,7 @@ CODES: dict[str, str] = {
     "inactive_owner": "customers or complaints owned by a staff member marked inactive",
     "invalid_setting": "a Settings value sheetcrm cannot use",
     "not_a_workbook": "the file is not an Excel workbook sheetcrm can open",
-    "encrypted": "the workbook is protected with a password",
+    "encrypted": "the workbook is protected with a password and none was given",
     "unsafe_workbook": "the workbook holds XML that could exhaust memory",
     "workbook_open": "the workbook is open in Excel",
     "workbook_locked": "another sheetcrm command is writing the workbook",
@@ -93,6 +93,10 @@ CODES: dict[str, str] = {
     "imap_failed": "the mailbox could not be read, so nothing was logged or moved",
     "inbox_log_unreadable": "the record of e-mails already logged cannot be read",
     "survey_key": "the key that signs survey answers cannot be read or made",
+    # care: duplicates, merge, export and erase of one customer, encrypted workbooks
+    "likely_duplicate": "two customer rows that are probably one person",
+    "merge_refused": "the two customers named cannot be merged (the same one, or merged already)",
+    "wrong_password": "the password given for a password-protected workbook does not open it",
     # house: the raises that carried no code of their own
     "bad_name": "a file or sheet name sheetcrm cannot use (not .xlsx, or not allowed by Excel)",
     "sheet_exists": "the workbook already has a sheet of that name",

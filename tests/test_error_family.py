@@ -37,6 +37,8 @@ def _code_arg(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
 
 
 def _good_literal(node: ast.expr | None) -> bool:
+    if isinstance(node, ast.IfExp):  # "wrong_password" if wrong else "not_a_workbook"
+        return _good_literal(node.body) and _good_literal(node.orelse)
     if isinstance(node, ast.Constant):
         return node.value in CODES
     return isinstance(node, ast.Attribute) and node.attr == "code"
@@ -111,12 +113,15 @@ def e(x):
     x.d("made_up", "not ok")
 def f(p):
     return Problem(p.code, "passed on"), Problem("missing_value", "fine")
+def g(wrong):
+    return Problem("missing_value" if wrong else "nope", "one branch unknown")
 """
     assert code_problems({"fake.py": source}) == [
         "fake.py:3: SheetCRMError given text, not a Problem",
         "fake.py:5: SheetCRMError given text, not a Problem",
         "fake.py:7: Problem code 'error'",
         "fake.py:12: d() given a code not in CODES",
+        "fake.py:16: Problem code 'missing_value' if wrong else 'nope'",
     ]
 
 

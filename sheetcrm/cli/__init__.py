@@ -5,6 +5,7 @@ when imported, which this package does below.
 """
 
 from sheetcrm.cli import (  # noqa: F401  (registers)
+    care,
     complaints,
     contacts,
     inbox,

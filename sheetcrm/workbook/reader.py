@@ -105,14 +105,11 @@ def check_file(path: Path) -> None:
     if head.startswith(_OLE_MAGIC):
         raw = path.read_bytes()
         if "EncryptedPackage".encode("utf-16-le") in raw:
-            raise SheetCRMError(
-                Problem(
-                    "encrypted",
-                    f"{name} is protected with a password, so sheetcrm cannot read it",
-                    hint="in Excel choose File > Info > Protect Workbook > Encrypt with Password, "
-                    "clear the password, and save",
-                )
-            )
+            from sheetcrm.xlsx import encryption
+
+            # Readable with the password (decrypted in memory), else a refusal saying how.
+            encryption.plain_bytes(path, raw)
+            return
         raise SheetCRMError(
             Problem(
                 "not_a_workbook",
@@ -198,8 +195,10 @@ def _check_zip(path: Path) -> None:
 def open_package(path: Path) -> tuple[Package, calamine.CalamineWorkbook]:
     """The workbook at ``path``, after the safety checks: as a package and for calamine."""
     check_file(path)
+    from sheetcrm.xlsx import encryption
+
     try:
-        data = path.read_bytes()
+        data = encryption.plain_bytes(path)  # decrypted in memory, never on disk
     except OSError as e:
         raise SheetCRMError(
             Problem("not_a_workbook", f"cannot read {path.name}: {e.strerror or e}")

@@ -91,6 +91,13 @@ def _recipients(text: str) -> tuple[str, ...]:
     return addresses
 
 
+def _merged_choice(text: str) -> str:
+    value = text.strip().casefold()
+    if value not in ("keep", "remove"):
+        raise ValueError("type keep or remove")
+    return value
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "company_name": str.strip,
     "locale": _locale,
@@ -106,6 +113,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "report_list_limit": _positive_int,
     "backups_to_keep": _positive_int,
     "templates_dir": lambda t: t.strip() or None,
+    "merged_customers": _merged_choice,
 }
 
 
@@ -132,6 +140,8 @@ class Settings:
     report_list_limit: int = _DEFAULTS["report_list_limit"]  # 0: no limit
     backups_to_keep: int = _DEFAULTS["backups_to_keep"]
     templates_dir: str | None = _DEFAULTS["templates_dir"]
+    # keep | remove: what customer merge does with the other row
+    merged_customers: str = _DEFAULTS["merged_customers"]
     extra: dict[str, str] = field(default_factory=dict)  # the owner's own keys, untouched
 
     def calendar(self, holidays: frozenset[Any] = frozenset()) -> BusinessCalendar:

@@ -601,6 +601,10 @@ class _Checker:
         customers = self.book.frames["Customers"]
         if "Customers" in self.checked and len(customers):
             emails = customers["email"].map(lambda v: None if v is None else v.casefold())
+            # A row merged into another keeps its old address as history, not as a clash.
+            from sheetcrm.workbook.duplicates import is_merged
+
+            emails = emails.where(~is_merged(customers), None)
             present = emails.notna()
             dupes = emails[present].duplicated(keep="first")
             first: dict[str, Any] = {}
@@ -617,6 +621,8 @@ class _Checker:
                     "merge the two customers, or correct one address",
                     severity="warning",
                 )
+        if "Customers" in self.checked and len(customers):
+            self.likely_duplicates(customers)
         staff = self.book.frames["Staff"]
         if "Staff" not in self.present or not len(staff):
             return
@@ -641,6 +647,26 @@ class _Checker:
                     "give this row an active owner",
                     severity="warning",
                 )
+
+    def likely_duplicates(self, customers: pd.DataFrame) -> None:
+        """One warning per likely pair, on the later row's name: the one to merge away."""
+        from sheetcrm.workbook.duplicates import THRESHOLD, find_duplicates, is_merged
+
+        live = customers.dropna(subset=["customer_id"])
+        live = live[~is_merged(live)]
+        rows = dict(zip(live["customer_id"].astype(str), live["excel_row"], strict=True))
+        for pair in find_duplicates(live, THRESHOLD):
+            first, second = sorted((pair.first, pair.second), key=lambda c: rows[c])
+            self._add(
+                "Customers",
+                "name",
+                int(rows[second]),
+                "likely_duplicate",
+                f"{second} is probably the same person as {first} "
+                f"(score {pair.score:.0f}: {', '.join(pair.reasons)})",
+                f"if so, run: sheetcrm customer merge {first} {second}",
+                severity="warning",
+            )
 
 
 __all__ = ["load", "validate"]

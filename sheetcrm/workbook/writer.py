@@ -34,7 +34,7 @@ import secrets
 import sys
 import time
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +46,7 @@ from sheetcrm.contract import SHEET_BY_NAME
 from sheetcrm.errors import Problem, SheetCRMError, WorkbookOpenError, column_letter
 from sheetcrm.files import hide, os_problem
 from sheetcrm.workbook.reader import calamine_book, check_file
-from sheetcrm.xlsx import notes
+from sheetcrm.xlsx import encryption, notes
 from sheetcrm.xlsx.package import Package
 
 __all__ = [
@@ -185,6 +185,10 @@ class Transaction:
     backup: Path | None = None
     # A command may lower or raise this once it has read the Settings sheet.
     backups_to_keep: int = 10
+    # An encrypted workbook: the password to encrypt the new bytes with, and the file's
+    # own (encrypted) bytes, which are what its backup keeps.
+    password: str | None = field(default=None, repr=False)
+    stored: bytes | None = field(default=None, repr=False)
 
     def append(self, sheet: str, rows: Sequence[Mapping[str, object]]) -> list[int]:
         """Append records to a sheet; returns their Excel row numbers."""
@@ -314,6 +318,10 @@ class Transaction:
         """Bold, filled header row on a sheet sheetcrm wrote (by its part)."""
         notes.style_header(self.package, part)
 
+    def blank_unused_strings(self, should_blank: Callable[[str], bool]) -> None:
+        """Empty the shared strings no cell uses any more that ``should_blank`` (erasure)."""
+        self.package.blank_unused_strings(should_blank)
+
     def clear_notes(self, sheet: str, author: str) -> None:
         """Remove the notes ``author`` left on a sheet; the owner's own notes stay."""
         notes.clear(self.package, sheet, author)
@@ -336,6 +344,10 @@ class Transaction:
         path = self.path
         _unsign(self.package, path)
         new = self.package.to_bytes()
+        plain = new
+        if self.password is not None:
+            _verify(plain, self)  # checked in memory, then encrypted before it touches the disk
+            new = encryption.encrypt(plain, self.password)
         _check_unchanged(path, stamp)
         try:
             st = os.stat(path)
@@ -348,11 +360,15 @@ class Transaction:
                 _keep_owner(tmp, path, st)
             except OSError as exc:
                 raise os_problem(exc, f"write the new {path.name}", path.parent) from None
-            _verify(tmp, self)
+            if self.password is None:
+                _verify(tmp, self)
+            elif encryption.decrypt(tmp.read_bytes(), path, self.password) != plain:
+                raise _fail("an encrypted copy that does not decrypt to what was meant")
             check_not_open(path)
             _check_unchanged(path, stamp)
             if backups_to_keep > 0:
-                self.backup = _backup(path, self.original, st)
+                original = self.original if self.stored is None else self.stored
+                self.backup = _backup(path, original, st)
             try:
                 os.replace(tmp, path)
             except OSError as exc:
@@ -582,15 +598,20 @@ def _fail(msg: str) -> SheetCRMError:
     )
 
 
-def _verify(tmp: Path, tx: Transaction) -> None:
-    """Read the written file back; raise unless it holds exactly what was meant."""
+def _verify(tmp: Path | bytes, tx: Transaction) -> None:
+    """Read the written file (or, for an encrypted workbook, the bytes about to be
+    encrypted) back; raise unless it holds exactly what was meant."""
     pkg = tx.package
     import zipfile
 
     from sheetcrm.xlsx.zipstore import raw_member
 
+    source: Path | io.BytesIO = io.BytesIO(tmp) if isinstance(tmp, bytes) else tmp
     try:  # the container: every member reads back as the bytes meant
-        with zipfile.ZipFile(tmp) as zf, open(tmp, "rb") as fp:
+        with (
+            zipfile.ZipFile(source) as zf,
+            io.BytesIO(tmp) if isinstance(tmp, bytes) else open(tmp, "rb") as fp,
+        ):
             infos = [i for i in zf.infolist() if not i.is_dir()]
             if [i.filename for i in infos] != pkg.part_names:
                 raise _fail("a different list of parts")
@@ -625,7 +646,7 @@ def _check_values(
 
 
 def _verify_full(
-    tmp: Path, original: bytes, sheet: str, rows: Mapping[int, Mapping[int, object]]
+    tmp: Path | bytes, original: bytes, sheet: str, rows: Mapping[int, Mapping[int, object]]
 ) -> None:
     try:
         new = _rows(tmp, sheet)
@@ -986,6 +1007,9 @@ def edit(
         _remove_leftovers(path)
         check_file(path)  # the same refusals, in the same words, as every read
         data, stamp = _read_stamped(path)
+        stored = data
+        data, password = encryption.open_for_write(data, path)  # plain bytes, in memory only
         tx = Transaction(path, Package(data, path.name), data, backups_to_keep=backups_to_keep)
+        tx.password, tx.stored = password, stored
         yield tx
         tx._commit(stamp, tx.backups_to_keep)

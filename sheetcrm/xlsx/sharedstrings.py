@@ -1,8 +1,10 @@
-"""The shared strings part (``xl/sharedStrings.xml``): only what the header row needs."""
+"""The shared strings part (``xl/sharedStrings.xml``): the texts the header row needs,
+and blanking the ones an erasure leaves unused."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from lxml import etree
 
@@ -12,7 +14,7 @@ from sheetcrm.xlsx.opc import Opc
 
 
 class SharedStrings(Opc):
-    """Reads the shared strings the header row refers to."""
+    """Reads the shared strings the header row refers to; blanks unused ones."""
 
     def __init__(self, data: bytes, name: str = "the workbook") -> None:
         super().__init__(data, name)
@@ -68,3 +70,33 @@ class SharedStrings(Opc):
                 if _local(t.getparent().tag) != "rPh"  # phonetic runs are not the text
             )
         )
+
+    def blank_unused_strings(self, should_blank: Callable[[str], bool]) -> None:
+        """Empty each shared string no cell uses any more whose text ``should_blank``.
+
+        Excel keeps every text once in a shared table; a rewritten cell no longer
+        points at its old text, yet the text stays in the file (erasure must not
+        leave a person's name there). A string some cell still uses is left alone.
+        """
+        part = self._shared_strings_part()
+        if part is None:
+            return
+        data = self.read(part)
+        used: set[int] = set()
+        cell = re.compile(rb'<(?:\w+:)?c\b[^>]*?\bt="s"[^>]*>\s*<(?:\w+:)?v>(\d+)<')
+        for info in self._find_sheets():
+            sheet_xml = self.read(self.sheet_part(info.name))
+            used.update(int(m.group(1)) for m in cell.finditer(sheet_xml))
+        index = -1
+
+        def scrub(m: re.Match[bytes]) -> bytes:
+            nonlocal index
+            index += 1
+            text = re.sub(rb"<[^>]+>", b"", m.group(0)).decode("utf-8", "replace")
+            if index not in used and should_blank(text):
+                return m.group(1) + b"<t></t>" + m.group(3)
+            return m.group(0)
+
+        new = re.sub(rb"(<(?:\w+:)?si(?:\s[^>]*)?>)(.*?)(</(?:\w+:)?si>)", scrub, data, flags=re.S)
+        if new != data:
+            self.write(part, new)

@@ -103,7 +103,9 @@ class ZipStore:
             raise SheetCRMError(
                 Problem("not_a_workbook", f"cannot read {path.name}: {exc.strerror or exc}")
             ) from None
-        return cls(data, path.name)
+        from sheetcrm.xlsx import encryption  # a password-protected workbook, opened in memory
+
+        return cls(encryption.plain_bytes(path, data), path.name)
 
     def _load(self, data: bytes) -> None:
         if data[:8] == _OLE_MAGIC:

@@ -1,0 +1,234 @@
+"""Likely duplicate customers: the same person typed in twice over the years.
+
+Here, beside the contract over the file, because ``validate`` warns about them;
+the merge itself is :mod:`sheetcrm.rules.merge` and :mod:`sheetcrm.actions.merge`.
+
+Pure: a Customers frame in, scored pairs out. Each customer is put in a few
+"blocks" (its normalised e-mail, its phone number, the start and end of each
+name word); only customers sharing a block are compared, so 10,000 customers
+take a few seconds instead of 50 million comparisons.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from rapidfuzz import fuzz
+
+from sheetcrm.contract import ERASED
+
+# How a merged row says so in its notes (written by ``customer merge``); a merged row
+# is history, not a duplicate, and validation and the search leave it out.
+_MERGED = re.compile(r"merged into (\S+) on \d{4}-\d{2}-\d{2}")
+
+
+def merged_into(notes: Any) -> str | None:
+    """The customer id a row was merged into, read back from its notes (or None)."""
+    if not isinstance(notes, str):
+        return None
+    found = _MERGED.findall(notes)
+    return found[-1] if found else None
+
+
+def is_merged(customers: pd.DataFrame) -> pd.Series:
+    """Rows already merged into another customer: not duplicates any more, just history."""
+    return customers["notes"].map(lambda v: merged_into(v) is not None).astype(bool)
+
+
+# A pair scoring at least this is listed by `customer duplicates` and warned about by
+# `validate`. Chosen on the planted-duplicates test set (tests/test_duplicates.py).
+THRESHOLD = 80.0
+
+# A block this big (a very common first name) says little; its members still meet
+# through their other blocks (last name, e-mail, phone).
+_MAX_BLOCK = 300
+
+# Letters that do not come apart under NFKD but that people type plainly anyway.
+_PLAIN = str.maketrans({"ø": "o", "æ": "ae", "å": "a", "ß": "ss", "đ": "d", "ł": "l", "œ": "oe"})
+_WEBMAIL_DOTS = {"gmail.com", "googlemail.com"}
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """Two customers who are probably one person."""
+
+    first: str  # customer_id of the row higher up the sheet
+    second: str
+    score: float  # 0..100
+    reasons: tuple[str, ...] = field(default=())
+
+
+def plain_name(name: Any) -> str:
+    """Lower case, accents and punctuation gone, words sorted: "Løvås, Åse" -> "ase lovas"."""
+    if not isinstance(name, str):
+        return ""
+    text = unicodedata.normalize("NFKD", name.casefold().translate(_PLAIN))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    words = re.findall(r"[a-z0-9]+", text.translate(_PLAIN))
+    return " ".join(sorted(words))
+
+
+def plain_email(email: Any) -> str:
+    """Case folded, "+tag" dropped, and Gmail's ignored dots dropped: one mailbox, one text."""
+    if not isinstance(email, str) or "@" not in email:
+        return ""
+    local, _, domain = email.strip().casefold().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in _WEBMAIL_DOTS:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
+def plain_phone(phone: Any) -> str:
+    """The last eight digits: "+47 961 69 774", "0047 96169774" and "96169774" are one phone.
+
+    Eight digits is a Norwegian number without its country code, and long enough
+    elsewhere that two different customers rarely share it.
+    """
+    if phone is None or (not isinstance(phone, str) and pd.isna(phone)):
+        return ""
+    digits = re.sub(r"\D", "", str(phone))
+    return digits[-8:] if len(digits) >= 6 else ""
+
+
+def plain_address(address: Any) -> str:
+    if not isinstance(address, str):
+        return ""
+    return " ".join(re.findall(r"[a-z0-9]+", plain_name(address).replace(" ", " ")))
+
+
+def _email_local(email: str) -> str:
+    local = email.partition("@")[0]
+    return re.sub(r"[^a-z0-9]", "", local)
+
+
+def _blocks(name: str, email: str, phone: str, address: str) -> Iterable[str]:
+    if email:
+        yield "e:" + email
+        local = _email_local(email)
+        if len(local) >= 4:
+            yield "l:" + local
+    if phone:
+        yield "p:" + phone
+    if address:
+        yield "a:" + address
+    for word in name.split():
+        if len(word) >= 3:
+            yield "s:" + word[:3]
+            yield "t:" + word[-3:]
+
+
+def _name_score(a: str, b: str) -> float:
+    if not a or not b:
+        return 0.0
+    # Sorted words make "Nordmann Ola" equal "Ola Nordmann"; partial credit for a
+    # dropped middle name comes from the token-set ratio, held back a little so that
+    # "Ola" alone does not equal "Ola Nordmann".
+    return max(fuzz.ratio(a, b), 0.9 * fuzz.token_set_ratio(a, b))
+
+
+def find_duplicates(customers: pd.DataFrame, threshold: float = THRESHOLD) -> list[Pair]:
+    """Every pair of customers scoring ``threshold`` or more, best first.
+
+    ``customers`` has the contract's columns (customer_id, name, email, phone,
+    company) and may have the owner's ``address`` column.
+    """
+    # Erased customers share the placeholder name and nothing else: never a pair.
+    customers = customers[customers["name"] != ERASED]
+    if customers.empty:
+        return []
+    ids = customers["customer_id"].astype(str).tolist()
+    names = [plain_name(v) for v in customers["name"]]
+    emails = [plain_email(v) for v in _column(customers, "email")]
+    phones = [plain_phone(v) for v in _column(customers, "phone")]
+    addresses = [plain_address(v) for v in _column(customers, "address")]
+    companies = [plain_name(v) for v in _column(customers, "company")]
+
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for i in range(len(ids)):
+        for key in set(_blocks(names[i], emails[i], phones[i], addresses[i])):
+            blocks[key].append(i)
+    candidates: set[tuple[int, int]] = set()
+    for key, members in blocks.items():
+        if len(members) < 2 or (len(members) > _MAX_BLOCK and key[0] in "st"):
+            continue
+        for x, i in enumerate(members):
+            for j in members[x + 1 :]:
+                candidates.add((i, j))
+
+    pairs: list[Pair] = []
+    for i, j in candidates:
+        score, reasons = _score(
+            (names[i], names[j]),
+            (emails[i], emails[j]),
+            (phones[i], phones[j]),
+            (addresses[i], addresses[j]),
+            (companies[i], companies[j]),
+        )
+        if score >= threshold:
+            pairs.append(Pair(ids[i], ids[j], round(score, 1), tuple(reasons)))
+    pairs.sort(key=lambda p: (-p.score, p.first, p.second))
+    return pairs
+
+
+def _column(frame: pd.DataFrame, name: str) -> list[Any]:
+    return frame[name].tolist() if name in frame.columns else [None] * len(frame)
+
+
+def _score(
+    names: tuple[str, str],
+    emails: tuple[str, str],
+    phones: tuple[str, str],
+    addresses: tuple[str, str],
+    companies: tuple[str, str],
+) -> tuple[float, list[str]]:
+    """0..100 and the reasons, in words the owner reads next to the pair."""
+    reasons: list[str] = []
+    name = _name_score(*names)
+    if name >= 99.5:
+        reasons.append("same name")
+    elif name >= 75:
+        reasons.append(f"similar names ({name:.0f}%)")
+    score = name
+    # Each shared way of reaching the person is strong evidence; a family sharing an
+    # address or a phone still needs similar names to reach the threshold.
+    same_email = bool(emails[0]) and emails[0] == emails[1]
+    same_phone = bool(phones[0]) and phones[0] == phones[1]
+    same_address = bool(addresses[0]) and addresses[0] == addresses[1]
+    same_local = (
+        not same_email
+        and bool(emails[0] and emails[1])
+        and len(_email_local(emails[0])) >= 4
+        and _email_local(emails[0]) == _email_local(emails[1])
+    )
+    if same_email:
+        reasons.append("same e-mail")
+        score = max(score, 55 + 0.45 * name)
+    if same_phone:
+        reasons.append("same phone")
+        score = max(score, 50 + 0.45 * name) + (10 if same_email else 0)
+    if same_local:
+        reasons.append("same e-mail name at another address")
+        score = max(score, 40 + 0.5 * name)
+    if same_address:
+        reasons.append("same address")
+        score += 8 if name >= 60 else 0
+    if companies[0] and companies[0] == companies[1] and name >= 60:
+        reasons.append("same company")
+        score += 3
+    # Two different ways of reaching them, both filled in, both different: two people
+    # with similar names (father and son, two Ola Hansens).
+    conflicts = 0
+    if emails[0] and emails[1] and not same_email and not same_local:
+        conflicts += 1
+    if phones[0] and phones[1] and not same_phone:
+        conflicts += 1
+    if conflicts:
+        score -= 12 * conflicts
+    return max(0.0, min(100.0, score)), reasons
