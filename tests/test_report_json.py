@@ -160,7 +160,7 @@ def test_the_documented_keys_are_the_keys(runner, sample_book: Path) -> None:  #
     doc = (ROOT / "docs" / "report-json.md").read_text(encoding="utf-8")
     for key in data:
         assert f"`{key}`" in doc, key
-    for section in (*SECTIONS, "relationships", "customer_value"):
+    for section in (*SECTIONS, "relationships", "customer_value", "surveys"):
         for key in data[section]:
             assert f"`{section}.{key}`" in doc, f"{section}.{key}"
 

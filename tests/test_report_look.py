@@ -509,7 +509,7 @@ PROBE = r"""(() => {
   const chart = document.querySelector("figure.full img");
   return {
     width, scrollWidth: document.documentElement.scrollWidth, over, wrappedIds,
-    actions: [...document.querySelectorAll("li.action")].map((el) => el.innerText),
+    actions: [...document.querySelectorAll(".todo li.action")].map((el) => el.innerText),
     chart: chart && {shown: chart.getBoundingClientRect().width, src: chart.currentSrc},
     height: document.documentElement.scrollHeight,
   };

@@ -445,7 +445,7 @@ def build() -> bytes:
         '{{ c.phone or c.email }}{% endif %}) · {{ _("Who calls") }}: '
         '{{ c.owner or _("not_set") }} · {{ _("Still buying") }} {{ c.p_alive|percent }}'
         ' · {{ _("Usually every") }} {{ _("{n} days", n=c.usual_gap_days|number) }} · '
-        '{{ _("Last order") }} {{ c.last_order|date("day") }} · {{ _("Value at risk") }} '
+        '{{ _("Last order") }} {{ c.last_order|date("medium") }} · {{ _("Value at risk") }} '
         "{{ c.value_at_risk|money(true) }}",
     )
     _para(doc, "{%p endfor %}")

@@ -53,7 +53,8 @@ def figures(book: Book, period: Any, as_of: datetime) -> dict[str, Any]:
     scores = answers[(answers["date"] >= lo) & (answers["date"] < hi)]
     satisfied = int((scores["satisfaction"] >= 4).sum())
     staff_rated = inter[in_period & ~is_survey & inter["satisfaction"].notna()]
-    customers = book.customers.set_index("customer_id")["name"]
+    # An id typed twice is one customer: the first row wins, as in every lookup by id.
+    customers = book.customers.drop_duplicates("customer_id").set_index("customer_id")["name"]
     low_rows = scores[scores["satisfaction"] <= 2]
     low = [
         {

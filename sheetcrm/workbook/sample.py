@@ -68,7 +68,9 @@ _YES, _NO = "yes", "no"
 
 def sample_records(today: date = SAMPLE_TODAY, *, seed: int = SEED) -> dict[str, list[Record]]:
     """The sample business as rows for every contract sheet, told up to ``today`` 15:00."""
-    return _Story(today, random.Random(seed)).build()
+    # The lapsed customers' earlier orders draw from their own stream, so adding
+    # them leaves every other draw of the story (and so its figures) as it was.
+    return _Story(today, random.Random(seed), random.Random(f"{seed}-lapsed")).build()
 
 
 def write_sample_workbook(
@@ -295,6 +297,13 @@ _CAST: tuple[tuple[str, str, str, str, str], ...] = (
 _DO_NOT_CONTACT = ("Jørgen Vik", "Dmitri Ivanov", "Vegard Holm")
 _GONE_QUIET = ("Marit Aasen", "Kristoffer Hågensen", "Håkon Bråthen", "Per Ivar Nygård")
 _NEW_THIS_HALF_YEAR = ("Camilla Eide", "Anders Grønli", "Emma Solheim", "Martine Skog")
+# Good repeat customers who stopped buying: a run of regular orders that ended
+# seven to eleven months ago (lost), and regulars whose orders thinned out before
+# the last half-year (fading). Without them nobody ever stops buying and the
+# customer-value fit has no dropout to find. All their extra orders fall before
+# the six months of interactions, so the everyday story is unchanged.
+_LAPSED = ("Sindre Fjeld", "Ahmed Hassan", "Mateusz Nowak", "Silje Mæland", "Aisha Rahman")
+_FADING = ("Sofia Lindqvist", "Solveig Dahl", "Fatima Yusuf", "Priya Raman")
 _PREFERS = {"Oddvar Rød": "letter", "Magnus Halvorsen": "email", "Birgitte Rasmussen": "email"}
 _NOTES = {
     "Kjetil Fosse": "Club chair; invoices to the club, 10% club discount",
@@ -676,9 +685,10 @@ class _Complaint:
 
 
 class _Story:
-    def __init__(self, today: date, rng: random.Random) -> None:
+    def __init__(self, today: date, rng: random.Random, lapse_rng: random.Random) -> None:
         self.today = today
         self.rng = rng
+        self.lapse_rng = lapse_rng
         self.as_of = datetime.combine(today, AS_OF_TIME)
         self.start = today - timedelta(days=HISTORY_DAYS)
         self.sales_start = today - timedelta(days=SALES_DAYS)
@@ -698,6 +708,7 @@ class _Story:
     def build(self) -> dict[str, list[Record]]:
         self._cast()
         self._sell()
+        self._lapse()
         self._complain()
         self._talk()
         self._follow_ups()
@@ -800,8 +811,39 @@ class _Story:
                 self.sales.append((day, c, amount, product, self._seller(kind, day)))
         self.sales.sort(key=lambda s: (s[0], s[1].customer_id, s[3]))
 
-    def _product(self, kind: str) -> tuple[str, float]:
-        rng = self.rng
+    def _lapse(self) -> None:
+        """Earlier regular orders for the lapsed and fading customers (see ``_LAPSED``)."""
+        rng = self.lapse_rng
+        before = self.start - timedelta(days=1)  # the interactions' half-year stays as it is
+        for c in self.customers:
+            if c.since is None or c.name not in (*_LAPSED, *_FADING):
+                continue
+            first = max(c.since, self.sales_start)
+            if c.name in _LAPSED:
+                last = min(before, self.today - timedelta(days=rng.randint(230, 330)))
+                count, mean = rng.randint(6, 9), rng.randint(28, 40)
+            else:  # the year before the half-year: about every six weeks
+                last, count, mean = before - timedelta(days=rng.randint(0, 20)), 8, 42
+            first = max(first, last - timedelta(days=count * mean))
+            bought = {s[0] for s in self.sales if s[1] is c}
+            day = first + timedelta(days=rng.randint(0, 20))
+            while day <= last:
+                day = self._open_day(day, backwards=True)
+                if day not in bought:  # one order a day, like the rest of the story
+                    bought.add(day)
+                    self._lapsed_order(c, day, rng)
+                day += timedelta(days=max(14, round(rng.gauss(mean, 8))))
+        self.sales.sort(key=lambda s: (s[0], s[1].customer_id, s[3]))
+
+    def _lapsed_order(self, c: _Customer, day: date, rng: random.Random) -> None:
+        if day < max(c.since or day, self.sales_start):
+            return
+        kind = _weighted(rng, {"parts": 45, "service": 55})
+        product, amount = self._product(kind, rng)
+        self.sales.append((day, c, amount, product, self._seller(kind, day, rng)))
+
+    def _product(self, kind: str, rng: random.Random | None = None) -> tuple[str, float]:
+        rng = rng or self.rng
         if kind == "bike":
             name, price = rng.choice(_BIKES)
             discount = rng.choice((0, 0, 0, 5, 10))
@@ -810,8 +852,8 @@ class _Story:
         name, lo, hi = rng.choice(table)
         return name, float(lo + step * rng.randint(0, (hi - lo) // step))
 
-    def _seller(self, kind: str, day: date) -> str | None:
-        rng = self.rng
+    def _seller(self, kind: str, day: date, rng: random.Random | None = None) -> str | None:
+        rng = rng or self.rng
         jonas = day < self.left_on
         if kind == "bike":
             return (
