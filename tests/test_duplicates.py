@@ -127,6 +127,17 @@ def test_duplicates_lists_the_pair_with_reasons(twice: Path) -> None:
     ]
 
 
+def test_only_a_full_check_searches_for_likely_duplicates(twice: Path) -> None:
+    # The fuzzy search costs seconds on a large list: `validate` asks for it, the
+    # commands that only read the workbook (report, overdue, a write's checks) do not.
+    from sheetcrm.workbook.validation import load
+
+    _, everyday = load(twice)
+    _, full = load(twice, likely_duplicates=True)
+    assert ("likely_duplicate",) not in everyday.flatten("code")
+    assert full.flatten("code").count(("likely_duplicate",)) == 1
+
+
 def test_merge_dry_run_writes_nothing(twice: Path) -> None:
     before = twice.read_bytes()
     r = run("customer", "merge", "C-0001", "C-0053", "-w", twice, "--dry-run")

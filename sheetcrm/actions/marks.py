@@ -97,7 +97,7 @@ def mark_problems(path: Path, as_of: datetime) -> tuple[Book, Report, Marked]:
     """
     with writer.edit(path) as tx:
         raw = read_book(path)
-        book, report = validate(raw, as_of=as_of)
+        book, report = validate(raw, as_of=as_of, likely_duplicates=True)
         tx.backups_to_keep = book.settings.backups_to_keep
         names = [raw.sheets[s.name].name for s in SHEETS if s.name in raw.sheets]
         for name in names:

@@ -158,7 +158,7 @@ def validate(
 
         book, report, done = mark_problems(path, when)
     else:
-        book, report = load(str(path), as_of=when)
+        book, report = load(str(path), as_of=when, likely_duplicates=True)
     if fmt == "json":
         click.echo(report.dumps())
     else:

@@ -48,12 +48,19 @@ _PAST_COLUMNS = {
 
 
 def validate(
-    raw: RawBook, *, as_of: datetime | None = None, only: Collection[str] | None = None
+    raw: RawBook,
+    *,
+    as_of: datetime | None = None,
+    only: Collection[str] | None = None,
+    likely_duplicates: bool = False,
 ) -> tuple[Book, Report]:
     """Check every contract rule; return the typed tables and every problem found.
 
     With ``only``, just those sheets were read (see :func:`load`): the others are
-    empty frames, not missing sheets.
+    empty frames, not missing sheets. ``likely_duplicates`` adds a warning for each
+    pair of customers that are probably one person: a fuzzy search that costs
+    seconds on a large customer list, so only a full check (``sheetcrm validate``)
+    asks for it, not every command that reads the workbook.
 
     >>> book, report = validate(read_book("sample_workbook.xlsx"))
     >>> report.flatten("sheet", "cell", "code")[:1]
@@ -111,6 +118,8 @@ def validate(
     if as_of is not None:
         checker.future_dates(as_of)
     checker.warnings()
+    if likely_duplicates:
+        checker.likely_duplicates()
     report.problems.sort(key=_order())
     return book, report
 
@@ -138,18 +147,23 @@ def refuse_unusable(path: str | Path, report: Report) -> None:
 
 
 def load(
-    path: str | Path, *, as_of: datetime | None = None, sheets: Collection[str] | None = None
+    path: str | Path,
+    *,
+    as_of: datetime | None = None,
+    sheets: Collection[str] | None = None,
+    likely_duplicates: bool = False,
 ) -> tuple[Book, Report]:
     """Read and validate the workbook at ``path``: every sheet, or ``sheets`` and the small ones.
 
     A write that adds one interaction need not read 100,000 of them; it names the
     sheets its checks look at (``sheets=["Customers", "Complaints"]``).
+    ``likely_duplicates`` also warns about customers typed in twice (see :func:`validate`).
     """
     if sheets is None:
-        return validate(read_book(path), as_of=as_of)
+        return validate(read_book(path), as_of=as_of, likely_duplicates=likely_duplicates)
     wanted = set(sheets) | set(ALWAYS_READ)
     raw = read_book(path, [s for s in SHEETS if s.name in wanted])
-    return validate(raw, as_of=as_of, only=wanted)
+    return validate(raw, as_of=as_of, only=wanted, likely_duplicates=likely_duplicates)
 
 
 def check_new_rows(
@@ -621,8 +635,6 @@ class _Checker:
                     "merge the two customers, or correct one address",
                     severity="warning",
                 )
-        if "Customers" in self.checked and len(customers):
-            self.likely_duplicates(customers)
         staff = self.book.frames["Staff"]
         if "Staff" not in self.present or not len(staff):
             return
@@ -648,9 +660,13 @@ class _Checker:
                     severity="warning",
                 )
 
-    def likely_duplicates(self, customers: pd.DataFrame) -> None:
+    def likely_duplicates(self) -> None:
         """One warning per likely pair, on the later row's name: the one to merge away."""
         from sheetcrm.workbook.duplicates import THRESHOLD, find_duplicates, is_merged
+
+        customers = self.book.frames["Customers"]
+        if "Customers" not in self.checked or not len(customers):
+            return
 
         live = customers.dropna(subset=["customer_id"])
         live = live[~is_merged(live)]
