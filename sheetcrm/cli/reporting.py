@@ -279,27 +279,19 @@ def email(
             "report_recipients on the Settings sheet",
             ctx,
         )
-    messages = (
-        outbox.weekly_messages(
-            book, period, when, recipients, sender, attach=kinds, templates_dir=folder
-        )
-        if recipients
-        else []
+    run = outbox.email_messages(
+        path,
+        book,
+        period,
+        when,
+        sender,
+        recipients,
+        per_owner=per_owner,
+        attach=kinds,
+        templates_dir=folder,
     )
-    # A staff address that cannot be used skips that person only, named by cell.
-    bad = outbox.bad_addresses(path)
-    skipped: list[Problem] = []
-    if per_owner:
-        messages += outbox.digest_messages(
-            book, period, when, sender, templates_dir=folder, bad=bad, skipped=skipped
-        )
-    notices = outbox.notice_messages(book, sender, bad=bad, skipped=skipped)
-    # "How did we handle it?" to customers whose complaint was resolved (issue 16).
-    surveys, waiting = survey.messages(
-        book, when, sender, mail.SentLog(mail.sent_log_path(path)), templates_dir=folder
-    )
-    messages += surveys
-    for line in waiting:
+    messages, notices, skipped = run.messages, run.notices, run.skipped
+    for line in run.waiting:
         click.echo(line)
     if dry_run is not None:
         everything = [*messages, *(o for n in notices for o in n.outgoing)]

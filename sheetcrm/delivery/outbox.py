@@ -365,6 +365,54 @@ def deliver(
     return Delivery(result, [n.notice_id for n in done])
 
 
+@dataclass(slots=True)
+class EmailRun:
+    """Everything one ``sheetcrm email`` run would send, built before anything goes."""
+
+    messages: list[mail.Outgoing]  # the summary, the staff digests and the surveys
+    notices: list[Notice]  # department notices waiting on the Notices sheet
+    skipped: list[Problem]  # a staff member left out for an unusable address, by cell
+    waiting: list[str]  # why a survey is not sent yet, in the owner's words
+
+
+def email_messages(
+    path: Path,
+    book: Book,
+    period: reports.Period,
+    as_of: datetime,
+    sender: str,
+    recipients: Sequence[str],
+    *,
+    per_owner: bool = False,
+    attach: Sequence[str] = ("docx",),
+    templates_dir: Path | None = None,
+) -> EmailRun:
+    """The e-mails for ``period``: the summary to ``recipients`` (none when empty), each
+    active staff member's digest when ``per_owner``, the waiting department notices, and
+    the "how did we handle it?" surveys now due (issue 16). Nothing is sent or written.
+    """
+    from sheetcrm.delivery import survey
+
+    messages = []
+    if recipients:
+        messages = weekly_messages(
+            book, period, as_of, recipients, sender, attach=attach, templates_dir=templates_dir
+        )
+    # A staff address that cannot be used skips that person only, named by cell.
+    bad = bad_addresses(path)
+    skipped: list[Problem] = []
+    if per_owner:
+        messages += digest_messages(
+            book, period, as_of, sender, templates_dir=templates_dir, bad=bad, skipped=skipped
+        )
+    notices = notice_messages(book, sender, bad=bad, skipped=skipped)
+    surveys, waiting = survey.messages(
+        book, as_of, sender, mail.SentLog(mail.sent_log_path(path)), templates_dir=templates_dir
+    )
+    messages += surveys
+    return EmailRun(messages, notices, skipped, waiting)
+
+
 def _adopt_legacy_keys(log: mail.SentLog, notices: Sequence[Notice]) -> None:
     """Carry over what an older sheetcrm recorded under a notice's row id.
 
