@@ -32,7 +32,7 @@ from sheetcrm.files import write_atomic
 from sheetcrm.report import render as reports
 from sheetcrm.workbook import writer
 from sheetcrm.workbook.book import Book
-from sheetcrm.workbook.validation import load
+from sheetcrm.workbook.validation import load, refuse_unusable
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ATTACHMENTS = {"docx": ("weekly.docx", DOCX), "html": ("weekly.html.j2", "text/html")}
@@ -411,6 +411,42 @@ def email_messages(
     )
     messages += surveys
     return EmailRun(messages, notices, skipped, waiting)
+
+
+@dataclass(slots=True)
+class NoticesNow:
+    """What became of the notices a write has just queued."""
+
+    notice_ids: list[str]
+    queued: bool = False  # mail is not set up: they wait for the next ``email`` run
+    problem: Problem | None = None  # they could not go now, so they stay queued
+    workbook_errors: int = 0  # cells the workbook has wrong (the notices went all the same)
+    result: mail.SendResult | None = None
+
+
+def send_notices_now(
+    path: Path, notice_ids: Sequence[str], config: mail.SmtpConfig | None, as_of: datetime
+) -> NoticesNow:
+    """Send the department notices ``notice_ids`` right after the write that queued them.
+
+    A department hears at once when mail is set up (``config``); otherwise the
+    notice waits, queued. The write itself has already succeeded, so nothing here
+    undoes it or fails the command: a problem on the way (the workbook, the lock,
+    the server) is returned, and the notice stays queued for ``email`` to send.
+    """
+    ids = list(notice_ids)
+    if config is None:
+        return NoticesNow(ids, queued=True)
+    errors = 0
+    try:
+        book, report = load(path, as_of=as_of)
+        refuse_unusable(path, report)
+        errors = len(report.errors)
+        notices = notice_messages(book, config.sender, only=ids)
+        done = deliver(path, [], notices, config, when=as_of)
+    except SheetCRMError as e:
+        return NoticesNow(ids, problem=e.problem, workbook_errors=errors)
+    return NoticesNow(ids, workbook_errors=errors, result=done.result)
 
 
 def _adopt_legacy_keys(log: mail.SentLog, notices: Sequence[Notice]) -> None:
