@@ -196,13 +196,16 @@ def load_book(path: Path, as_of: datetime | None = None):  # type: ignore[no-unt
     book, report = load(str(path), as_of=as_of)
     refuse_unusable(path, report)
     if report.errors:
-        n = len(report.errors)
-        click.echo(
-            f"Note: {path.name} has {plural(n, 'error')}; rows with bad cells are counted "
-            f"as far as they can be. See: sheetcrm validate -w {path}",
-            err=True,
-        )
+        _errors_note(path, len(report.errors))
     return book
+
+
+def _errors_note(path: Path, n: int) -> None:
+    click.echo(
+        f"Note: {path.name} has {plural(n, 'error')}; rows with bad cells are counted "
+        f"as far as they can be. See: sheetcrm validate -w {path}",
+        err=True,
+    )
 
 
 def owner_option(f: F) -> F:
@@ -297,35 +300,34 @@ def report_write(done: Any, path: Path | None = None, when: datetime | None = No
 
 
 def _send_notices_now(path: Path, notice_ids: list[str], when: datetime) -> None:
-    """A department hears at once when mail is set up; otherwise the notice waits, queued."""
+    """Print what became of the notices a write queued (outbox.send_notices_now decides)."""
     from sheetcrm.delivery import mail, outbox
 
-    config = mail.SmtpConfig.from_env()
-    if config is None:
+    now = outbox.send_notices_now(path, notice_ids, mail.SmtpConfig.from_env(), when)
+    if now.queued:
         click.echo(
-            f"Notice {', '.join(notice_ids)} is queued in the Notices sheet; "
+            f"Notice {', '.join(now.notice_ids)} is queued in the Notices sheet; "
             "`sheetcrm email` will send it."
         )
         return
-    try:
-        book = load_book(path, when)
-        notices = outbox.notice_messages(book, config.sender, only=notice_ids)
-        done = outbox.deliver(path, [], notices, config, when=when)
-    except SheetCRMError as e:
+    if now.workbook_errors:
+        _errors_note(path, now.workbook_errors)
+    if now.problem is not None:
         click.echo(
             click.style(
-                f"Warning: the notice could not be sent now ({e.problem.message}); "
+                f"Warning: the notice could not be sent now ({now.problem.message}); "
                 "it stays queued and `sheetcrm email` will send it.",
                 fg="yellow",
             ),
             err=True,
         )
         return
-    for key in done.result.sent:
+    assert now.result is not None
+    for key in now.result.sent:
         click.echo(f"  sent {key}")
-    for key, reason in done.result.failed.items():
+    for key, reason in now.result.failed.items():
         click.echo(click.style(f"Warning: {key} was not sent: {reason}", fg="yellow"), err=True)
-    for key in done.result.uncertain:  # the answer was lost: never retried silently
+    for key in now.result.uncertain:  # the answer was lost: never retried silently
         click.echo(
             click.style(f"Warning: {key} may have been sent; see `sheetcrm email`", fg="yellow"),
             err=True,

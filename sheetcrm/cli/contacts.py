@@ -25,7 +25,7 @@ from sheetcrm.cli.app import (
     table_or_json,
     workbook_option,
 )
-from sheetcrm.errors import Problem, SheetCRMError
+from sheetcrm.errors import SheetCRMError
 
 # ------------------------------------------------------------------------ followups
 
@@ -130,18 +130,7 @@ def customer_show(
             for record in found.matches:
                 click.echo(f"  {history.describe(record)}")
             ctx.exit(EXIT_CANNOT)
-        hint = ""
-        if found.suggestions:
-            hint = (
-                "did you mean " + " or ".join(history.describe(r) for r in found.suggestions) + "?"
-            )
-        raise SheetCRMError(
-            Problem(
-                "unknown_customer",
-                f"no customer matches {who!r}",
-                hint=hint or "check the Customers sheet",
-            )
-        )
+        raise history.no_match(who, found)
     data = history.story(book, found.one["customer_id"], when)
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_value))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -44,25 +43,6 @@ def _templates_option(f: F) -> F:
 
 def _formats(value: str) -> tuple[str, ...]:
     return tuple(f.strip().lower() for f in value.split(",") if f.strip())
-
-
-def _templates_folder(path: Path, given: Path | None, book: Any) -> Path | None:
-    """--templates, else Settings templates_dir (relative to the workbook's folder)."""
-    if given is not None:
-        folder = given
-    elif book.settings.templates_dir:
-        folder = path.parent / book.settings.templates_dir
-    else:
-        return None
-    if not folder.is_dir():
-        raise SheetCRMError(
-            Problem(
-                "missing_file",
-                f"the templates folder {folder} does not exist",
-                hint="create it with: sheetcrm templates export FOLDER",
-            )
-        )
-    return folder
 
 
 @cli.command()
@@ -107,6 +87,7 @@ def report(
         sheetcrm report -w crm.xlsx --format json --out -
     """
     from sheetcrm.report import render as reports
+    from sheetcrm.report.templates import owner_templates
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
@@ -130,7 +111,7 @@ def report(
             context = reports.build_context(book, period, when, with_charts=False, shorten=False)
             click.echo(reports.figures_json(context), nl=False)
             return
-        folder = _templates_folder(path, templates, book)
+        folder = owner_templates(path, templates, book)
         written = reports.write_reports(
             book,
             period,
@@ -259,6 +240,7 @@ def email(
     """
     from sheetcrm.delivery import mail, outbox, survey
     from sheetcrm.report import render as reports
+    from sheetcrm.report.templates import owner_templates
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
@@ -281,7 +263,7 @@ def email(
             click.echo(f"Warning: the mailbox was not read: {e.problem.message}", err=True)
     book = load_book(path, when)
     period = reports.week_period(book, when, week)
-    folder = _templates_folder(path, templates, book)
+    folder = owner_templates(path, templates, book)
     recipients = list(to) or list(book.settings.report_recipients)
     if not recipients and dry_run is not None:
         # A preview needs nobody to send to: a new workbook has no recipients yet.
@@ -297,27 +279,19 @@ def email(
             "report_recipients on the Settings sheet",
             ctx,
         )
-    messages = (
-        outbox.weekly_messages(
-            book, period, when, recipients, sender, attach=kinds, templates_dir=folder
-        )
-        if recipients
-        else []
+    run = outbox.email_messages(
+        path,
+        book,
+        period,
+        when,
+        sender,
+        recipients,
+        per_owner=per_owner,
+        attach=kinds,
+        templates_dir=folder,
     )
-    # A staff address that cannot be used skips that person only, named by cell.
-    bad = outbox.bad_addresses(path)
-    skipped: list[Problem] = []
-    if per_owner:
-        messages += outbox.digest_messages(
-            book, period, when, sender, templates_dir=folder, bad=bad, skipped=skipped
-        )
-    notices = outbox.notice_messages(book, sender, bad=bad, skipped=skipped)
-    # "How did we handle it?" to customers whose complaint was resolved (issue 16).
-    surveys, waiting = survey.messages(
-        book, when, sender, mail.SentLog(mail.sent_log_path(path)), templates_dir=folder
-    )
-    messages += surveys
-    for line in waiting:
+    messages, notices, skipped = run.messages, run.notices, run.skipped
+    for line in run.waiting:
         click.echo(line)
     if dry_run is not None:
         everything = [*messages, *(o for n in notices for o in n.outgoing)]

@@ -32,7 +32,7 @@ from sheetcrm.files import write_atomic
 from sheetcrm.report import render as reports
 from sheetcrm.workbook import writer
 from sheetcrm.workbook.book import Book
-from sheetcrm.workbook.validation import load
+from sheetcrm.workbook.validation import load, refuse_unusable
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ATTACHMENTS = {"docx": ("weekly.docx", DOCX), "html": ("weekly.html.j2", "text/html")}
@@ -363,6 +363,90 @@ def deliver(
             if done:
                 _mark_notices(path, done, when)
     return Delivery(result, [n.notice_id for n in done])
+
+
+@dataclass(slots=True)
+class EmailRun:
+    """Everything one ``sheetcrm email`` run would send, built before anything goes."""
+
+    messages: list[mail.Outgoing]  # the summary, the staff digests and the surveys
+    notices: list[Notice]  # department notices waiting on the Notices sheet
+    skipped: list[Problem]  # a staff member left out for an unusable address, by cell
+    waiting: list[str]  # why a survey is not sent yet, in the owner's words
+
+
+def email_messages(
+    path: Path,
+    book: Book,
+    period: reports.Period,
+    as_of: datetime,
+    sender: str,
+    recipients: Sequence[str],
+    *,
+    per_owner: bool = False,
+    attach: Sequence[str] = ("docx",),
+    templates_dir: Path | None = None,
+) -> EmailRun:
+    """The e-mails for ``period``: the summary to ``recipients`` (none when empty), each
+    active staff member's digest when ``per_owner``, the waiting department notices, and
+    the "how did we handle it?" surveys now due (issue 16). Nothing is sent or written.
+    """
+    from sheetcrm.delivery import survey
+
+    messages = []
+    if recipients:
+        messages = weekly_messages(
+            book, period, as_of, recipients, sender, attach=attach, templates_dir=templates_dir
+        )
+    # A staff address that cannot be used skips that person only, named by cell.
+    bad = bad_addresses(path)
+    skipped: list[Problem] = []
+    if per_owner:
+        messages += digest_messages(
+            book, period, as_of, sender, templates_dir=templates_dir, bad=bad, skipped=skipped
+        )
+    notices = notice_messages(book, sender, bad=bad, skipped=skipped)
+    surveys, waiting = survey.messages(
+        book, as_of, sender, mail.SentLog(mail.sent_log_path(path)), templates_dir=templates_dir
+    )
+    messages += surveys
+    return EmailRun(messages, notices, skipped, waiting)
+
+
+@dataclass(slots=True)
+class NoticesNow:
+    """What became of the notices a write has just queued."""
+
+    notice_ids: list[str]
+    queued: bool = False  # mail is not set up: they wait for the next ``email`` run
+    problem: Problem | None = None  # they could not go now, so they stay queued
+    workbook_errors: int = 0  # cells the workbook has wrong (the notices went all the same)
+    result: mail.SendResult | None = None
+
+
+def send_notices_now(
+    path: Path, notice_ids: Sequence[str], config: mail.SmtpConfig | None, as_of: datetime
+) -> NoticesNow:
+    """Send the department notices ``notice_ids`` right after the write that queued them.
+
+    A department hears at once when mail is set up (``config``); otherwise the
+    notice waits, queued. The write itself has already succeeded, so nothing here
+    undoes it or fails the command: a problem on the way (the workbook, the lock,
+    the server) is returned, and the notice stays queued for ``email`` to send.
+    """
+    ids = list(notice_ids)
+    if config is None:
+        return NoticesNow(ids, queued=True)
+    errors = 0
+    try:
+        book, report = load(path, as_of=as_of)
+        refuse_unusable(path, report)
+        errors = len(report.errors)
+        notices = notice_messages(book, config.sender, only=ids)
+        done = deliver(path, [], notices, config, when=as_of)
+    except SheetCRMError as e:
+        return NoticesNow(ids, problem=e.problem, workbook_errors=errors)
+    return NoticesNow(ids, workbook_errors=errors, result=done.result)
 
 
 def _adopt_legacy_keys(log: mail.SentLog, notices: Sequence[Notice]) -> None:

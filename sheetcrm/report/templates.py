@@ -26,7 +26,8 @@ from babel.dates import format_date, format_skeleton
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from sheetcrm import i18n
-from sheetcrm.workbook.book import is_missing
+from sheetcrm.errors import Problem, SheetCRMError
+from sheetcrm.workbook.book import Book, is_missing
 
 
 def templates_dir() -> Path:
@@ -44,6 +45,31 @@ def find_template(name: str, user_dir: Path | None = None) -> Path:
         if path.is_file():
             return path
     raise jinja2.TemplateNotFound(name)
+
+
+def owner_templates(workbook: Path, given: Path | None, book: Book) -> Path | None:
+    """The owner's own templates folder for the report, e-mail and digests, or None.
+
+    The folder given for this run wins; else Settings ``templates_dir``, read
+    relative to the workbook's folder so the workbook and its templates move
+    together. A folder named but missing is refused before anything is written
+    or sent, rather than quietly falling back to the built-in look.
+    """
+    if given is not None:
+        folder = given
+    elif book.settings.templates_dir:
+        folder = workbook.parent / book.settings.templates_dir
+    else:
+        return None
+    if not folder.is_dir():
+        raise SheetCRMError(
+            Problem(
+                "missing_file",
+                f"the templates folder {folder} does not exist",
+                hint="create it with: sheetcrm templates export FOLDER",
+            )
+        )
+    return folder
 
 
 class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.rules import followups, sla
 from sheetcrm.workbook.book import Book, as_record, is_missing
 from sheetcrm.workbook.matching import closest_ids, closest_texts
@@ -65,6 +66,20 @@ def find_customers(book: Book, text: str) -> Lookup:
         | (customers["email"].isin(by_email))
     )
     return Lookup([], [as_record(r) for _, r in customers[keep].head(3).iterrows()])
+
+
+def no_match(text: str, found: Lookup) -> SheetCRMError:
+    """The refusal when ``text`` names no customer, offering the near misses to try."""
+    hint = ""
+    if found.suggestions:
+        hint = "did you mean " + " or ".join(describe(r) for r in found.suggestions) + "?"
+    return SheetCRMError(
+        Problem(
+            "unknown_customer",
+            f"no customer matches {text!r}",
+            hint=hint or "check the Customers sheet",
+        )
+    )
 
 
 def describe(record: dict[str, Any]) -> str:
