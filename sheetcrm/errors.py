@@ -120,6 +120,7 @@ REMEDIES: dict[str, str] = {
     "smtp_user": "give the SMTP user name (args: environment prefix)",
     "smtp_cafile": "give the SMTP server's certificate file (args: environment prefix)",
     "smtp_from": "give the address mail comes from (args: environment prefix)",
+    "smtp_url": "the hint's words 'the SMTP URL' name the way the caller gives the URL",
     "recipients": "give the recipients, or set report_recipients on Settings",
     "eml_folder": "choose a folder you can write the .eml files to",
     "imap_url": "give the mailbox address (args: environment prefix)",

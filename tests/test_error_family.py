@@ -331,3 +331,28 @@ def _workbook_with_a_likely_duplicate(path: Path) -> None:
     first = book.customers.iloc[0]
     again = {"name": first["name"], "email": first["email"], "owner": first["owner"]}
     add_customer(path, again, allow_duplicate_email=True, today=date(2026, 11, 20))
+
+
+def test_a_mail_server_not_answering_names_smtp_url_only_on_the_command_line(
+    tmp_path: Path,
+) -> None:
+    """The hint the mail module composes says "the SMTP URL"; the CLI says --smtp-url."""
+    from email.message import EmailMessage
+
+    from sheetcrm.delivery.mail import Outgoing, SmtpConfig, send
+    from sheetcrm.workbook.sample import write_sample_workbook
+    from tests.smtp_server import free_port
+
+    url = f"smtp://127.0.0.1:{free_port()}?from=crm%40example.com"
+    message = EmailMessage()
+    message["To"], message["Subject"] = "kari@example.com", "hello"
+    with pytest.raises(SheetCRMError) as info:
+        send([Outgoing("weekly:2026-W47:kari@example.com", message)], SmtpConfig.from_url(url))
+    problem = info.value.problem
+    assert "(or the SMTP URL)" in (problem.hint or "") and "--" not in str(problem)
+    path = tmp_path / "crm.xlsx"
+    write_sample_workbook(path)
+    email = ["email", "-w", str(path), "--as-of", "2026-11-23 08:00", "--smtp-url", url]
+    result = CliRunner().invoke(cli, email)
+    assert result.exit_code == 2, result.output
+    assert "(or --smtp-url)" in result.stderr and "the SMTP URL" not in result.stderr

@@ -114,8 +114,9 @@ def _silence_stdout() -> None:
 
 # The command line's words for each remedy key of errors.REMEDIES: the library says
 # what to do in its own words, the CLI names the option or command that does it
-# (issue 15). Filled in with the Problem's remedy_args; tests check every key is here.
-CLI_REMEDIES: dict[str, str] = {
+# (issue 15). A text is filled in with the Problem's remedy_args; a function words a
+# hint the library composed itself. Tests check every key of REMEDIES is here.
+CLI_REMEDIES: dict[str, str | Callable[[Problem], str]] = {
     "add_customer": "check the Customers sheet, or add them with: sheetcrm customer add",
     "add_staff": "add them with: sheetcrm staff add {0}",
     "add_staff_or_typo": "did you mean {0}? Or add them with: sheetcrm staff add {1}",
@@ -131,6 +132,7 @@ CLI_REMEDIES: dict[str, str] = {
     "smtp_cafile": "point {0}CAFILE (or ?cafile= in --smtp-url) at the server's "
     "certificate (PEM), or leave it out to trust the usual authorities",
     "smtp_from": "set {0}FROM (or ?from= in --smtp-url) to the address mail comes from",
+    "smtp_url": lambda p: (p.hint or "").replace("the SMTP URL", "--smtp-url"),
     "recipients": "give --to ADDRESS or set report_recipients on the Settings sheet",
     "eml_folder": "choose a folder you can write to for --dry-run",
     "imap_url": "set {0}HOST, _USER and _PASSWORD (and _PORT, _SECURITY, _FOLDER), "
@@ -154,7 +156,8 @@ def cli_problem(p: Problem) -> Problem:
     text = CLI_REMEDIES.get(p.remedy) if p.remedy else None
     if text is None:
         return p
-    return dataclasses.replace(p, hint=text.format(*p.remedy_args))
+    hint = text(p) if callable(text) else text.format(*p.remedy_args)
+    return dataclasses.replace(p, hint=hint)
 
 
 def _print_error(e: SheetCRMError) -> None:

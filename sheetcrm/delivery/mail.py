@@ -876,7 +876,7 @@ def _server_words(code: int, message: bytes | str) -> str:
     return f"{code} {_text(message)}".strip()
 
 
-_SETTINGS = f"{_ENV}HOST, {_ENV}PORT and {_ENV}SECURITY (or --smtp-url)"
+_SETTINGS = f"{_ENV}HOST, {_ENV}PORT and {_ENV}SECURITY (or the SMTP URL)"
 
 
 def _trouble(e: BaseException, config: SmtpConfig, stage: str) -> _Trouble:
@@ -1148,6 +1148,7 @@ def _failure(
         _scrub(" ".join(parts), config),
         value=config.describe(),
         hint=_scrub(hint, config),
+        remedy="smtp_url",  # the CLI names its --smtp-url where the hint says "the SMTP URL"
     )
     statuses = [
         Problem("sent", f"sent: {labels[key]}", value=key, severity="warning")
