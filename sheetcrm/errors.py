@@ -102,6 +102,39 @@ CODES: dict[str, str] = {
     "sheet_exists": "the workbook already has a sheet of that name",
 }
 
+# Remedies: stable keys for "what to do" that a front end can say in its own words.
+# Library messages and hints never name command-line options (issue 15); a Problem
+# whose fix is an option or a command carries one of these keys, and the CLI maps it
+# to the option text. remedy_args are the words the advice needs, in this order.
+REMEDIES: dict[str, str] = {
+    "add_customer": "add the customer first",
+    "add_staff": "add the staff member (args: name)",
+    "add_staff_or_typo": "a near name was probably meant, or add them (args: names, name)",
+    "allow_duplicate_email": "allow a second customer with the same email address",
+    "check_when": "the time given for the change (or now) is before the record began",
+    "default_example": "defaults are COLUMN=VALUE pairs",
+    "default_choice": "a default must be one of the column's choices (args: column, choice)",
+    "adopt_again": "adopt the workbook again after fixing it",
+    "other_folder": "choose another folder to write into",
+    "export_folder": "choose a folder the export can be written to",
+    "smtp_user": "give the SMTP user name (args: environment prefix)",
+    "smtp_cafile": "give the SMTP server's certificate file (args: environment prefix)",
+    "smtp_from": "give the address mail comes from (args: environment prefix)",
+    "smtp_url": "the hint's words 'the SMTP URL' name the way the caller gives the URL",
+    "recipients": "give the recipients, or set report_recipients on Settings",
+    "eml_folder": "choose a folder you can write the .eml files to",
+    "imap_url": "give the mailbox address (args: environment prefix)",
+    "imap_cafile": "give the IMAP server's certificate file (args: environment prefix)",
+    "period_order": "the period's start must be on or before its end",
+    "export_templates": "copy the default templates out to edit them",
+    "import_csv": "a CSV file is imported into a workbook, not opened as one",
+    "create_workbook": "create a new workbook (the sample one, to try sheetcrm)",
+    "force_signed": "allow writing a signed workbook (its signature is removed)",
+    "adopt_workbook": "adopt the workbook to add the missing sheets",
+    "validate": "check the whole workbook (args: path)",
+    "merge_customers": "merge the two customer rows (args: first id, second id)",
+}
+
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
@@ -146,6 +179,11 @@ class Problem:
     value: Any = None
     hint: str | None = None
     severity: Severity = "error"
+    # What the caller can do about it, as a key of REMEDIES (with its words in
+    # remedy_args): the library's hint says it in library words, and the command line
+    # swaps in its own option for it (cli/app.py, CLI_REMEDIES).
+    remedy: str | None = None
+    remedy_args: tuple[str, ...] = ()
 
     @property
     def where(self) -> str:

@@ -9,6 +9,9 @@ Problem, never bare text (which used to become the code "error", in no table).
 from __future__ import annotations
 
 import ast
+import json
+import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -168,3 +171,188 @@ def test_init_over_an_existing_file_names_the_flag_only_on_the_command_line(
     result = CliRunner().invoke(cli, ["init", str(path)])
     assert result.exit_code == 2
     assert "already exists" in result.output and "--into" in result.output
+
+
+# ---------------------------------------------------------------- no CLI flags in the library
+# Issue 15: library messages never name command-line options or commands; a Python
+# caller cannot pass --force. They say what to do in plain words and carry a remedy
+# key (errors.REMEDIES) that the command line turns into its option (CLI_REMEDIES).
+
+#: Left to the engineer moving them out of the CLI ("policy"): their strings name
+#: --resend, --week and --smtp-url today. Drop a file from here once it is clean.
+NOT_YET = {"sheetcrm/delivery/outbox.py", "sheetcrm/report/templates.py"}
+ADVICE_WORDS = {"message", "hint", "msg", "why", "note"}
+OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z-]*|-[a-zA-Z](?= ))")
+
+
+def _texts(node: ast.AST) -> list[ast.Constant]:
+    return [c for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+
+
+def cli_words_in(sources: dict[str, str], commands: set[str]) -> list[str]:
+    """Where a library message or hint names a --option or a ``sheetcrm <command>``."""
+    command = re.compile(r"\bsheetcrm (" + "|".join(sorted(commands)) + r")\b")
+    found = []
+    for name, text in sources.items():
+        tree = ast.parse(text)
+        strings: list[ast.Constant] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                if _name(node.func) in RAISES | {"Problem"}:
+                    strings += _texts(node)
+                strings += [s for kw in node.keywords if kw.arg in ADVICE_WORDS for s in _texts(kw)]
+            elif isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(_name(t) in ADVICE_WORDS for t in targets) and node.value is not None:
+                    strings += _texts(node.value)
+        for s in {id(s): s for s in strings}.values():
+            hit = OPTION.search(s.value) or command.search(s.value)
+            if hit:
+                found.append(f"{name}:{s.lineno}: {hit.group(0)!r} in {s.value!r}")
+    return sorted(found)
+
+
+def _commands() -> set[str]:
+    return set(cli.commands)
+
+
+def test_library_messages_name_no_command_line_options() -> None:
+    library = {
+        name: text
+        for name, text in _sources().items()
+        if not name.startswith("sheetcrm/cli/") and name not in NOT_YET
+    }
+    assert cli_words_in(library, _commands()) == []
+
+
+def test_the_scan_finds_options_and_commands_in_messages_and_hints() -> None:
+    source = """
+def a():
+    raise SheetCRMError(Problem("missing_file", "x", hint="run it again with --force"))
+def b(path):
+    hint = f"add them with: sheetcrm staff add {path}"
+    return Problem("unknown_staff", "not there", hint=hint)
+def c():
+    return Problem("missing_file", f"{1} is missing; see sheetcrm validate -w crm.xlsx")
+def d():
+    _config_error("the SMTP user is missing", hint="put it in --smtp-url")
+def e():
+    return Problem("missing_file", "an e-mail that sheetcrm cannot send", hint="try -- later")
+def f():
+    label = "--week"  # not a message: left alone
+    return label
+"""
+    assert cli_words_in({"fake.py": source}, {"staff", "validate"}) == [
+        "fake.py:10: '--smtp-url' in 'put it in --smtp-url'",
+        "fake.py:3: '--force' in 'run it again with --force'",
+        "fake.py:5: 'sheetcrm staff' in 'add them with: sheetcrm staff add '",
+        "fake.py:8: '-w' in ' is missing; see sheetcrm validate -w crm.xlsx'",
+    ]
+
+
+def test_every_remedy_has_words_on_the_command_line() -> None:
+    from sheetcrm.cli.app import CLI_REMEDIES
+    from sheetcrm.errors import REMEDIES
+
+    assert set(CLI_REMEDIES) == set(REMEDIES)
+    used = {
+        kw.value.value
+        for text in _sources().values()
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.Call)
+        for kw in node.keywords
+        if kw.arg == "remedy" and isinstance(kw.value, ast.Constant) and kw.value.value
+    }
+    assert used and used <= set(REMEDIES), used - set(REMEDIES)
+
+
+def test_a_missing_workbook_gets_the_init_command_only_on_the_command_line(
+    tmp_path: Path,
+) -> None:
+    from sheetcrm.workbook.reader import read_book
+
+    missing = tmp_path / "crm.xlsx"
+    with pytest.raises(SheetCRMError) as info:
+        read_book(missing)
+    assert info.value.problem.remedy == "create_workbook"
+    assert "sheetcrm init" not in str(info.value) and "--" not in str(info.value)
+    result = CliRunner().invoke(cli, ["validate", "-w", str(missing)])
+    assert result.exit_code == 2
+    assert "create a workbook with: sheetcrm init crm.xlsx --sample" in result.output
+
+
+def test_an_unknown_staff_member_is_added_by_command_only_on_the_command_line(
+    tmp_path: Path,
+) -> None:
+    from sheetcrm.actions.records import add_customer
+    from sheetcrm.workbook.sample import write_sample_workbook
+
+    path = tmp_path / "crm.xlsx"
+    write_sample_workbook(path)
+    fields = {"name": "Ada Lovelace", "email": "ada@example.com", "owner": "Zebulon"}
+    with pytest.raises(SheetCRMError) as info:
+        add_customer(path, fields, today=date(2026, 11, 20))
+    problem = info.value.problem
+    assert problem.code == "unknown_staff" and problem.remedy == "add_staff"
+    assert problem.hint == "add them to the Staff sheet"
+    add = ["customer", "add", "-w", str(path), "--name", "Ada Lovelace"]
+    add += ["--email", "ada@example.com", "--owner", "Zebulon"]
+    result = CliRunner().invoke(cli, add)
+    assert result.exit_code == 2, result.output
+    assert "hint: add them with: sheetcrm staff add Zebulon" in result.output
+
+
+def test_validate_names_the_merge_command_but_the_library_report_does_not(
+    tmp_path: Path,
+) -> None:
+    from sheetcrm.workbook.validation import load
+
+    path = tmp_path / "crm.xlsx"
+    _workbook_with_a_likely_duplicate(path)
+    _, report = load(str(path))
+    dupes = [p for p in report if p.code == "likely_duplicate"]
+    assert dupes and all("sheetcrm" not in (p.hint or "") for p in dupes)
+    first, second = dupes[0].remedy_args
+    text = CliRunner().invoke(cli, ["validate", "-w", str(path)])
+    assert f"if so, run: sheetcrm customer merge {first} {second}" in text.output
+    as_json = CliRunner().invoke(cli, ["validate", "-w", str(path), "--format", "json"])
+    hints = [p["hint"] for p in json.loads(as_json.output)["problems"]]
+    assert f"if so, run: sheetcrm customer merge {first} {second}" in hints
+
+
+def _workbook_with_a_likely_duplicate(path: Path) -> None:
+    """The sample business, with its first customer typed in a second time."""
+    from sheetcrm.actions.records import add_customer
+    from sheetcrm.workbook.sample import write_sample_workbook
+    from sheetcrm.workbook.validation import load
+
+    write_sample_workbook(path)
+    book, _ = load(str(path))
+    first = book.customers.iloc[0]
+    again = {"name": first["name"], "email": first["email"], "owner": first["owner"]}
+    add_customer(path, again, allow_duplicate_email=True, today=date(2026, 11, 20))
+
+
+def test_a_mail_server_not_answering_names_smtp_url_only_on_the_command_line(
+    tmp_path: Path,
+) -> None:
+    """The hint the mail module composes says "the SMTP URL"; the CLI says --smtp-url."""
+    from email.message import EmailMessage
+
+    from sheetcrm.delivery.mail import Outgoing, SmtpConfig, send
+    from sheetcrm.workbook.sample import write_sample_workbook
+    from tests.smtp_server import free_port
+
+    url = f"smtp://127.0.0.1:{free_port()}?from=crm%40example.com"
+    message = EmailMessage()
+    message["To"], message["Subject"] = "kari@example.com", "hello"
+    with pytest.raises(SheetCRMError) as info:
+        send([Outgoing("weekly:2026-W47:kari@example.com", message)], SmtpConfig.from_url(url))
+    problem = info.value.problem
+    assert "(or the SMTP URL)" in (problem.hint or "") and "--" not in str(problem)
+    path = tmp_path / "crm.xlsx"
+    write_sample_workbook(path)
+    email = ["email", "-w", str(path), "--as-of", "2026-11-23 08:00", "--smtp-url", url]
+    result = CliRunner().invoke(cli, email)
+    assert result.exit_code == 2, result.output
+    assert "(or --smtp-url)" in result.stderr and "the SMTP URL" not in result.stderr

@@ -230,5 +230,5 @@ def test_a_default_for_another_sheet_is_refused(runner, book, tmp_path):
         runner, "import", "Customers", str(csv_path), "-w", str(book), "--default", "severity=high",
         code=2,
     )  # fmt: skip
-    assert "--default severity= is not a column of the Customers sheet" in result.stderr
+    assert "default severity= is not a column of the Customers sheet" in result.stderr
     assert len(rows(book)) == 1

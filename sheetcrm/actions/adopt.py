@@ -154,7 +154,7 @@ class SheetPlan:
         for column, rows in self.left_empty.items():
             out.append(
                 f"{label}: {column} stays empty in {_count(len(rows), 'row')} ({_rows(rows)}); "
-                f"fill it in Excel or run again with --default {column}=..."
+                f"fill it in Excel or give a default for {column}"
             )
         return out
 
@@ -198,8 +198,9 @@ def parse_defaults(items: Iterable[str]) -> dict[str, str]:
             raise SheetCRMError(
                 Problem(
                     "bad_default",
-                    f"--default {item!r} is not COLUMN=VALUE with a CRM column",
-                    hint="for example --default owner=Kari --default stage=customer",
+                    f"the default {item!r} is not COLUMN=VALUE with a CRM column",
+                    hint="for example owner=Kari or stage=customer",
+                    remedy="default_example",
                 )
             )
         out[column] = value.strip()
@@ -214,9 +215,11 @@ def _typed_default(spec: Sheet, column: Column, text: str) -> Any:
             raise SheetCRMError(
                 Problem(
                     "bad_default",
-                    f"--default {column.name}={text} is not one of: {', '.join(column.choices)}",
+                    f"the default {column.name}={text} is not one of: {', '.join(column.choices)}",
                     sheet=spec.name,
-                    hint=f"pick one, e.g. --default {column.name}={column.choices[1]}",
+                    hint=f"pick one, e.g. {column.name}={column.choices[1]}",
+                    remedy="default_choice",
+                    remedy_args=(column.name, column.choices[1]),
                 )
             )
         return choice
@@ -224,7 +227,7 @@ def _typed_default(spec: Sheet, column: Column, text: str) -> Any:
         answer = text.strip().casefold()
         if answer not in YES_NO:
             raise SheetCRMError(
-                Problem("bad_default", f"--default {column.name}= must be yes or no")
+                Problem("bad_default", f"the default {column.name}= must be yes or no")
             )
         return answer
     if column.kind in ("date", "datetime"):
@@ -234,7 +237,7 @@ def _typed_default(spec: Sheet, column: Column, text: str) -> Any:
             raise SheetCRMError(
                 Problem(
                     "bad_default",
-                    f"--default {column.name}={text} is not a date like 2026-11-20",
+                    f"the default {column.name}={text} is not a date like 2026-11-20",
                 )
             ) from None
     if column.kind in ("number", "whole"):
@@ -242,7 +245,7 @@ def _typed_default(spec: Sheet, column: Column, text: str) -> Any:
             number = float(text.replace(",", "."))
         except ValueError:
             raise SheetCRMError(
-                Problem("bad_default", f"--default {column.name}={text} is not a number")
+                Problem("bad_default", f"the default {column.name}={text} is not a number")
             ) from None
         return int(number) if column.kind == "whole" or number.is_integer() else number
     return text
@@ -269,7 +272,7 @@ def plan(pkg: Package, raw: RawBook, defaults: Mapping[str, str]) -> Adoption:
             step.note = (
                 f"your sheet {other.name!r} looks like your {_WHAT[spec.name]}, but "
                 f"formulas refer to it by name; rename it {spec.name!r} in Excel (which "
-                "updates them) and run init --into again"
+                "updates them) and adopt the workbook again"
             )
         elif sheet is None:
             step = SheetPlan(spec, None, rows=_default_rows(spec))
@@ -409,7 +412,7 @@ def _plan_sheet(
     except SheetCRMError:  # an empty sheet with the right name: no header row to extend
         step.note = (
             "left as it is: it has no header row; type the column names in row 1 "
-            f"({', '.join(c.name for c in spec.required)}) and run init --into again"
+            f"({', '.join(c.name for c in spec.required)}) and adopt the workbook again"
         )
         return step
     step.new_columns = [c.name for c in spec.columns if c.name not in sheet.headers]
@@ -584,7 +587,8 @@ def _check_readable(pkg: Package, adoption: Adoption) -> None:
                 "unsupported",
                 f"{pkg.name} is stored in a way sheetcrm cannot add sheets to safely "
                 f"({str(exc)[:120]}); nothing was written",
-                hint="open it in Excel, save a fresh copy, and run init --into again",
+                hint="open it in Excel, save a fresh copy, and adopt that copy",
+                remedy="adopt_again",
             )
         ) from None
 

@@ -180,7 +180,8 @@ def export_customer(path: Path, who: str, out_dir: Path) -> Export:
                 Problem(
                     "file_exists",
                     f"{target} already exists; nothing was written",
-                    hint="choose another --out folder, or move the old export away",
+                    hint="choose another folder, or move the old export away",
+                    remedy="other_folder",
                 )
             )
     data = {
@@ -207,7 +208,8 @@ def export_customer(path: Path, who: str, out_dir: Path) -> Export:
             Problem(
                 "write_failed",
                 f"the export could not be written to {out_dir}: {e.strerror or e}",
-                hint="choose a folder you can write to with --out",
+                hint="choose a folder you can write to",
+                remedy="export_folder",
             )
         ) from e
     return result

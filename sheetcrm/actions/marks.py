@@ -10,6 +10,7 @@ the previous run marked and touch nothing else, through the part-level writer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from sheetcrm.contract import SHEETS
-from sheetcrm.errors import Report, column_letter, quote_sheet
+from sheetcrm.errors import Problem, Report, column_letter, quote_sheet
 from sheetcrm.rules import sla
 from sheetcrm.workbook import writer
 from sheetcrm.workbook.book import Book
@@ -87,17 +88,23 @@ def mark_overdue(path: Path, as_of: datetime) -> Marked:
     return Marked(len(marks), tx.backup)
 
 
-def mark_problems(path: Path, as_of: datetime) -> tuple[Book, Report, Marked]:
+def mark_problems(
+    path: Path, as_of: datetime, explain: Callable[[Problem], Problem] | None = None
+) -> tuple[Book, Report, Marked]:
     """Validate, then show the problems in the workbook; returns what validate found.
 
     The *CRM problems* sheet (the tab Excel opens on) lists each problem with a
     link to its cell; each bad cell is coloured and carries a note explaining
     it. A clean workbook loses the sheet, the colours and the notes again. The
-    owner's own notes stay as they are.
+    owner's own notes stay as they are. ``explain`` lets the caller word each
+    problem's hint its own way (the CLI names its commands there), in the workbook
+    and in the report returned alike.
     """
     with writer.edit(path) as tx:
         raw = read_book(path)
         book, report = validate(raw, as_of=as_of, likely_duplicates=True)
+        if explain is not None:
+            report = Report(report.workbook, [explain(p) for p in report.problems])
         tx.backups_to_keep = book.settings.backups_to_keep
         names = [raw.sheets[s.name].name for s in SHEETS if s.name in raw.sheets]
         for name in names:

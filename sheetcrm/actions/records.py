@@ -95,10 +95,17 @@ def find_one_customer(book: Book, text: str) -> dict[str, Any]:
                 hint="give the customer id instead",
             )
         )
-    hint = "check the Customers sheet, or add them with: sheetcrm customer add"
     if found.suggestions:
         hint = "did you mean " + " or ".join(history.describe(r) for r in found.suggestions) + "?"
-    raise SheetCRMError(Problem("unknown_customer", f"no customer {text}", hint=hint))
+        raise SheetCRMError(Problem("unknown_customer", f"no customer {text}", hint=hint))
+    raise SheetCRMError(
+        Problem(
+            "unknown_customer",
+            f"no customer {text}",
+            hint="check the Customers sheet, or add the customer first",
+            remedy="add_customer",
+        )
+    )
 
 
 def is_inactive(active: Any) -> bool:
@@ -367,8 +374,9 @@ def add_customer(
                     Problem(
                         "duplicate_email",
                         f"{row['email']} already belongs to {other}; nothing was written",
-                        hint="use that customer, or add --allow-duplicate-email if two people "
+                        hint="use that customer, or allow a duplicate email if two people "
                         "really share the address",
+                        remedy="allow_duplicate_email",
                     )
                 )
         _, typed, problems = check_new_rows(book, "Customers", [row])
@@ -578,7 +586,8 @@ def update_complaint(
                     "date_order",
                     f"{kid} was opened {opened:%Y-%m-%d %H:%M}, after "
                     f"{when:%Y-%m-%d %H:%M}; nothing was written",
-                    hint="check --at",
+                    hint="check the time given for the change",
+                    remedy="check_when",
                 )
             )
         changes: dict[str, Any] = {}
@@ -885,7 +894,7 @@ def import_rows(
             raise SheetCRMError(
                 Problem(
                     "bad_default",
-                    f"--default {column}= is not a column of the {spec.name} sheet",
+                    f"the default {column}= is not a column of the {spec.name} sheet",
                     hint=f"its columns: {', '.join(spec.column_by_name)}",
                 )
             )
@@ -904,7 +913,7 @@ def import_rows(
                 if rows[i].get("email") and not rows[i].get(spec.key):
                     result.warnings.append(
                         f"line {data.lines[i]}: {rows[i]['email']} is also the email of "
-                        f"{frame.at[idx, spec.key]}; added anyway (--allow-duplicates)"
+                        f"{frame.at[idx, spec.key]}; added anyway (duplicates were allowed)"
                     )
             matches = _Matches()
         skipped = set(matches.existing) | set(matches.repeated)
@@ -1018,10 +1027,18 @@ def _unknown_staff(book: Book, name: str) -> Problem:
 
     names = book.staff["name"].dropna().astype(str).tolist()
     close = closest_texts(name, names, limit=2)
-    hint = f"add them with: sheetcrm staff add {_shell_word(name)}"
+    hint, remedy = "add them to the Staff sheet", "add_staff"
+    args: tuple[str, ...] = (_shell_word(name),)
     if close:
-        hint = f"did you mean {' or '.join(close)}? Or {hint}"
-    return Problem("unknown_staff", f"{name} is not on the Staff sheet", hint=hint)
+        hint, remedy = f"did you mean {' or '.join(close)}? Or {hint}", "add_staff_or_typo"
+        args = (" or ".join(close), *args)
+    return Problem(
+        "unknown_staff",
+        f"{name} is not on the Staff sheet",
+        hint=hint,
+        remedy=remedy,
+        remedy_args=args,
+    )
 
 
 def _shell_word(text: str) -> str:
@@ -1241,7 +1258,8 @@ def edit_customer(
                         "duplicate_email",
                         f"{row['email']} already belongs to "
                         f"{history.describe(same.iloc[0].to_dict())}; nothing was written",
-                        hint="add --allow-duplicate-email if two people really share the address",
+                        hint="allow a duplicate email if two people really share the address",
+                        remedy="allow_duplicate_email",
                     )
                 )
         _, typed, problems = check_new_rows(

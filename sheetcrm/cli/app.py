@@ -8,6 +8,7 @@ file, refused write), 3 the workbook is open in Excel (try again later).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -19,7 +20,7 @@ import click
 
 from sheetcrm import __version__
 from sheetcrm.contract import VOCABULARIES, canonical_choice
-from sheetcrm.errors import SheetCRMError
+from sheetcrm.errors import Problem, SheetCRMError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -111,8 +112,56 @@ def _silence_stdout() -> None:
         os.close(devnull)
 
 
+# The command line's words for each remedy key of errors.REMEDIES: the library says
+# what to do in its own words, the CLI names the option or command that does it
+# (issue 15). A text is filled in with the Problem's remedy_args; a function words a
+# hint the library composed itself. Tests check every key of REMEDIES is here.
+CLI_REMEDIES: dict[str, str | Callable[[Problem], str]] = {
+    "add_customer": "check the Customers sheet, or add them with: sheetcrm customer add",
+    "add_staff": "add them with: sheetcrm staff add {0}",
+    "add_staff_or_typo": "did you mean {0}? Or add them with: sheetcrm staff add {1}",
+    "allow_duplicate_email": "use that customer, or add --allow-duplicate-email if two people "
+    "really share the address",
+    "check_when": "check --at",
+    "default_example": "for example --default owner=Kari --default stage=customer",
+    "default_choice": "pick one, e.g. --default {0}={1}",
+    "adopt_again": "open it in Excel, save a fresh copy, and run init --into again",
+    "other_folder": "choose another --out folder, or move the old export away",
+    "export_folder": "choose a folder you can write to with --out",
+    "smtp_user": "set {0}USER (or put USER:PASSWORD@ in --smtp-url)",
+    "smtp_cafile": "point {0}CAFILE (or ?cafile= in --smtp-url) at the server's "
+    "certificate (PEM), or leave it out to trust the usual authorities",
+    "smtp_from": "set {0}FROM (or ?from= in --smtp-url) to the address mail comes from",
+    "smtp_url": lambda p: (p.hint or "").replace("the SMTP URL", "--smtp-url"),
+    "recipients": "give --to ADDRESS or set report_recipients on the Settings sheet",
+    "eml_folder": "choose a folder you can write to for --dry-run",
+    "imap_url": "set {0}HOST, _USER and _PASSWORD (and _PORT, _SECURITY, _FOLDER), "
+    "or give --imap-url imaps://user@imap.example.com/INBOX",
+    "imap_cafile": "point {0}CAFILE (or ?cafile= in --imap-url) at the server's certificate "
+    "(PEM), or leave it out to trust the usual authorities",
+    "period_order": "give --from a date on or before --to",
+    "export_templates": "export the defaults with: sheetcrm templates export DIR",
+    "import_csv": "open it in Excel and save it as .xlsx, or load it with: sheetcrm import",
+    "create_workbook": "check the path, or create a workbook with: sheetcrm init crm.xlsx --sample",
+    "force_signed": "if that is fine, run the same command with --force after sheetcrm "
+    "(sheetcrm --force ...); or keep the signed file and work on a copy",
+    "adopt_workbook": "add it with: sheetcrm init --into WORKBOOK",
+    "validate": "run: sheetcrm validate -w {0}",
+    "merge_customers": "if so, run: sheetcrm customer merge {0} {1}",
+}
+
+
+def cli_problem(p: Problem) -> Problem:
+    """The problem as the command line tells it: its remedy named as an option or command."""
+    text = CLI_REMEDIES.get(p.remedy) if p.remedy else None
+    if text is None:
+        return p
+    hint = text(p) if callable(text) else text.format(*p.remedy_args)
+    return dataclasses.replace(p, hint=hint)
+
+
 def _print_error(e: SheetCRMError) -> None:
-    problems = e.problems
+    problems = [cli_problem(p) for p in e.problems]
     click.echo(f"Error: {problems[0]}", err=True)
     for p in problems[1:]:
         click.echo(f"  {p}", err=True)

@@ -17,6 +17,7 @@ from sheetcrm.cli.app import (
     SheetCRMGroup,
     as_of_option,
     cli,
+    cli_problem,
     load_book,
     now_or,
     owner_option,
@@ -338,9 +339,9 @@ def customer_add(
     except SheetCRMError as e:
         if e.problem.code != "unknown_staff" or not _stdin_is_terminal():
             raise
-        click.echo(f"{owner} is not on the Staff sheet yet ({e.problem.hint}).")
+        click.echo(f"{owner} is not on the Staff sheet yet ({cli_problem(e.problem).hint}).")
         # A likely typo (a close name exists) must not become a new colleague on Enter.
-        typo = "did you mean" in (e.problem.hint or "")
+        typo = e.problem.remedy == "add_staff_or_typo"
         if not click.confirm(f"Add {owner} to the Staff sheet now?", default=not typo):
             raise
         done = add_customer(

@@ -16,6 +16,7 @@ from sheetcrm.cli.app import (
     as_of_option,
     backup_note,
     cli,
+    cli_problem,
     now_or,
     plural,
     report_write,
@@ -156,9 +157,11 @@ def validate(
     if mark:  # validates under the write lock, so the marks match what is printed
         from sheetcrm.actions.marks import mark_problems
 
-        book, report, done = mark_problems(path, when)
+        book, report, done = mark_problems(path, when, explain=cli_problem)
     else:
         book, report = load(str(path), as_of=when, likely_duplicates=True)
+        # the hints as the command line says them: its commands and options (issue 15)
+        report = Report(report.workbook, [cli_problem(p) for p in report.problems])
     if fmt == "json":
         click.echo(report.dumps())
     else:

@@ -71,14 +71,17 @@ _BRACKET_ID = re.compile(r"\[([A-Za-z]+-\d+)\]")
 # ----------------------------------------------------------------------------- settings
 
 
-def _config_error(message: str, hint: str | None = None) -> SheetCRMError:
+def _config_error(message: str, hint: str | None = None, remedy: str = "imap_url") -> SheetCRMError:
+    # remedy: the CLI also names its --imap-url (errors.REMEDIES); the hint stays neutral
     return SheetCRMError(
         Problem(
             "imap_config",
             message,
             hint=hint
             or "set SHEETCRM_IMAP_HOST, _USER and _PASSWORD (and _PORT, _SECURITY, _FOLDER), "
-            "or give --imap-url imaps://user@imap.example.com/INBOX",
+            "or give the mailbox as a URL such as imaps://user@imap.example.com/INBOX",
+            remedy=None if hint and remedy == "imap_url" else remedy,
+            remedy_args=(_ENV,),
         )
     )
 
@@ -181,8 +184,9 @@ def _cafile(path: str | None) -> str | None:
     if path and not Path(path).is_file():
         raise _config_error(
             f"the certificate file {path} does not exist",
-            hint=f"point {_ENV}CAFILE (or ?cafile= in --imap-url) at the server's certificate "
+            hint=f"point {_ENV}CAFILE (or ?cafile= in the IMAP URL) at the server's certificate "
             "(PEM), or leave it out to trust the usual authorities",
+            remedy="imap_cafile",
         )
     return path or None
 

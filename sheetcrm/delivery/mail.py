@@ -82,8 +82,20 @@ _URL_HINT = (
 )
 
 
-def _config_error(message: str, hint: str | None = None, value: object = None) -> SheetCRMError:
-    return SheetCRMError(Problem("smtp_config", message, value=value, hint=hint))
+def _config_error(
+    message: str, hint: str | None = None, value: object = None, remedy: str | None = None
+) -> SheetCRMError:
+    # remedy: the CLI also names its --smtp-url (errors.REMEDIES); the hint stays neutral
+    return SheetCRMError(
+        Problem(
+            "smtp_config",
+            message,
+            value=value,
+            hint=hint,
+            remedy=remedy,
+            remedy_args=(_ENV,) if remedy else (),
+        )
+    )
 
 
 # ----------------------------------------------------------------------------- addresses
@@ -186,7 +198,8 @@ class SmtpConfig:
         if self.password is not None and not self.user:
             raise _config_error(
                 "an SMTP password is set but no user name",
-                hint=f"set {_ENV}USER (or put USER:PASSWORD@ in --smtp-url)",
+                hint=f"set {_ENV}USER (or put USER:PASSWORD@ in the SMTP URL)",
+                remedy="smtp_user",
             )
         if self.user is not None and self.password is None:
             raise _config_error(
@@ -196,15 +209,17 @@ class SmtpConfig:
         if self.cafile is not None and not Path(self.cafile).is_file():
             raise _config_error(
                 f"the certificate file {self.cafile} does not exist",
-                hint=f"point {_ENV}CAFILE (or ?cafile= in --smtp-url) at the server's "
+                hint=f"point {_ENV}CAFILE (or ?cafile= in the SMTP URL) at the server's "
                 "certificate (PEM), or leave it out to trust the usual authorities",
+                remedy="smtp_cafile",
             )
         try:
             _address(self.sender, "sender")
         except SheetCRMError as e:
             raise _config_error(
                 f"the sender {self.sender!r} is not an e-mail address",
-                hint=f"set {_ENV}FROM (or ?from= in --smtp-url) to the address mail comes from",
+                hint=f"set {_ENV}FROM (or ?from= in the SMTP URL) to the address mail comes from",
+                remedy="smtp_from",
             ) from e
 
     @property
@@ -463,7 +478,8 @@ def build_message(
             Problem(
                 "invalid_email",
                 "the e-mail has no recipient",
-                hint="give --to ADDRESS or set report_recipients on the Settings sheet",
+                hint="give the recipients or set report_recipients on the Settings sheet",
+                remedy="recipients",
             )
         )
     msg = EmailMessage(policy=email_policy.SMTP)
@@ -581,7 +597,8 @@ def write_eml(outgoing: Sequence[Outgoing], folder: Path) -> list[Path]:
             Problem(
                 "write_failed",
                 f"the e-mails could not be written to {folder}: {e.strerror or e}",
-                hint="choose a folder you can write to for --dry-run",
+                hint="choose a folder you can write the e-mails to",
+                remedy="eml_folder",
             )
         ) from e
     return paths
@@ -859,7 +876,7 @@ def _server_words(code: int, message: bytes | str) -> str:
     return f"{code} {_text(message)}".strip()
 
 
-_SETTINGS = f"{_ENV}HOST, {_ENV}PORT and {_ENV}SECURITY (or --smtp-url)"
+_SETTINGS = f"{_ENV}HOST, {_ENV}PORT and {_ENV}SECURITY (or the SMTP URL)"
 
 
 def _trouble(e: BaseException, config: SmtpConfig, stage: str) -> _Trouble:
@@ -1131,6 +1148,7 @@ def _failure(
         _scrub(" ".join(parts), config),
         value=config.describe(),
         hint=_scrub(hint, config),
+        remedy="smtp_url",  # the CLI names its --smtp-url where the hint says "the SMTP URL"
     )
     statuses = [
         Problem("sent", f"sent: {labels[key]}", value=key, severity="warning")

@@ -133,7 +133,8 @@ def custom_period(start: date, end: date) -> Period:
             Problem(
                 "date_order",
                 f"the report cannot end ({end}) before it starts ({start})",
-                hint="give --from a date on or before --to",
+                hint="give a start on or before the end",
+                remedy="period_order",
             )
         )
     return Period(start, end, period_label(start, end))
@@ -412,7 +413,8 @@ def render(context: Mapping[str, Any], name: str, templates_dir: Path | None = N
                 "template_error",
                 f"there is no template {e.name}",
                 value=name,
-                hint="export the defaults with: sheetcrm templates export DIR",
+                hint="export the default templates to a folder and edit those",
+                remedy="export_templates",
             )
         ) from e
     except jinja2.TemplateSyntaxError as e:

@@ -86,7 +86,8 @@ def check_file(path: Path) -> None:
             Problem(
                 "not_a_workbook",
                 f"{path} does not exist",
-                hint="check the path, or create a workbook with: sheetcrm init crm.xlsx --sample",
+                hint="check the path, or create a new workbook",
+                remedy="create_workbook",
             )
         )
     if path.is_dir():
@@ -119,11 +120,12 @@ def check_file(path: Path) -> None:
         )
     if not head.startswith(_ZIP_MAGIC):
         kind = "is empty" if not head else "is not an Excel workbook (.xlsx)"
-        hint = "give the path of an .xlsx workbook"
+        hint, remedy = "give the path of an .xlsx workbook", None
         if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
             kind = "looks like a text or CSV file, not an Excel workbook (.xlsx)"
-            hint = "open it in Excel and save it as .xlsx, or load it with: sheetcrm import"
-        raise SheetCRMError(Problem("not_a_workbook", f"{name} {kind}", hint=hint))
+            hint = "open it in Excel and save it as .xlsx, or import it into a workbook"
+            remedy = "import_csv"
+        raise SheetCRMError(Problem("not_a_workbook", f"{name} {kind}", hint=hint, remedy=remedy))
     _check_zip(path)
 
 

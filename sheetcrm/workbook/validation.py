@@ -89,7 +89,8 @@ def validate(
                     "missing_sheet",
                     f"there is no {spec.name} sheet" + (f", {spec.if_missing}" if optional else ""),
                     sheet=spec.name,
-                    hint="add it with: sheetcrm init --into WORKBOOK",
+                    hint="add it by adopting the workbook",
+                    remedy="adopt_workbook",
                     severity="warning" if optional else "error",
                 )
             )
@@ -137,11 +138,21 @@ def refuse_unusable(path: str | Path, report: Report) -> None:
     """Raise the first problem that makes the workbook unusable (see ``UNUSABLE``)."""
     fatal = [p for p in report.errors if p.code in UNUSABLE]
     if fatal:
+        first = fatal[0]
+        what = f"{first.where}: {first.message}" if first.where else first.message
+        # the problem's own advice when it has some (the CLI words it), else: see them all
+        advice: dict[str, Any] = {
+            "hint": "validate the workbook to see every problem",
+            "remedy": "validate",
+            "remedy_args": (str(path),),
+        }
+        if first.hint:
+            advice = {"hint": first.hint, "remedy": first.remedy, "remedy_args": first.remedy_args}
         raise SheetCRMError(
             Problem(
-                fatal[0].code,
-                f"{Path(path).name} cannot be used until this is fixed: {fatal[0]}",
-                hint=f"run: sheetcrm validate -w {path}",
+                first.code,
+                f"{Path(path).name} cannot be used until this is fixed: {what}",
+                **advice,
             )
         )
 
@@ -448,6 +459,8 @@ class _Checker:
         hint: str | None = None,
         severity: Severity = "error",
         value: Any = None,
+        remedy: str | None = None,
+        remedy_args: tuple[str, ...] = (),
     ) -> None:
         name, cell = self.locate(sheet)(column, row)
         self.report.add(
@@ -461,6 +474,8 @@ class _Checker:
                 hint=hint,
                 severity=severity,
                 value=value,
+                remedy=remedy,
+                remedy_args=remedy_args,
             )
         )
 
@@ -680,8 +695,10 @@ class _Checker:
                 "likely_duplicate",
                 f"{second} is probably the same person as {first} "
                 f"(score {pair.score:.0f}: {', '.join(pair.reasons)})",
-                f"if so, run: sheetcrm customer merge {first} {second}",
+                "if so, merge the two rows into one customer",
                 severity="warning",
+                remedy="merge_customers",
+                remedy_args=(first, second),
             )
 
 

@@ -831,8 +831,9 @@ def _unsign(pkg: Package, path: Path) -> None:
                 "signed_workbook",
                 f"{path.name} is digitally signed; writing to it would remove the signature "
                 "(Excel would then show it as unsigned). Nothing was written",
-                hint="if that is fine, run the same command with --force after sheetcrm "
-                "(sheetcrm --force ...); or keep the signed file and work on a copy",
+                hint="if that is fine, allow removing the signature "
+                "(allow_removing_signature(True)); or keep the signed file and work on a copy",
+                remedy="force_signed",
             )
         )
     for name in parts:
