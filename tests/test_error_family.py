@@ -309,7 +309,7 @@ def test_validate_names_the_merge_command_but_the_library_report_does_not(
 
     path = tmp_path / "crm.xlsx"
     _workbook_with_a_likely_duplicate(path)
-    _, report = load(str(path))
+    _, report = load(str(path), likely_duplicates=True)
     dupes = [p for p in report if p.code == "likely_duplicate"]
     assert dupes and all("sheetcrm" not in (p.hint or "") for p in dupes)
     first, second = dupes[0].remedy_args
