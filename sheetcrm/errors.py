@@ -133,6 +133,9 @@ REMEDIES: dict[str, str] = {
     "adopt_workbook": "adopt the workbook to add the missing sheets",
     "validate": "check the whole workbook (args: path)",
     "merge_customers": "merge the two customer rows (args: first id, second id)",
+    "resend_key": "name a message of this same run to send again (args: what still waits)",
+    "smtp_setup": "set up the mail server, or write the messages to files first",
+    "create_templates": "copy the built-in templates into the folder first",
 }
 
 _PLAIN_SHEET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")

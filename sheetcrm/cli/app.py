@@ -148,6 +148,11 @@ CLI_REMEDIES: dict[str, str | Callable[[Problem], str]] = {
     "adopt_workbook": "add it with: sheetcrm init --into WORKBOOK",
     "validate": "run: sheetcrm validate -w {0}",
     "merge_customers": "if so, run: sheetcrm customer merge {0} {1}",
+    "resend_key": 'copy the key from the "may have been sent" line, with the same --week, '
+    "--to and --per-owner{0}",
+    "smtp_setup": "set SHEETCRM_SMTP_HOST (and _PORT, _USER, _PASSWORD, _FROM), give "
+    "--smtp-url smtp+starttls://user@host:587, or try --dry-run FOLDER first",
+    "create_templates": "create it with: sheetcrm templates export FOLDER",
 }
 
 

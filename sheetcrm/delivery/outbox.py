@@ -333,11 +333,13 @@ def deliver(
             raise SheetCRMError(
                 Problem(
                     "unknown_message",
-                    f"--resend {unknown[0]} is not one of the e-mails this run would send, "
+                    f"{unknown[0]} is not one of the e-mails this run would send, "
                     "so nothing was sent",
                     value=unknown[0],
-                    hint='copy the key from the "may have been sent" line, with the same '
-                    "--week, --to and --per-owner" + now,
+                    hint='copy the key from the "may have been sent" line, for the same week, '
+                    "recipients and digests" + now,
+                    remedy="resend_key",
+                    remedy_args=(now,),
                 )
             )
         for key in resend:
@@ -555,8 +557,9 @@ def smtp_config(url: str | None) -> mail.SmtpConfig:
             Problem(
                 "smtp_config",
                 "no mail server is set up, so nothing was sent",
-                hint="set SHEETCRM_SMTP_HOST (and _PORT, _USER, _PASSWORD, _FROM), give "
-                "--smtp-url smtp+starttls://user@host:587, or try --dry-run FOLDER first",
+                hint="set SHEETCRM_SMTP_HOST (and _PORT, _USER, _PASSWORD, _FROM), or give "
+                "the SMTP URL (smtp+starttls://user@host:587)",
+                remedy="smtp_setup",
             )
         )
     return config

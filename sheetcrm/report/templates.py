@@ -66,7 +66,8 @@ def owner_templates(workbook: Path, given: Path | None, book: Book) -> Path | No
             Problem(
                 "missing_file",
                 f"the templates folder {folder} does not exist",
-                hint="create it with: sheetcrm templates export FOLDER",
+                hint="copy the built-in templates into it first, then edit them",
+                remedy="create_templates",
             )
         )
     return folder
