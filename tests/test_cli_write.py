@@ -86,9 +86,9 @@ def decorated(tmp_path) -> Path:
 
 
 def sheet_part(path: Path, name: str) -> str:
-    from sheetcrm.xlsx.package import Package
+    from sheetcrm.workbook.naming import package_from_path
 
-    return Package.from_path(path).sheet_part(name)
+    return package_from_path(path).sheet_part(name)
 
 
 def changed_parts(
@@ -102,9 +102,9 @@ def changed_parts(
 
 
 def table_part(path: Path, sheet: str) -> str:
-    from sheetcrm.xlsx.package import Package
+    from sheetcrm.workbook.naming import package_from_path
 
-    pkg = Package.from_path(path)
+    pkg = package_from_path(path)
     part = pkg.sheet_part(sheet)
     return next(t for _, typ, t, _ in pkg.rels(part) if typ.endswith("/table"))
 
@@ -638,16 +638,16 @@ def test_real_workbooks_adopted_and_logged_keep_everything(runner, tmp_path, sou
         return
     original, after_init = parts(source), parts(path)
     touched_by_adopt = changed_parts(original, after_init, new_allowed=True)
-    from sheetcrm.xlsx.package import Package
+    from sheetcrm.workbook.naming import package_from_path
 
-    pkg = Package.from_path(path)
+    pkg = package_from_path(path)
     book_part = pkg.workbook_part  # not always xl/workbook.xml
     folder, _, name = book_part.replace("\\", "/").rpartition("/")
     rels = f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
     allowed = {"[Content_Types].xml", book_part, rels, "docProps/app.xml"}
     # A sheet init --into recognised as a CRM list is adopted (columns, ids, drop-downs):
     # its own part, its Table and the styles may change; every other sheet stays as it was.
-    before_pkg = Package.from_path(source)
+    before_pkg = package_from_path(source)
     for info in before_pkg.sheets:
         if f"'{info.name}'" in adopted.stdout or f"  {info.name}: " in adopted.stdout:
             allowed.add(info.part)

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from sheetcrm.cli import cli
+from sheetcrm.workbook.naming import package, package_from_path
 from sheetcrm.workbook.reader import sheet_table
 from sheetcrm.xlsx import safety
-from sheetcrm.xlsx.package import Package
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG = [
@@ -83,7 +83,7 @@ def book(make_book) -> Path:  # type: ignore[no-untyped-def]
 
 
 def _part(path: Path, sheet: str = "Interactions") -> str:
-    return Package.from_path(path).sheet_part(sheet)
+    return package_from_path(path).sheet_part(sheet)
 
 
 # --------------------------------------------------------------------------- zip limits
@@ -123,7 +123,7 @@ def test_the_limits_are_the_same_for_the_package_writer(book):
     part = _part(book)
     _declare_size(book, {part: safety.LIMITS.part_bytes + 1})
     with pytest.raises(Exception, match="per part") as info:
-        Package(book.read_bytes(), book.name)
+        package(book.read_bytes(), book.name)
     assert info.value.problems[0].code == "unsafe_workbook"  # type: ignore[attr-defined]
 
 

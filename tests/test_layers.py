@@ -23,15 +23,7 @@ LAYERS = ("xlsx", "workbook", "rules", "report", "delivery", "actions", "cli")
 # The file format knows nothing of the domain: of the base it may use only the errors.
 XLSX_MAY_IMPORT = {"sheetcrm.errors"}
 # Known exceptions, each with its reason. Keep this short; remove an entry when it is fixed.
-_SYNONYMS = (
-    "the package finds sheets and headers by the contract's synonyms (Kunder for "
-    "Customers, E-post for email); to be passed in by workbook/ instead"
-)
-ALLOWED: dict[tuple[str, str], str] = {
-    ("sheetcrm.xlsx.opc", "sheetcrm.contract"): _SYNONYMS,
-    ("sheetcrm.xlsx.layout", "sheetcrm.contract"): _SYNONYMS,
-    ("sheetcrm.xlsx.rows", "sheetcrm.contract"): _SYNONYMS,
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def rank(module: str) -> int:

@@ -15,6 +15,7 @@ import python_calamine as pc
 
 from sheetcrm.contract import normalize_header
 from sheetcrm.errors import SheetCRMError
+from sheetcrm.workbook.naming import package, package_from_path
 from sheetcrm.xlsx.package import Package, excel_serial
 from tests.writer_helpers import HEADERS, ROWS, build_workbook, parts
 
@@ -66,7 +67,7 @@ def _openpyxl(path: Path, sheet: str = "Interactions"):
 
 def test_append_and_update_touch_only_what_they_must(book: Path, tmp_path: Path) -> None:
     before = parts(book)
-    pkg = Package.from_path(book)
+    pkg = package_from_path(book)
     assert pkg.append_rows("Interactions", [NEW]) == [LAST + 1]
     pkg.update_cells("Interactions", 3, {"outcome": "follow_up_needed"})
     after = parts(_save(pkg, tmp_path / "out.xlsx"))
@@ -80,7 +81,7 @@ def test_append_and_update_touch_only_what_they_must(book: Path, tmp_path: Path)
 
 
 def test_new_row_reads_back_with_calamine_and_openpyxl(book: Path, tmp_path: Path) -> None:
-    pkg = Package.from_path(book)
+    pkg = package_from_path(book)
     pkg.append_rows("Interactions", [NEW])
     out = _save(pkg, tmp_path / "out.xlsx")
     rows = _calamine(out)
@@ -98,7 +99,7 @@ def test_new_row_reads_back_with_calamine_and_openpyxl(book: Path, tmp_path: Pat
 
 
 def test_new_records_reuse_formatted_empty_rows(book: Path, tmp_path: Path) -> None:
-    pkg = Package.from_path(book)
+    pkg = package_from_path(book)
     numbers = pkg.append_rows("Interactions", [NEW, {**NEW, "interaction_id": "I-0005"}])
     assert numbers == [LAST + 1, LAST + 2]  # not after the formatted empty rows
     data = pkg.read(SHEET)
@@ -109,7 +110,7 @@ def test_new_records_reuse_formatted_empty_rows(book: Path, tmp_path: Path) -> N
 
 
 def test_table_validation_and_formats_grow_with_the_rows(book: Path) -> None:
-    pkg = Package.from_path(book)
+    pkg = package_from_path(book)
     pkg.append_rows("Interactions", [NEW] * 5)
     end = LAST + 5  # past the formatted empty rows
     table = pkg.read(TABLE).decode()
@@ -124,7 +125,7 @@ def test_table_validation_and_formats_grow_with_the_rows(book: Path) -> None:
 
 
 def test_calc_on_load_is_added(book: Path) -> None:
-    pkg = Package.from_path(book)
+    pkg = package_from_path(book)
     wb = pkg.read("xl/workbook.xml")
     pkg.write("xl/workbook.xml", re.sub(rb"<calcPr[^>]*/>", b"", wb))
     pkg.append_rows("Interactions", [NEW])
@@ -136,7 +137,7 @@ FORMULA_LIKE = ["=1+1", "@SUM(A1)", "+47 99 99 99 99", "-5", '=HYPERLINK("http:/
 
 
 def test_formula_like_text_stays_text(book: Path, tmp_path: Path) -> None:
-    pkg = Package.from_path(book)
+    pkg = package_from_path(book)
     rows = [{**NEW, "summary": text} for text in FORMULA_LIKE]
     numbers = pkg.append_rows("Interactions", rows)
     out = _save(pkg, tmp_path / "out.xlsx")
@@ -150,7 +151,7 @@ def test_formula_like_text_stays_text(book: Path, tmp_path: Path) -> None:
         assert ws.cell(r, 8).alignment.wrap_text  # the column's own format is kept
     assert parts(out)["xl/styles.xml"].count(b'quotePrefix="1"') == 1  # one clone, re-used
     # a second run re-uses the clone made by the first
-    pkg2 = Package.from_path(out)
+    pkg2 = package_from_path(out)
     pkg2.append_rows("Interactions", [{**NEW, "summary": "=2"}])
     assert "xl/styles.xml" not in pkg2.changed
 
@@ -167,7 +168,7 @@ TEXTS = [
 
 
 def test_text_round_trips_exactly(book: Path, tmp_path: Path) -> None:
-    pkg = Package.from_path(book)
+    pkg = package_from_path(book)
     numbers = pkg.append_rows("Interactions", [{**NEW, "summary": t} for t in TEXTS])
     out = _save(pkg, tmp_path / "out.xlsx")
     got = _calamine(out)
@@ -180,7 +181,7 @@ def test_text_round_trips_exactly(book: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad", ["bell\x07", "nul\x00", "esc\x1b[0m", "lone \ud800", "\ufffe"])
 def test_characters_xml_cannot_hold_are_refused(book: Path, bad: str) -> None:
-    pkg = Package.from_path(book)
+    pkg = package_from_path(book)
     with pytest.raises(SheetCRMError) as err:
         pkg.append_rows("Interactions", [{**NEW, "summary": bad}])
     assert "summary" in str(err.value) and "U+" in str(err.value)
@@ -188,7 +189,7 @@ def test_characters_xml_cannot_hold_are_refused(book: Path, bad: str) -> None:
 
 
 def test_values_of_every_kind(book: Path, tmp_path: Path) -> None:
-    pkg = Package.from_path(book)
+    pkg = package_from_path(book)
     r = pkg.append_rows(
         "Interactions",
         [{"interaction_id": 12345678901, "staff": True, "channel": False, "satisfaction": 2.5,
@@ -205,7 +206,7 @@ def test_values_of_every_kind(book: Path, tmp_path: Path) -> None:
 
 def test_dates_honour_date1904(tmp_path: Path) -> None:
     book = build_workbook(tmp_path / "mac.xlsx", date1904=True)
-    pkg = Package.from_path(book)
+    pkg = package_from_path(book)
     assert pkg.date1904
     r = pkg.append_rows("Interactions", [NEW])[0]
     out = _save(pkg, tmp_path / "out.xlsx")
@@ -216,7 +217,7 @@ def test_dates_honour_date1904(tmp_path: Path) -> None:
 
 
 def test_date_in_a_column_without_date_format_gets_one(book: Path, tmp_path: Path) -> None:
-    pkg = Package.from_path(book)
+    pkg = package_from_path(book)
     pkg.append_rows(
         "Interactions", [{"staff": dt.datetime(2026, 1, 2, 3, 4), "type": dt.date(2026, 1, 2)}]
     )
@@ -229,7 +230,7 @@ def test_date_in_a_column_without_date_format_gets_one(book: Path, tmp_path: Pat
 
 
 def test_update_keeps_style_and_other_cells(book: Path, tmp_path: Path) -> None:
-    pkg = Package.from_path(book)
+    pkg = package_from_path(book)
     values = {"outcome": "escalated", "follow_up_on": dt.date(2026, 1, 5),
               "complaint_id": "K-0009", "summary": None}  # fmt: skip
     pkg.update_cells("Interactions", 3, values)
@@ -245,7 +246,7 @@ def test_update_keeps_style_and_other_cells(book: Path, tmp_path: Path) -> None:
 
 
 def test_unknown_column_is_an_error_unless_ensured(book: Path, tmp_path: Path) -> None:
-    pkg = Package.from_path(book)
+    pkg = package_from_path(book)
     with pytest.raises(SheetCRMError, match="no column"):
         pkg.append_rows("Interactions", [{"mood": "happy"}])
     with pytest.raises(SheetCRMError, match="no sheet"):
@@ -262,7 +263,7 @@ def test_unknown_column_is_an_error_unless_ensured(book: Path, tmp_path: Path) -
 
 
 def test_header_matching_is_loose(book: Path) -> None:
-    pkg = Package.from_path(book)
+    pkg = package_from_path(book)
     row, names = pkg.headers("Interactions")
     assert row == 1 and names[2] == "Customer ID"
     assert pkg.column_of("Interactions", "follow_up_on") == 10
@@ -271,7 +272,7 @@ def test_header_matching_is_loose(book: Path) -> None:
 
 def test_add_sheet(book: Path, tmp_path: Path) -> None:
     before = parts(book)
-    pkg = Package.from_path(book)
+    pkg = package_from_path(book)
     pkg.add_sheet("Notices", ["When", "Notice"], [[dt.datetime(2026, 1, 1, 9), "=hi"]], [18, 40])
     out = _save(pkg, tmp_path / "out.xlsx")
     after = parts(out)
@@ -283,7 +284,7 @@ def test_add_sheet(book: Path, tmp_path: Path) -> None:
     assert ws.freeze_panes == "A2" and ws.cell(2, 2).data_type == "s"
     table = next(iter(ws.tables.values()))
     assert table.ref == "A1:B2" and table.tableStyleInfo.name == "TableStyleMedium2"
-    again = Package(out.read_bytes())
+    again = package(out.read_bytes())
     assert again.sheet_names[-1] == "Notices"
     again.append_rows("Notices", [{"notice": "second"}])
     assert _calamine(again.to_bytes(), "Notices")[2][1] == "second"
@@ -297,13 +298,13 @@ def test_add_sheet(book: Path, tmp_path: Path) -> None:
 )
 def test_not_a_workbook(data: bytes) -> None:
     with pytest.raises(SheetCRMError):
-        Package(data)
+        package(data)
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus of real workbooks is absent")
 def test_xml_bomb_is_refused() -> None:
     with pytest.raises(SheetCRMError, match="entit"):
-        pkg = Package((CORPUS / "poi-poc-xmlbomb.xlsx").read_bytes())
+        pkg = package((CORPUS / "poi-poc-xmlbomb.xlsx").read_bytes())
         pkg.headers(pkg.sheet_names[0])
 
 
@@ -314,7 +315,7 @@ def test_xml_bomb_is_refused_without_the_corpus(book: Path) -> None:
     with zipfile.ZipFile(out, "w") as zf:
         for name, body in data.items():
             zf.writestr(name, body.replace(b"?>", b"?>" + bomb, 1) if name == SHEET else body)
-    pkg = Package(out.getvalue())
+    pkg = package(out.getvalue())
     with pytest.raises(SheetCRMError, match="entit"):
         pkg.headers("Interactions")
 
@@ -334,7 +335,7 @@ def test_a_workbook_part_elsewhere_is_found_through_the_package_relationships(
             zf.writestr({"xl/workbook.xml": "xl/book.xml"}.get(name, name), body)
             if name == "xl/_rels/workbook.xml.rels":
                 zf.writestr("xl/_rels/book.xml.rels", body)
-    pkg = Package(out.getvalue())
+    pkg = package(out.getvalue())
     assert pkg.workbook_part == "xl/book.xml"
     assert pkg.sheet_part("Interactions") == SHEET
     pkg.add_sheet("Notes", ["note"])
@@ -367,7 +368,7 @@ def _members(data: bytes) -> dict[str, bytes]:
 def test_corpus_append(path: Path) -> None:
     data = path.read_bytes()
     try:
-        pkg = Package(data, path.name)
+        pkg = package(data, path.name)
         sheet = next(s.name for s in pkg.sheets if s.kind == "worksheet")
         header_row, names = pkg.headers(sheet)
     except SheetCRMError:
@@ -420,7 +421,7 @@ def test_header_cells_are_read_as_xml_cdata_and_comments_included(tmp_path: Path
     with zipfile.ZipFile(path, "w") as zf:
         for name, data in members.items():
             zf.writestr(name, data)
-    pkg = Package.from_path(path)
+    pkg = package_from_path(path)
     assert pkg.headers("Customers") == (1, {0: "Name", 1: "E-mail", 2: "Phone", 3: "Notes"})
     from sheetcrm.workbook.reader import sheet_table
 
@@ -462,5 +463,5 @@ def test_shared_string_headers_are_read_as_xml_and_an_empty_entry_keeps_indices(
     with zipfile.ZipFile(path, "w") as zf:
         for name, data in members.items():
             zf.writestr(name, data)
-    pkg = Package.from_path(path)
+    pkg = package_from_path(path)
     assert pkg.headers("Customers") == (1, {0: "Name", 1: "E-mail", 2: "Phone", 3: "Notes"})

@@ -46,6 +46,7 @@ from sheetcrm.contract import (
 from sheetcrm.errors import Problem, SheetCRMError, column_letter
 from sheetcrm.workbook import reader, writer
 from sheetcrm.workbook.cells import is_blank
+from sheetcrm.workbook.naming import CONTRACT
 from sheetcrm.workbook.newbook import NUMBER_FORMATS, VALIDATION_ROWS, YES_NO, column_validation
 from sheetcrm.workbook.reader import RawBook, RawSheet, raw_sheet, read_book
 from sheetcrm.xlsx.package import Package, column_index, excel_serial
@@ -522,7 +523,7 @@ def adopt(
     defaults = dict(defaults or {})
     if dry_run:
         raw = read_book(path)
-        return plan(Package.from_path(path), raw, defaults)
+        return plan(Package.from_path(path, CONTRACT), raw, defaults)
     with writer.edit(path) as tx:
         raw = read_book(path)
         adoption = plan(tx.package, raw, defaults)

@@ -34,6 +34,7 @@ from sheetcrm.contract import (
 )
 from sheetcrm.errors import Problem, SheetCRMError, column_letter
 from sheetcrm.workbook.cells import is_blank
+from sheetcrm.workbook.naming import CONTRACT
 from sheetcrm.xlsx import safety
 from sheetcrm.xlsx.package import Package, column_index
 
@@ -205,7 +206,7 @@ def open_package(path: Path) -> tuple[Package, calamine.CalamineWorkbook]:
         raise SheetCRMError(
             Problem("not_a_workbook", f"cannot read {path.name}: {e.strerror or e}")
         ) from e
-    pkg = Package(data, path.name)
+    pkg = Package(data, path.name, CONTRACT)
     return pkg, calamine_book(pkg, data)
 
 
@@ -266,7 +267,7 @@ def _contract_columns_only(
     trimmed = _WIDE_CELL.sub(keep, data)
     del data
     safety.check_extent(safety.sheet_extent(lambda: io.BytesIO(trimmed)), name)
-    narrow = Package(pkg.source_bytes(), pkg.name)
+    narrow = Package(pkg.source_bytes(), pkg.name, pkg.naming)
     narrow.write(part, trimmed)
     narrow_bytes = narrow.to_bytes()
     wb = calamine_book(narrow, narrow_bytes)
@@ -281,7 +282,7 @@ def _contract_columns_only(
 def sheet_table(data: bytes, name: str) -> list[list[Any]]:
     """Every row of the sheet ``name`` of the workbook held in ``data``, read as read_book
     reads it (the same layout and used-area rules); for checking what was written."""
-    pkg = Package(data)
+    pkg = Package(data, naming=CONTRACT)
     wb = calamine_book(pkg, data)
     try:
         return sheet_rows(pkg, wb, pkg.sheet(name).name)

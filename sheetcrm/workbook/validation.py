@@ -32,6 +32,7 @@ from sheetcrm.errors import Problem, Report, Severity, SheetCRMError, column_let
 from sheetcrm.workbook import cells
 from sheetcrm.workbook.book import Book, as_records
 from sheetcrm.workbook.matching import closest_ids
+from sheetcrm.workbook.naming import CONTRACT
 from sheetcrm.workbook.reader import RawBook, RawSheet, read_book
 from sheetcrm.workbook.settings import parse_settings, parse_sla
 from sheetcrm.xlsx import package as parts
@@ -318,7 +319,8 @@ def _convert_column(
         if issue is None and path is not None and _cut_short(value):
             # calamine hands over at most 32,767 characters: the cell may hold more
             issue = cells.too_long(
-                parts.full_text(path, sheet.name, f"{letter}{rows[i]}") or value, column.name
+                parts.full_text(path, sheet.name, f"{letter}{rows[i]}", CONTRACT) or value,
+                column.name,
             )
         if issue is not None:
             report.add(_problem(sheet, column, rows[i], letter, value, issue))

@@ -45,6 +45,7 @@ from filelock import FileLock, Timeout
 from sheetcrm.contract import SHEET_BY_NAME
 from sheetcrm.errors import Problem, SheetCRMError, WorkbookOpenError, column_letter
 from sheetcrm.files import hide, os_problem
+from sheetcrm.workbook.naming import CONTRACT
 from sheetcrm.workbook.reader import calamine_book, check_file
 from sheetcrm.xlsx import encryption, notes
 from sheetcrm.xlsx.package import Package
@@ -725,7 +726,7 @@ def _verify_big(
 
 def _stretch(data: bytes, sheet: str, first: int) -> list[list[Any]]:
     """Rows ``first``.. of a sheet, indexed as a whole sheet would be (row r at r - 1)."""
-    book = calamine_book(Package(data), data)
+    book = calamine_book(Package(data, naming=CONTRACT), data)
     try:
         found = book.get_sheet_by_name(sheet)
         body = found.to_python(skip_empty_area=True)
@@ -1010,7 +1011,9 @@ def edit(
         data, stamp = _read_stamped(path)
         stored = data
         data, password = encryption.open_for_write(data, path)  # plain bytes, in memory only
-        tx = Transaction(path, Package(data, path.name), data, backups_to_keep=backups_to_keep)
+        tx = Transaction(
+            path, Package(data, path.name, CONTRACT), data, backups_to_keep=backups_to_keep
+        )
         tx.password, tx.stored = password, stored
         yield tx
         tx._commit(stamp, tx.backups_to_keep)

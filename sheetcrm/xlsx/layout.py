@@ -1,4 +1,4 @@
-"""A sheet's layout: the header row, its columns (by the contract's names) and its
+"""A sheet's layout: the header row, its columns (by the package's naming) and its
 Excel Tables.
 """
 
@@ -8,7 +8,6 @@ import re
 
 from lxml import etree
 
-from sheetcrm.contract import find_sheet, match_headers, normalize_header
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.xlsx.fragments import (
     _HAS_DATA,
@@ -113,12 +112,12 @@ class SheetLayout(Styled):
             if not text.strip():
                 continue
             layout.header_names[col] = text
-            layout.header.setdefault(normalize_header(text), col)
-        spec = find_sheet(sheet)  # the owner's own words for contract columns ("E-post")
-        if spec is not None:
-            matched = match_headers(spec, sorted(layout.header_names.items()))
+            layout.header.setdefault(self.naming.loose(text), col)
+        canonical = self.naming.sheet_for(sheet)  # the owner's own words for columns ("E-post")
+        if canonical is not None:
+            matched = self.naming.columns(canonical, sorted(layout.header_names.items()))
             for column, col in matched.items():
-                layout.header.setdefault(normalize_header(column), col)
+                layout.header.setdefault(self.naming.loose(column), col)
         self._layouts[part] = layout
         return layout
 

@@ -9,10 +9,10 @@ import re
 
 from lxml import etree
 
-from sheetcrm.contract import find_sheet
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.xlsx.fragments import SheetInfo
 from sheetcrm.xlsx.markup import _NS_CT, _NS_REL_PKG, _RT, _attrs, _local, _parse, _qname, _set_attr
+from sheetcrm.xlsx.naming import Naming
 from sheetcrm.xlsx.zipstore import ZipStore
 
 
@@ -36,8 +36,10 @@ def _relative(source_part: str, target_part: str) -> str:
 class Opc(ZipStore):
     """Relationships, content types, the workbook part and its sheets."""
 
-    def __init__(self, data: bytes, name: str = "the workbook") -> None:
-        super().__init__(data, name)
+    def __init__(
+        self, data: bytes, name: str = "the workbook", naming: Naming | None = None
+    ) -> None:
+        super().__init__(data, name, naming)
         self.workbook_part = self._find_workbook_part()
         wb = self.read(self.workbook_part)
         self._wb_root = _parse(self.workbook_part, wb, self.name)
@@ -115,9 +117,14 @@ class Opc(ZipStore):
         for s in self.sheets:
             if s.name.casefold() == name.casefold():
                 return s
-        spec = find_sheet(name)  # "Customers" is the owner's "Kunder" (contract synonyms)
+        # the name the sheet stands for: "Customers" is the owner's "Kunder" (given naming)
+        wanted = self.naming.sheet_for(name)
         for s in self.sheets:
-            if spec is not None and s.kind == "worksheet" and find_sheet(s.name) is spec:
+            if (
+                wanted is not None
+                and s.kind == "worksheet"
+                and self.naming.sheet_for(s.name) == wanted
+            ):
                 return s
         raise SheetCRMError(
             Problem("missing_sheet", f"{self.name} has no sheet named {name}", sheet=name)

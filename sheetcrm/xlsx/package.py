@@ -29,16 +29,17 @@ from xml.sax.saxutils import escape as _xml_escape
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.xlsx.fragments import SheetInfo, _empty_cell, _parse_row, _row_xml
 from sheetcrm.xlsx.markup import _attrs, _set_attr, _start_tag
+from sheetcrm.xlsx.naming import Naming
 from sheetcrm.xlsx.newsheets import NewSheets
 from sheetcrm.xlsx.refs import _fmt_range, _parse_ref, column_index, excel_serial
 
 __all__ = ["Package", "SheetInfo", "column_index", "excel_serial", "full_text"]
 
 
-_FULL_TEXT_BOOK: dict[tuple[str, int, int], Package] = {}
+_FULL_TEXT_BOOK: dict[tuple[str, int, int, int], Package] = {}
 
 
-def full_text(path: str | Path, sheet: str, ref: str) -> str | None:
+def full_text(path: str | Path, sheet: str, ref: str, naming: Naming | None = None) -> str | None:
     """The whole text of one cell, read from the sheet XML (None if it cannot be read).
 
     calamine stops at Excel's 32,767 characters; validation asks here whether a
@@ -46,11 +47,11 @@ def full_text(path: str | Path, sheet: str, ref: str) -> str | None:
     """
     try:
         st = os.stat(path)
-        key = (str(path), st.st_mtime_ns, st.st_size)
+        key = (str(path), st.st_mtime_ns, st.st_size, id(naming))
         pkg = _FULL_TEXT_BOOK.get(key)
         if pkg is None:  # one workbook kept: a sheet of long texts is read once, not per cell
             _FULL_TEXT_BOOK.clear()
-            pkg = _FULL_TEXT_BOOK[key] = Package.from_path(path)
+            pkg = _FULL_TEXT_BOOK[key] = Package.from_path(path, naming)
         col, r = _parse_ref(ref) or (0, 0)
         row = pkg._find_row(pkg.read(pkg.sheet_part(sheet)), pkg._layout(sheet), r)
         if row is None:

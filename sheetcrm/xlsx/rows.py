@@ -9,7 +9,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from xml.sax.saxutils import escape as _xml_escape
 
-from sheetcrm.contract import normalize_header
 from sheetcrm.errors import Problem, SheetCRMError, cell_ref, column_letter
 from sheetcrm.xlsx.fragments import (
     _HAS_DATA,
@@ -48,7 +47,7 @@ class SheetRows(SheetLayout):
         layout = self._layout(sheet)
         missing = []
         for n in names:
-            key = normalize_header(n)
+            key = self.naming.loose(n)
             if key and key not in layout.header and n not in missing:
                 missing.append(n)
         if not missing:
@@ -157,11 +156,11 @@ class SheetRows(SheetLayout):
         self.write(table.part, data[: m.start()] + block + data[m.end() :])
 
     def column_of(self, sheet: str, key: str) -> int:
-        """The 0-based column whose header matches a contract column name."""
+        """The 0-based column whose header matches a column name (by the package's naming)."""
         return self._column_of(self._layout(sheet), sheet, key)
 
     def _column_of(self, layout: _SheetLayout, sheet: str, key: str) -> int:
-        col = layout.header.get(normalize_header(key))
+        col = layout.header.get(self.naming.loose(key))
         if col is None:
             raise SheetCRMError(
                 Problem(

@@ -10,14 +10,17 @@ from lxml import etree
 
 from sheetcrm.xlsx.fragments import _inline_text
 from sheetcrm.xlsx.markup import _NS_MAIN, _PARSER, _check_safe, _decode_x, _local
+from sheetcrm.xlsx.naming import Naming
 from sheetcrm.xlsx.opc import Opc
 
 
 class SharedStrings(Opc):
     """Reads the shared strings the header row refers to; blanks unused ones."""
 
-    def __init__(self, data: bytes, name: str = "the workbook") -> None:
-        super().__init__(data, name)
+    def __init__(
+        self, data: bytes, name: str = "the workbook", naming: Naming | None = None
+    ) -> None:
+        super().__init__(data, name, naming)
         self._shared: list[bytes] | None = None
         self._sst_scope: tuple[bytes, bytes] | None = None
 

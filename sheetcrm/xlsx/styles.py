@@ -7,6 +7,7 @@ import re
 
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.xlsx.markup import _NS_MAIN, _RT, _attrs, _set_attr, _start_tag
+from sheetcrm.xlsx.naming import Naming
 from sheetcrm.xlsx.sharedstrings import SharedStrings
 
 # Built-in number formats that are dates or times.
@@ -183,8 +184,10 @@ class _Styles:
 class Styled(SharedStrings):
     """Gives the styles part (created when the workbook has none)."""
 
-    def __init__(self, data: bytes, name: str = "the workbook") -> None:
-        super().__init__(data, name)
+    def __init__(
+        self, data: bytes, name: str = "the workbook", naming: Naming | None = None
+    ) -> None:
+        super().__init__(data, name, naming)
         self._styles: _Styles | None = None
 
     # ---- styles

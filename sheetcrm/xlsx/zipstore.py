@@ -19,6 +19,7 @@ from typing import IO, Self
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.xlsx import safety
 from sheetcrm.xlsx.fragments import _SheetLayout
+from sheetcrm.xlsx.naming import PLAIN, Naming
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -80,8 +81,11 @@ def raw_member(fp: io.BufferedIOBase | io.BytesIO, info: zipfile.ZipInfo) -> byt
 class ZipStore:
     """The members of an .xlsx package, held in memory in their original order."""
 
-    def __init__(self, data: bytes, name: str = "the workbook") -> None:
+    def __init__(
+        self, data: bytes, name: str = "the workbook", naming: Naming | None = None
+    ) -> None:
         self.name = name
+        self.naming = naming or PLAIN  # the domain's words for sheets and columns, if given
         self._infos: list[zipfile.ZipInfo] = []
         self._parts: dict[str, bytes] = {}
         self._source_infos: dict[str, zipfile.ZipInfo] = {}
@@ -95,7 +99,7 @@ class ZipStore:
 
     # ---- loading
     @classmethod
-    def from_path(cls, path: str | Path) -> Self:
+    def from_path(cls, path: str | Path, naming: Naming | None = None) -> Self:
         path = Path(path)
         try:
             data = path.read_bytes()
@@ -105,7 +109,7 @@ class ZipStore:
             ) from None
         from sheetcrm.xlsx import encryption  # a password-protected workbook, opened in memory
 
-        return cls(encryption.plain_bytes(path, data), path.name)
+        return cls(encryption.plain_bytes(path, data), path.name, naming)
 
     def _load(self, data: bytes) -> None:
         if data[:8] == _OLE_MAGIC:
