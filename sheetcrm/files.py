@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from sheetcrm.errors import Problem, SheetCRMError
@@ -31,6 +33,25 @@ def hide(path: Path) -> None:
         attrs = kernel32.GetFileAttributesW(str(path))
         if attrs != -1 and attrs != 0xFFFFFFFF and not attrs & FILE_ATTRIBUTE_HIDDEN:
             kernel32.SetFileAttributesW(str(path), attrs | FILE_ATTRIBUTE_HIDDEN)
+
+
+def read_json_sidecar(path: Path, unreadable: Callable[[str], SheetCRMError]) -> object:
+    """A JSON file sheetcrm keeps beside the workbook (the sent log, the inbox log).
+
+    None when it does not exist yet, ``{}`` when it is empty; ``unreadable(why)`` is
+    raised when it cannot be read or is not JSON, so nothing goes out or in twice
+    on a record nobody can read.
+    """
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise unreadable(e.strerror or str(e)) from e
+    try:
+        return json.loads(raw) if raw.strip() else {}
+    except ValueError as e:
+        raise unreadable("it is not valid JSON") from e
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 
 from sheetcrm.delivery import mail, survey
 from sheetcrm.errors import Problem, SheetCRMError
-from sheetcrm.files import write_atomic
+from sheetcrm.files import read_json_sidecar, write_atomic
 from sheetcrm.workbook import writer
 from sheetcrm.workbook.book import Book
 
@@ -651,16 +651,9 @@ class InboxLog:
         self.data = self._read()
 
     def _read(self) -> dict[str, Any]:
-        try:
-            raw = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        data = read_json_sidecar(self.path, self._broken)
+        if data is None:
             return {"messages": {}, "ignored": []}
-        except OSError as e:
-            raise self._broken(e.strerror or str(e)) from e
-        try:
-            data = json.loads(raw) if raw.strip() else {}
-        except ValueError as e:
-            raise self._broken("it is not valid JSON") from e
         if not isinstance(data, dict) or not isinstance(data.get("messages", {}), dict):
             raise self._broken("it is not what sheetcrm writes there")
         data.setdefault("messages", {})

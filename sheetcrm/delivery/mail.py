@@ -46,7 +46,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from filelock import FileLock, Timeout
 
 from sheetcrm.errors import Problem, SheetCRMError
-from sheetcrm.files import write_atomic
+from sheetcrm.files import read_json_sidecar, write_atomic
 
 __all__ = [
     "Outgoing",
@@ -636,16 +636,9 @@ class SentLog:
         self._sent = self._read()
 
     def _read(self) -> dict[str, str]:
-        try:
-            raw = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        data = read_json_sidecar(self.path, self._unreadable)
+        if data is None:
             return {}
-        except OSError as e:
-            raise self._unreadable(e.strerror or str(e)) from e
-        try:
-            data = json.loads(raw) if raw.strip() else {}
-        except ValueError as e:
-            raise self._unreadable("it is not valid JSON") from e
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
             raise self._unreadable("it is not a list of keys and times")
         return data
