@@ -437,3 +437,17 @@ def test_a_server_that_separates_folders_with_dots(runner, make_book) -> None:
         assert result.exit_code == 0, result.output
         assert len(server.uids("sheetcrm.logged")) == 1
         assert server.uids("INBOX") == []
+
+
+def test_an_unreadable_inbox_log_stops_before_anything_is_logged(tmp_path: Path) -> None:
+    from sheetcrm.delivery.inbox import InboxLog
+    from sheetcrm.errors import SheetCRMError
+
+    log = tmp_path / ".crm.xlsx.sheetcrm-inbox.json"
+    log.write_text("{not json", encoding="utf-8")
+    with pytest.raises(SheetCRMError) as refused:
+        InboxLog(log)
+    assert refused.value.problem.code == "inbox_log_unreadable"
+    assert "it is not valid JSON" in refused.value.problem.message
+    log.write_text("", encoding="utf-8")  # an empty file is an empty record
+    assert InboxLog(log).messages == {}
