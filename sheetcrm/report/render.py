@@ -169,6 +169,9 @@ def build_context(
 
     hook = draw_elsewhere if worker is not None and with_charts else None
     aside = _forked if worker is not None else None
+    # Before the follow-ups may be forked: they need the same customer-value fit, and a
+    # fork inherits the fit made here (rules.value keeps the last one) instead of fitting again.
+    customer_value = _customer_value(book, period, as_of)
     figures = metrics.weekly(book, period, as_of, on_chart_data=hook, aside=aside)
     settings = book.settings
     context: dict[str, Any] = {
@@ -179,7 +182,7 @@ def build_context(
         "relationships": _shortened(
             figures["relationships"], settings.report_list_limit if shorten else 0
         ),
-        "customer_value": _customer_value(book, period, as_of),
+        "customer_value": customer_value,
     }
     context["relationships"] = _with_contacts(book, context["relationships"])
     context["period"] = _so_far(figures["period"], as_of)
