@@ -3,7 +3,7 @@
 Sending notices right after a write (``outbox.send_notices_now``), assembling the
 e-mails of a run (``outbox.email_messages``), finding the owner's templates
 folder (``templates.owner_templates``) and refusing a customer nobody matches
-(``history.no_match``) are library functions; a program that imports sheetcrm as
+(``find.no_match``) are library functions; a program that imports sheetcrm as
 a library gets the same answers as the command line.
 """
 
@@ -23,7 +23,7 @@ from sheetcrm.delivery import mail, outbox
 from sheetcrm.errors import SheetCRMError
 from sheetcrm.report import render as reports
 from sheetcrm.report.templates import owner_templates
-from sheetcrm.rules import history
+from sheetcrm.workbook import find
 from sheetcrm.workbook.validation import load
 from tests.smtp_server import free_port, smtp_server
 
@@ -70,7 +70,7 @@ def test_the_moved_functions_run_where_click_cannot_be_imported(sample_book, tmp
         from sheetcrm.delivery import outbox
         from sheetcrm.report import render as reports
         from sheetcrm.report.templates import owner_templates
-        from sheetcrm.rules import history
+        from sheetcrm.workbook import find
         from sheetcrm.workbook.validation import load
 
         path = Path({str(sample_book)!r})
@@ -86,7 +86,7 @@ def test_the_moved_functions_run_where_click_cannot_be_imported(sample_book, tmp
         print("summary", sorted(m.key for m in run.messages)[0].split(":")[0])
         now = outbox.send_notices_now(path, ["N-0001"], None, when)
         print("queued", now.queued, now.notice_ids)
-        refusal = history.no_match("nobody-like-this", history.find_customers(book, "x" * 30))
+        refusal = find.no_match("nobody-like-this", find.find_customers(book, "x" * 30))
         print("refusal", refusal.problem.code)
         print("click", "click" in sys.modules and sys.modules["click"] is not None)
         """
@@ -220,9 +220,9 @@ def test_send_notices_now_keeps_the_notice_queued_when_mail_fails(make_book, val
 
 def test_no_match_suggests_the_near_miss(make_book, valid_records):
     book, _ = load(make_book(valid_records))
-    found = history.find_customers(book, "C-0010")
+    found = find.find_customers(book, "C-0010")
     assert found.matches == []
-    refusal = history.no_match("C-0010", found)
+    refusal = find.no_match("C-0010", found)
     assert refusal.problem.code == "unknown_customer"
     assert refusal.problem.message == "no customer matches 'C-0010'"
     assert refusal.problem.hint.startswith("did you mean C-0001")

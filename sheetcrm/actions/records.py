@@ -20,9 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from sheetcrm.contract import (
     NAME_PARTS,
@@ -35,15 +33,17 @@ from sheetcrm.contract import (
     normalize_header,
 )
 from sheetcrm.errors import Problem, Report, SheetCRMError
-from sheetcrm.rules import history
-from sheetcrm.workbook import writer
-from sheetcrm.workbook.book import Book, as_record, as_records
+from sheetcrm.workbook import find, writer
+from sheetcrm.workbook.book import Book, as_record, as_records, is_missing
 from sheetcrm.workbook.newrows import for_sheet as _for_sheet
 from sheetcrm.workbook.newrows import fresh_ids, next_ids
 from sheetcrm.workbook.newrows import refuse as _refuse
 from sheetcrm.workbook.newrows import write_rows as _write
 from sheetcrm.workbook.validation import check_new_rows, refuse_unusable
 from sheetcrm.workbook.validation import load as _load_all
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _ID = re.compile(r"^(.*?)(\d+)$")
 
@@ -83,11 +83,11 @@ def _sheets_for(sheet: str) -> list[str]:
 
 def find_one_customer(book: Book, text: str) -> dict[str, Any]:
     """The one customer a person meant, or a refusal that suggests who they might have meant."""
-    found = history.find_customers(book, text)
+    found = find.find_customers(book, text)
     if found.one is not None:
         return found.one
     if found.matches:
-        names = "; ".join(history.describe(r) for r in found.matches[:5])
+        names = "; ".join(find.describe(r) for r in found.matches[:5])
         raise SheetCRMError(
             Problem(
                 "ambiguous_customer",
@@ -96,7 +96,7 @@ def find_one_customer(book: Book, text: str) -> dict[str, Any]:
             )
         )
     if found.suggestions:
-        hint = "did you mean " + " or ".join(history.describe(r) for r in found.suggestions) + "?"
+        hint = "did you mean " + " or ".join(find.describe(r) for r in found.suggestions) + "?"
         raise SheetCRMError(Problem("unknown_customer", f"no customer {text}", hint=hint))
     raise SheetCRMError(
         Problem(
@@ -111,17 +111,14 @@ def find_one_customer(book: Book, text: str) -> dict[str, Any]:
 def is_inactive(active: Any) -> bool:
     """True only for a Staff row whose active cell says no (empty means still here).
 
-    The typed column holds numpy booleans, which ``is False`` never matches.
+    A frame's column holds numpy booleans, which ``is False`` never matches.
     """
-    return active is not None and not pd.isna(active) and not bool(active)
+    return not is_missing(active) and not bool(active)
 
 
 def _staff_warning(book: Book, staff: str | None) -> list[str]:
-    if not staff:
-        return []
-    frame = book.staff
-    row = frame[frame["name"] == staff]
-    if len(row) and is_inactive(row["active"].iloc[0]):
+    member = book.staff_member(staff) if staff else None
+    if member is not None and is_inactive(member["active"]):
         return [f"{staff} is marked inactive on the Staff sheet."]
     return []
 
@@ -141,20 +138,24 @@ def contact_warnings(
     who = f"{customer['customer_id']} {customer.get('name') or ''}".strip()
     if customer.get("do_not_contact"):
         warnings.append(f"{who} is marked do not contact.")
-    inter = book.interactions
-    mine = inter[
-        (inter["customer_id"] == customer["customer_id"])
-        & (inter["direction"] == "outbound")
-        & (inter["date"] <= pd.Timestamp(when))
-    ]
-    days = book.settings.followup_cooldown_days
-    if len(mine):
-        last = mine["date"].max()
-        if pd.Timestamp(when) - last < timedelta(days=days):
-            warnings.append(
-                f"{who} was last contacted on {last:%Y-%m-%d %H:%M}; the cool-down "
-                f"between outbound contacts is {days} days."
+    columns = book.table("Interactions").columns
+    key = customer["customer_id"]
+    last = max(
+        (
+            d
+            for c, way, d in zip(
+                columns["customer_id"], columns["direction"], columns["date"], strict=True
             )
+            if c == key and way == "outbound" and d is not None and d <= when
+        ),
+        default=None,
+    )
+    days = book.settings.followup_cooldown_days
+    if last is not None and when - last < timedelta(days=days):
+        warnings.append(
+            f"{who} was last contacted on {last:%Y-%m-%d %H:%M}; the cool-down "
+            f"between outbound contacts is {days} days."
+        )
     preferred = customer.get("preferred_channel")
     if preferred and channel and channel != preferred:
         warnings.append(f"{who} prefers {preferred}, not {channel}.")
@@ -349,10 +350,10 @@ def add_customer(
         _settings_backups(tx, book)
         owner = str(fields.get("owner") or "").strip()
         if owner:
-            known = book.staff["name"].fillna("").str.strip()
-            same = known[known.str.casefold() == owner.casefold()]
-            if len(same):
-                fields = {**fields, "owner": same.iloc[0]}  # as the Staff sheet spells it
+            known = [str(n or "").strip() for n in book.table("Staff").columns["name"]]
+            same = [n for n in known if n.casefold() == owner.casefold()]
+            if same:
+                fields = {**fields, "owner": same[0]}  # as the Staff sheet spells it
             elif add_staff:
                 new = {"name": owner, "active": "yes"}
                 book, typed_staff, problems = check_new_rows(book, "Staff", [new])
@@ -367,9 +368,12 @@ def add_customer(
         row["customer_id"] = fresh_ids(tx, book, "Customers")[0]
         email = str(row.get("email") or "").strip().casefold()
         if email and not allow_duplicate_email:
-            same = book.customers[book.customers["email"].fillna("").str.casefold() == email]
-            if len(same):
-                other = history.describe(same.iloc[0].to_dict())
+            customers = book.table("Customers")
+            holders = [
+                i for i, e in enumerate(customers.columns["email"]) if (e or "").casefold() == email
+            ]
+            if holders:
+                other = find.describe(customers.record(holders[0]))
                 raise SheetCRMError(
                     Problem(
                         "duplicate_email",
@@ -391,16 +395,12 @@ def add_customer(
 # -------------------------------------------------------------------------- complaints
 
 
-def department_members(book: Book, department: str) -> list[dict[str, Any]]:
-    return [as_record(r) for _, r in book.active_staff(department).iterrows()]
-
-
 def _check_department(book: Book, department: str | None) -> list[dict[str, Any]]:
     if not department:
         return []
-    members = department_members(book, department)
+    members = book.staff_members(department)
     if not members:
-        known = sorted(set(book.staff["department"].dropna()))
+        known = sorted({d for d in book.table("Staff").columns["department"] if d})
         raise SheetCRMError(
             Problem(
                 "unknown_department",
@@ -480,7 +480,9 @@ def open_complaint(
 def _due_times(book: Book, complaint: Mapping[str, Any]) -> dict[str, datetime]:
     target = book.sla[complaint["severity"]]
     cal = book.calendar()
-    opened = pd.Timestamp(complaint["opened"]).to_pydatetime()
+    opened = complaint["opened"]
+    if hasattr(opened, "to_pydatetime"):  # a pandas Timestamp from a frame
+        opened = opened.to_pydatetime()
     return {
         "first_response": cal.due_at(
             opened, target.first_response_hours, target.business_hours_only
@@ -572,6 +574,8 @@ def update_complaint(
     channel and staff when given. A resolution is logged when ``contact`` holds
     a summary.
     """
+    import pandas as pd
+
     result = Written()
     contact = dict(contact or {})
     with writer.edit(path) as tx:
@@ -996,7 +1000,7 @@ def _updated_records(
         merged.update({k: v for k, v in rows[i].items() if k != spec.key})
         candidates.append(merged)
     rest = frame.drop(index=[updates[i] for i in order])
-    without = replace(book, frames={**book.frames, spec.name: rest})
+    without = replace(book, frames=book.frames.with_frame(spec.name, rest))
     _, typed, found = check_new_rows(without, spec.name, candidates, as_of=as_of)
     problems += [(data.lines[order[j]], p) for j, p in found]
     out = []
@@ -1098,11 +1102,13 @@ def replace_frame(book: Book, sheet: str, frame: pd.DataFrame) -> Book:
     """``book`` with one frame swapped: how an edited row is judged without its old self."""
     from dataclasses import replace as swap
 
-    return swap(book, frames={**book.frames, sheet: frame})
+    return swap(book, frames=book.frames.with_frame(sheet, frame))
 
 
 def _for_update(typed: Mapping[str, Any], changes: Iterable[str]) -> dict[str, Any]:
     """The cells to write for ``changes``, as the workbook shows them; None clears a cell."""
+    import pandas as pd
+
     out: dict[str, Any] = {}
     for key in changes:
         value = typed.get(key)
@@ -1257,7 +1263,7 @@ def edit_customer(
                     Problem(
                         "duplicate_email",
                         f"{row['email']} already belongs to "
-                        f"{history.describe(same.iloc[0].to_dict())}; nothing was written",
+                        f"{find.describe(same.iloc[0].to_dict())}; nothing was written",
                         hint="allow a duplicate email if two people really share the address",
                         remedy="allow_duplicate_email",
                     )
@@ -1287,6 +1293,8 @@ def edit_customer(
 
 
 def _equal(a: Any, b: Any) -> bool:
+    import pandas as pd
+
     a = None if a is None or a == "" or (not isinstance(a, str) and pd.isna(a)) else a
     b = None if b is None or b == "" or (not isinstance(b, str) and pd.isna(b)) else b
     if isinstance(a, pd.Timestamp):

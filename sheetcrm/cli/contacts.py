@@ -116,6 +116,7 @@ def customer_show(
 
     from sheetcrm.cli import views as console
     from sheetcrm.rules import history
+    from sheetcrm.workbook import find
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
@@ -124,14 +125,14 @@ def customer_show(
         # A new workbook: nobody to look up yet is an empty state, not a mistake in WHO.
         click.echo("null" if fmt == "json" else _NO_CUSTOMERS_YET)
         return
-    found = history.find_customers(book, who)
+    found = find.find_customers(book, who)
     if found.one is None:
         if found.matches:
             click.echo(f"{len(found.matches)} customers match {who!r}; name one of them:")
             for record in found.matches:
-                click.echo(f"  {history.describe(record)}")
+                click.echo(f"  {find.describe(record)}")
             ctx.exit(EXIT_CANNOT)
-        raise history.no_match(who, found)
+        raise find.no_match(who, found)
     data = history.story(book, found.one["customer_id"], when)
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_value))

@@ -1,93 +1,20 @@
 """One customer's whole story, so whoever takes the next call never makes them explain again.
 
-``find_customers`` resolves what a person types (an id, a name, an email, or a
-near miss of one) to customers; ``story`` gathers details, open complaints with
-their service-level state, a newest-first timeline and the figures that sum
-the relationship up. Pure: a Book and an ``as_of`` in, plain data out.
+``story`` gathers details, open complaints with their service-level state, a
+newest-first timeline and the figures that sum the relationship up (finding the
+customer someone typed is :mod:`sheetcrm.workbook.find`). Pure: a Book and an
+``as_of`` in, plain data out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
-from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.rules import followups, sla
 from sheetcrm.workbook.book import Book, as_record, is_missing
-from sheetcrm.workbook.matching import closest_ids, closest_texts
-
-
-@dataclass(slots=True)
-class Lookup:
-    """What a typed customer reference matched: exactly one, several, or near misses."""
-
-    matches: list[dict[str, Any]]
-    suggestions: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def one(self) -> dict[str, Any] | None:
-        return self.matches[0] if len(self.matches) == 1 else None
-
-
-def find_customers(book: Book, text: str) -> Lookup:
-    """Customers matching an id, an email or a name (whole or part), case-insensitively.
-
-    An exact id or email wins; otherwise every customer whose name contains the
-    text. With no match, near misses of ids, names and emails are suggested.
-    """
-    customers = book.customers.dropna(subset=["customer_id"])
-    wanted = text.strip().casefold()
-    if not wanted:
-        return Lookup([])
-    ids = customers["customer_id"].astype(str).str.casefold()
-    emails = customers["email"].fillna("").astype(str).str.casefold()
-    names = customers["name"].fillna("").astype(str).str.casefold()
-    for mask in (
-        ids == wanted,
-        emails == wanted,
-        names == wanted,
-        names.str.contains(wanted, regex=False),
-    ):
-        if mask.any():
-            # A repeated id is one customer typed twice (validate names the copy): the
-            # first row wins, as in every other lookup by id.
-            matched = customers[mask].drop_duplicates("customer_id")
-            return Lookup([as_record(r) for _, r in matched.iterrows()])
-    near: list[str] = []
-    near += closest_ids(text, customers["customer_id"].astype(str).tolist())
-    by_name = closest_texts(text, customers["name"].fillna("").astype(str).tolist())
-    by_email = closest_texts(text, customers["email"].fillna("").astype(str).tolist())
-    keep = (
-        customers["customer_id"].isin(near)
-        | customers["name"].isin(by_name)
-        | (customers["email"].isin(by_email))
-    )
-    return Lookup([], [as_record(r) for _, r in customers[keep].head(3).iterrows()])
-
-
-def no_match(text: str, found: Lookup) -> SheetCRMError:
-    """The refusal when ``text`` names no customer, offering the near misses to try."""
-    hint = ""
-    if found.suggestions:
-        hint = "did you mean " + " or ".join(describe(r) for r in found.suggestions) + "?"
-    return SheetCRMError(
-        Problem(
-            "unknown_customer",
-            f"no customer matches {text!r}",
-            hint=hint or "check the Customers sheet",
-        )
-    )
-
-
-def describe(record: dict[str, Any]) -> str:
-    """``C-0012 Jane Doe (jane@example.com)``: how a customer is named in messages."""
-    contact = record.get("email") or record.get("phone")
-    return f"{record['customer_id']} {record.get('name') or ''}".strip() + (
-        f" ({contact})" if contact else ""
-    )
 
 
 def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:

@@ -8,23 +8,33 @@ the cell it came from.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from sheetcrm.errors import cell_ref
 from sheetcrm.workbook.business_time import BusinessCalendar
 from sheetcrm.workbook.settings import Settings, SlaTarget, default_sla
+from sheetcrm.workbook.table import Sheets, Table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def is_missing(value: Any) -> bool:
-    """True for every way a frame says "no value": None, NaN, NaT, pd.NA."""
+    """True for every way a table or frame says "no value": None, NaN, NaT, pd.NA."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value
+    pandas = sys.modules.get("pandas")
+    if pandas is None:  # no frame was built, so no value can be NaT or pd.NA
+        return False
     try:
-        return bool(pd.isna(value))
+        return bool(pandas.isna(value))
     except (TypeError, ValueError):  # a list or other container is a value
         return False
 
@@ -37,6 +47,7 @@ def as_record(row: Mapping[str, Any]) -> dict[str, Any]:
 def as_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Every row of ``frame`` as :func:`as_record` gives it, converted in one go.
 
+    >>> import pandas as pd
     >>> as_records(pd.DataFrame({"a": [1.5, None]}))
     [{'a': 1.5}, {'a': None}]
     """
@@ -53,10 +64,13 @@ def lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
     Here the table keeps its dtype and the first row of a repeated key wins, as
     everywhere else duplicates meet a lookup (validation reports them).
 
+    >>> import pandas as pd
     >>> empty = pd.Series([], dtype="datetime64[ns]")
     >>> lookup(pd.Series(["C-1"]), empty).tolist()
     [NaT]
     """
+    import pandas as pd
+
     table = table[~table.index.duplicated()]
     found = table.reindex(keys.to_numpy())
     return pd.Series(found.to_numpy(), index=keys.index, dtype=found.dtype, name=keys.name)
@@ -64,9 +78,14 @@ def lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
 
 @dataclass(slots=True)
 class Book:
-    """Typed frames keyed by contract sheet name (``Customers``, ``Interactions``, ...)."""
+    """The sheets by contract name (``Customers``, ``Interactions``, ...).
 
-    frames: dict[str, pd.DataFrame]
+    ``frames[name]`` is a sheet as a DataFrame (built on first use) and
+    ``table(name)`` the same sheet as plain typed columns, which is all that
+    checking and writing need (see :mod:`sheetcrm.workbook.table`).
+    """
+
+    frames: Sheets
     path: Path | None = None
     sheet_names: dict[str, str] = field(default_factory=dict)  # contract name -> owner's name
     letters: dict[str, dict[str, str]] = field(default_factory=dict)  # sheet -> column -> letter
@@ -74,6 +93,13 @@ class Book:
     sla: dict[str, SlaTarget] = field(default_factory=default_sla)
     holidays: frozenset[date] = frozenset()
     loaded: frozenset[str] = frozenset()  # the sheets read (load(sheets=...) reads fewer)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.frames, Sheets):  # frames built by hand (tests, replace())
+            self.frames = Sheets(frames=self.frames)
+
+    def table(self, sheet: str) -> Table:
+        return self.frames.table(sheet)
 
     @property
     def customers(self) -> pd.DataFrame:
@@ -108,18 +134,33 @@ class Book:
 
     def customer(self, customer_id: str) -> dict[str, Any] | None:
         """The customer with this id as a plain record (the first row wins), or None."""
-        rows = self.customers[self.customers["customer_id"] == customer_id]
-        return as_record(rows.iloc[0]) if len(rows) else None
+        table = self.table("Customers")
+        i = table.find("customer_id", customer_id)
+        return None if i is None else table.record(i)
 
     def active_staff(self, department: str | None = None) -> pd.DataFrame:
         """Staff still working here (``active`` not no), of ``department`` if given
         (matched whatever the case, as the Staff sheet spells it)."""
-        staff = self.staff
-        mask = staff["active"].fillna(True).astype(bool)
-        if department is not None:
-            wanted = department.strip().casefold()
-            mask &= staff["department"].fillna("").str.casefold() == wanted
-        return staff[mask]
+        rows = [r["excel_row"] for r in self.staff_members(department)]
+        return self.staff[self.staff["excel_row"].isin(rows)]
+
+    def staff_members(self, department: str | None = None) -> list[dict[str, Any]]:
+        """:meth:`active_staff` as plain records, read without a DataFrame."""
+        table = self.table("Staff")
+        wanted = None if department is None else department.strip().casefold()
+        return [
+            table.record(i)
+            for i, (active, dept) in enumerate(
+                zip(table.columns["active"], table.columns["department"], strict=True)
+            )
+            if active is not False and (wanted is None or (dept or "").casefold() == wanted)
+        ]
+
+    def staff_member(self, name: str) -> dict[str, Any] | None:
+        """The Staff row of ``name`` (spelled as the sheet has it; the first row wins)."""
+        table = self.table("Staff")
+        i = table.find("name", name)
+        return None if i is None else table.record(i)
 
     def calendar(self) -> BusinessCalendar:
         """The business calendar: Settings' hours, days and time zone, and the Holidays."""
@@ -132,4 +173,4 @@ class Book:
         return cell_ref(name, f"{letter}{excel_row}" if letter else None)
 
     def record_count(self) -> int:
-        return sum(len(f) for f in self.frames.values())
+        return sum(self.frames.rows(name) for name in self.frames)

@@ -11,8 +11,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import pandas as pd
-
 from sheetcrm.contract import SHEET_BY_NAME, Sheet
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.workbook import writer
@@ -46,7 +44,7 @@ def fresh_ids(tx: writer.Transaction, book: Book, sheet: str, count: int = 1) ->
     """
     spec = SHEET_BY_NAME[sheet]
     if sheet in book.loaded:
-        return next_ids(book.frames[sheet][spec.key].dropna(), spec.id_prefix, count)
+        return next_ids(book.table(sheet).columns[spec.key], spec.id_prefix, count)
     if sheet not in book.sheet_names:
         return next_ids((), spec.id_prefix, count)
     ids = next_ids(tx.edge_values(sheet, spec.key), spec.id_prefix, count)
@@ -91,7 +89,7 @@ def for_sheet(record: Mapping[str, Any], spec: Sheet) -> dict[str, Any]:
             continue
         if column.kind == "yesno":
             value = "yes" if value else "no"
-        elif isinstance(value, pd.Timestamp):
+        elif hasattr(value, "to_pydatetime"):  # a pandas Timestamp from a frame
             value = value.to_pydatetime()
         elif column.kind == "whole":
             value = int(value)

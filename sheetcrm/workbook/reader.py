@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-import numpy as np
 import python_calamine as calamine
 
 from sheetcrm.contract import (
@@ -468,22 +467,24 @@ def raw_sheet(name: str, spec: Sheet, rows: list[list[Any]]) -> RawSheet:
             c: transposed[j] if j < len(transposed) else () for c, j in positions.items()
         }
         # A row is a record when any contract column holds something. Nearly every
-        # record has its key, so numpy finds those in one pass over the key column and
-        # only the keyless rows are looked at cell by cell (spaces alone are blank too).
+        # record has its key, so one pass over the key column finds those and only the
+        # keyless rows are looked at cell by cell (spaces alone are blank too).
         key_values = columns.get(spec.key)
         if key_values is not None and len(key_values):
-            keep = np.asarray(key_values, dtype=object) != ""
+            keep = [v != "" for v in key_values]
         else:
-            keep = np.zeros(len(body), dtype=bool)
-        for i in np.flatnonzero(~keep).tolist():
-            keep[i] = any(not is_blank(vals[i]) for vals in columns.values() if len(vals))
+            keep = [False] * len(body)
+        filled = [vals for vals in columns.values() if len(vals)]
+        for i, kept in enumerate(keep):
+            if not kept:
+                keep[i] = any(not is_blank(vals[i]) for vals in filled)
         if key_values is not None:
-            for i in np.flatnonzero(keep).tolist():
-                if type(key_values[i]) is str and not key_values[i].strip():
-                    keep[i] = any(not is_blank(vals[i]) for vals in columns.values())
+            for i, value in enumerate(key_values):
+                if type(value) is str and not value.strip() and keep[i]:
+                    keep[i] = any(not is_blank(vals[i]) for vals in filled)
         # Formatted but empty rows (and blank rows between records) are not records.
-        if not keep.all():
-            idx = np.flatnonzero(keep).tolist()
+        if not all(keep):
+            idx = [i for i, kept in enumerate(keep) if kept]
             columns = {c: [vals[i] for i in idx] for c, vals in columns.items()}
             excel_rows = [header_index + 2 + i for i in idx]
         else:

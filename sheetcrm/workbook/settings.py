@@ -12,9 +12,7 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from sheetcrm import i18n
 from sheetcrm.contract import DEFAULT_SLA, SETTING_BY_KEY, VOCABULARIES, normalize_header
@@ -25,6 +23,9 @@ from sheetcrm.workbook.business_time import (
     parse_business_days,
     parse_business_hours,
 )
+
+if TYPE_CHECKING:
+    from sheetcrm.workbook.table import Table
 
 Locate = Callable[[str, int | None], tuple[str, str | None]]
 
@@ -155,13 +156,14 @@ class Settings:
         )
 
 
-def parse_settings(frame: pd.DataFrame, locate: Locate) -> tuple[Settings, list[Problem]]:
+def parse_settings(table: Table, locate: Locate) -> tuple[Settings, list[Problem]]:
     """Settings from the Settings sheet's key/value rows; defaults where missing or bad."""
     values: dict[str, Any] = {}
     extra: dict[str, str] = {}
     problems: list[Problem] = []
     by_norm = {normalize_header(k): k for k in _PARSERS}
-    for key, value, row in zip(frame["key"], frame["value"], frame["excel_row"], strict=True):
+    columns = table.columns
+    for key, value, row in zip(columns["key"], columns["value"], table.excel_rows, strict=True):
         if key is None:
             continue
         name = by_norm.get(normalize_header(key))
@@ -192,24 +194,25 @@ def parse_settings(frame: pd.DataFrame, locate: Locate) -> tuple[Settings, list[
 
 
 def parse_sla(
-    frame: pd.DataFrame, locate: Locate, *, has_sheet: bool = True
+    table: Table, locate: Locate, *, has_sheet: bool = True
 ) -> tuple[dict[str, SlaTarget], list[Problem]]:
     """Targets per severity from the SLA sheet; the defaults for any severity not listed."""
     targets = default_sla()
     problems: list[Problem] = []
     seen: set[str] = set()
-    for rec in frame.itertuples(index=False):
-        if (
-            rec.severity is None
-            or pd.isna(rec.first_response_hours)
-            or pd.isna(rec.resolution_hours)
-        ):
-            continue  # the bad cell is reported by the column checks
-        seen.add(rec.severity)
-        business = True if pd.isna(rec.business_hours_only) else bool(rec.business_hours_only)
-        targets[rec.severity] = SlaTarget(
-            rec.severity, float(rec.first_response_hours), float(rec.resolution_hours), business
+    for i in range(len(table)):
+        rec = table.record(i)
+        severity, respond, resolve = (
+            rec["severity"],
+            rec["first_response_hours"],
+            rec["resolution_hours"],
         )
+        if severity is None or respond is None or resolve is None:
+            continue  # the bad cell is reported by the column checks
+        seen.add(severity)
+        only = rec["business_hours_only"]
+        business = True if only is None else bool(only)
+        targets[severity] = SlaTarget(severity, float(respond), float(resolve), business)
     if has_sheet:
         for severity in VOCABULARIES["severity"]:
             if severity not in seen:

@@ -1,7 +1,9 @@
 """RawBook + contract -> (Book, Report): every rule the contract implies, each problem by cell.
 
-Why one module (~650 lines): every contract rule runs in one vectorised pass per
-sheet and reports through one collector; the rules read best side by side.
+Why one module (~700 lines): every contract rule runs in one pass per sheet and
+reports through one collector; the rules read best side by side. The rules work
+on plain typed columns (:class:`~sheetcrm.workbook.table.Table`), not DataFrames:
+checking a workbook, or a row about to be added, never needs pandas.
 
 Never raises for bad data: a bad cell becomes a :class:`Problem` naming its
 sheet and cell, and a missing value in the typed frames. Rules come from
@@ -11,13 +13,12 @@ few cross-field rules that a table cannot express are spelled out below.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from sheetcrm.contract import (
     CLOSED_STATUSES,
@@ -25,16 +26,16 @@ from sheetcrm.contract import (
     SHEET_BY_NAME,
     SHEETS,
     Column,
-    Sheet,
     find_sheet,
 )
 from sheetcrm.errors import Problem, Report, Severity, SheetCRMError, column_letter
 from sheetcrm.workbook import cells
-from sheetcrm.workbook.book import Book, as_records
+from sheetcrm.workbook.book import Book
 from sheetcrm.workbook.matching import closest_ids
 from sheetcrm.workbook.naming import CONTRACT
 from sheetcrm.workbook.reader import RawBook, RawSheet, read_book
 from sheetcrm.workbook.settings import parse_settings, parse_sla
+from sheetcrm.workbook.table import Sheets, Table
 from sheetcrm.xlsx import package as parts
 
 # Columns holding things that already happened; a date after as-of is a typo to look at.
@@ -68,7 +69,7 @@ def validate(
     []
     """
     report = Report(workbook=str(raw.path))
-    frames: dict[str, pd.DataFrame] = {}
+    tables: dict[str, Table] = {}
     letters: dict[str, dict[str, str]] = {}
     sheet_names: dict[str, str] = {}
     for name in raw.sheet_names:  # every contract sheet the workbook has, read or not
@@ -78,10 +79,10 @@ def validate(
     for spec in SHEETS:
         sheet = raw.sheets.get(spec.name)
         if only is not None and spec.name not in only:
-            frames[spec.name] = _empty_frame(spec)
+            tables[spec.name] = Table.empty(spec)
             continue
         if sheet is None and spec.managed:
-            frames[spec.name] = _empty_frame(spec)
+            tables[spec.name] = Table.empty(spec)
             continue
         if sheet is None:
             optional = spec.if_missing is not None
@@ -95,14 +96,14 @@ def validate(
                     severity="warning" if optional else "error",
                 )
             )
-            frames[spec.name] = _empty_frame(spec)
+            tables[spec.name] = Table.empty(spec)
             continue
         letters[spec.name] = dict(sheet.letters)
-        frames[spec.name] = _typed_frame(sheet, report, raw.path)
+        tables[spec.name] = _typed_table(sheet, report, raw.path)
 
     book = Book(
         path=raw.path,
-        frames=frames,
+        frames=Sheets(tables),
         sheet_names=sheet_names,
         letters=letters,
         loaded=frozenset(raw.sheets),
@@ -111,12 +112,12 @@ def validate(
     checker.keys()
     checker.references()
     checker.cross_fields()
-    settings, problems = parse_settings(frames["Settings"], checker.locate("Settings"))
+    settings, problems = parse_settings(tables["Settings"], checker.locate("Settings"))
     report.extend(problems)
-    sla, problems = parse_sla(frames["SLA"], checker.locate("SLA"), has_sheet="SLA" in raw.sheets)
+    sla, problems = parse_sla(tables["SLA"], checker.locate("SLA"), has_sheet="SLA" in raw.sheets)
     report.extend(problems)
     book.settings, book.sla = settings, sla
-    book.holidays = frozenset(d for d in frames["Holidays"]["date"] if d is not None)
+    book.holidays = frozenset(d for d in tables["Holidays"].columns["date"] if d is not None)
     if as_of is not None:
         checker.future_dates(as_of)
     checker.warnings()
@@ -189,8 +190,8 @@ def check_new_rows(
     cross-field rules are checked against the whole workbook.
     """
     spec = SHEET_BY_NAME[sheet]
-    existing = book.frames[sheet]
-    first = int(existing["excel_row"].max()) + 1 if len(existing) else 2
+    existing = book.table(sheet)
+    first = max(existing.excel_rows) + 1 if len(existing) else 2
     raw = RawSheet(
         name=sheet,
         spec=spec,
@@ -201,22 +202,28 @@ def check_new_rows(
         excel_rows=list(range(first, first + len(rows))),
     )
     report = Report()
-    new = _typed_frame(raw, report)
-    frames = dict(book.frames)
-    frames[sheet] = pd.concat([existing, new], ignore_index=True) if len(existing) else new
+    table = existing.extended(_typed_table(raw, report))
     letters = dict(book.letters)
     letters[sheet] = raw.letters
     names = dict(book.sheet_names)
     names[sheet] = sheet
-    grown = replace(book, frames=frames, letters=letters, sheet_names=names)
-    checker = _Checker(grown, report, present=set(book.loaded) | {sheet}, checked={sheet})
+    grown = replace(
+        book, frames=book.frames.replaced(sheet, table), letters=letters, sheet_names=names
+    )
+    # The rows already there are context (ids taken, first rows of a key), not judged again.
+    checker = _Checker(
+        grown, report, present=set(book.loaded) | {sheet}, checked={sheet}, start=len(existing)
+    )
     checker.keys()
     checker.references()
     checker.cross_fields()
     if as_of is not None:
         checker.future_dates(as_of)
-    typed = frames[sheet].iloc[len(existing) :].drop(columns="excel_row")
-    records = as_records(typed)
+    records = []
+    for i in range(len(existing), len(table)):
+        record = table.record(i)
+        del record["excel_row"]
+        records.append(record)
     found = [(p.row - first, p) for p in report.problems if p.row is not None and p.row >= first]
     # The grown book keeps the old letters for the owner's sheet: only the new rows moved.
     return replace(grown, letters=book.letters, sheet_names=book.sheet_names), records, found
@@ -236,25 +243,9 @@ def _order():  # type: ignore[no-untyped-def]
     return key
 
 
-def _empty_frame(spec: Sheet) -> pd.DataFrame:
-    frame = pd.DataFrame({c.name: pd.Series([], dtype=_dtype(c)) for c in spec.columns})
-    frame["excel_row"] = pd.Series([], dtype="int64")
-    return frame
-
-
-def _dtype(column: Column) -> str:
-    return {
-        "date": "object",
-        "datetime": "datetime64[ns]",
-        "number": "float64",
-        "whole": "Int64",
-        "yesno": "boolean",
-    }.get(column.kind, "object")
-
-
-def _typed_frame(sheet: RawSheet, report: Report, path: Path | None = None) -> pd.DataFrame:
+def _typed_table(sheet: RawSheet, report: Report, path: Path | None = None) -> Table:
     spec = sheet.spec
-    data: dict[str, Any] = {}
+    columns: dict[str, list[Any]] = {}
     n = len(sheet.excel_rows)
     for column in spec.columns:
         values = sheet.columns.get(column.name)
@@ -271,51 +262,47 @@ def _typed_frame(sheet: RawSheet, report: Report, path: Path | None = None) -> p
                         f"(row {sheet.header_row})",
                     )
                 )
-            typed: list[Any] = [None] * n
+            columns[column.name] = [None] * n
         else:
-            typed = _convert_column(sheet, column, values, report, path)
-        data[column.name] = _series(column, typed)
-    data["excel_row"] = pd.Series(sheet.excel_rows, dtype="int64")
-    return pd.DataFrame(data)
-
-
-def _series(column: Column, typed: list[Any]) -> pd.Series:
-    if column.kind == "datetime":
-        return pd.Series(pd.to_datetime(typed), dtype="datetime64[ns]")
-    if column.kind == "number":
-        return pd.Series([float("nan") if v is None else v for v in typed], dtype="float64")
-    return pd.Series(typed, dtype=_dtype(column))
+            columns[column.name] = _convert_column(sheet, column, values, report, path)
+    return Table(spec, columns, list(sheet.excel_rows))
 
 
 def _convert_column(
     sheet: RawSheet, column: Column, values: Sequence[Any], report: Report, path: Path | None = None
 ) -> list[Any]:
     """Type one column, reporting each bad cell. The hot loop of ``validate``."""
-    out: list[Any] = [None] * len(values)
     rows = sheet.excel_rows
     letter = sheet.letters[column.name]
-    memo: dict[Any, tuple[Any, cells.Issue | None]] = {}
-    # Vocabulary, yes/no and email columns repeat a few values many times: remember
-    # each distinct value's verdict instead of re-judging it.
-    use_memo = column.kind in ("yesno", "email") or column.vocabulary is not None
+
+    judge: Callable[[Any], tuple[Any, cells.Issue | None]] = partial(cells.convert, column)
+    todo: Sequence[int]
     fast = _fast_path(column)
+    verdicts = None
+    if fast is None and (column.kind in ("yesno", "email") or column.vocabulary is not None):
+        # These columns repeat a few values many times: judge each distinct value once.
+        try:
+            verdicts = {v: judge(v) for v in set(values)}
+        except TypeError:  # an unhashable value: judge cell by cell
+            verdicts = None
     if fast is not None:
         out = fast(values)
-        todo: Any = [i for i, v in enumerate(out) if v is _SLOW]
+        todo = [i for i, v in enumerate(out) if v is _SLOW]
+    elif verdicts is not None:
+        out = [verdicts[v][0] for v in values]
+        bad = {
+            v
+            for v, (typed, issue) in verdicts.items()
+            if issue is not None or (typed is None and column.required) or _cut_short(v)
+        }
+        todo = [i for i, v in enumerate(values) if v in bad] if bad else []
+        judge = verdicts.__getitem__
     else:
+        out = [None] * len(values)
         todo = range(len(values))
     for i in todo:
         value = values[i]
-        if use_memo:
-            try:
-                result = memo[value]
-            except KeyError:
-                result = memo[value] = cells.convert(column, value)
-            except TypeError:
-                result = cells.convert(column, value)
-        else:
-            result = cells.convert(column, value)
-        typed, issue = result
+        typed, issue = judge(value)
         if issue is None and path is not None and _cut_short(value):
             # calamine hands over at most 32,767 characters: the cell may hold more
             issue = cells.too_long(
@@ -431,14 +418,24 @@ def _problem(
 
 
 class _Checker:
-    """The rules that look across rows and sheets: keys, references, dates in order."""
+    """The rules that look across rows and sheets: keys, references, dates in order.
+
+    ``start`` is the first row index of the ``checked`` sheets to judge: a write
+    judges only its new rows, against every row already there.
+    """
 
     def __init__(
-        self, book: Book, report: Report, present: set[str], checked: set[str] | None = None
+        self,
+        book: Book,
+        report: Report,
+        present: set[str],
+        checked: set[str] | None = None,
+        start: int = 0,
     ) -> None:
         self.book, self.report = book, report
         self.present = present  # contract sheets the workbook has
         self.checked = present if checked is None else checked  # sheets whose rows to judge
+        self.start = start
 
     def locate(self, sheet: str):  # type: ignore[no-untyped-def]
         """A function (column, excel_row) -> (sheet name, cell) for messages about ``sheet``."""
@@ -485,28 +482,24 @@ class _Checker:
         for spec in SHEETS:
             if spec.name not in self.checked or not spec.unique_key:
                 continue
-            frame = self.book.frames[spec.name]
-            keys = frame[spec.key]
-            present = keys.notna()
-            folded = keys[present].astype(str).str.casefold()
-            dupes = folded.duplicated(keep="first")
-            if not dupes.any():
-                continue
-            first_row: dict[Any, int] = {}
-            for value, row in zip(folded, frame.loc[present, "excel_row"], strict=True):
-                first_row.setdefault(value, row)
-            for idx in dupes[dupes].index:
-                row = int(frame.at[idx, "excel_row"])
-                value = keys[idx]
-                self._add(
-                    spec.name,
-                    spec.key,
-                    row,
-                    "duplicate_id",
-                    f"{spec.key} {value} is already used in row {first_row[folded[idx]]}",
-                    f"give this row its own {spec.key}",
-                    value=value,
-                )
+            table = self.book.table(spec.name)
+            rows = table.excel_rows
+            first_row: dict[str, int] = {}  # folded key -> the Excel row that has it first
+            for i, value in enumerate(table.columns[spec.key]):
+                if value is None:
+                    continue
+                folded = str(value).casefold()
+                first = first_row.setdefault(folded, rows[i])
+                if first != rows[i] and i >= self.start:
+                    self._add(
+                        spec.name,
+                        spec.key,
+                        rows[i],
+                        "duplicate_id",
+                        f"{spec.key} {value} is already used in row {first}",
+                        f"give this row its own {spec.key}",
+                        value=value,
+                    )
 
     def references(self) -> None:
         targets: dict[tuple[str, str], dict[str, str]] = {}
@@ -518,177 +511,183 @@ class _Checker:
                     continue  # the missing sheet is reported already
                 key = column.references
                 if key not in targets:
-                    target = self.book.frames[key[0]][key[1]].dropna()
-                    targets[key] = {str(v).casefold(): str(v) for v in target}
+                    target = self.book.table(key[0]).columns[key[1]]
+                    targets[key] = {str(v).casefold(): str(v) for v in target if v is not None}
                 canonical = targets[key]
-                frame = self.book.frames[spec.name]
-                series = frame[column.name]
-                # Most values are spelled exactly as on the target sheet; only the rest
-                # are folded, so "kari" finds Kari and is stored as "Kari".
-                exact = series.isin(set(canonical.values())) | series.isna()
-                loose = pd.Series(
-                    [canonical.get(str(v).casefold(), v) for v in series[~exact]],
-                    index=series.index[~exact],
-                    dtype=object,
-                )
-                known = exact.copy()
-                if len(loose):
-                    known[~exact] = [str(v).casefold() in canonical for v in loose]
-                    frame.loc[loose.index, column.name] = loose
-                for idx in known[~known].index:
-                    value = series[idx]
-                    row = int(frame.at[idx, "excel_row"])
+                exact = set(canonical.values())
+                table = self.book.table(spec.name)
+                values = table.columns[column.name]
+                for i in range(self.start, len(values)):
+                    value = values[i]
+                    if value is None or value in exact:
+                        continue
+                    # Only values not spelled as on the target sheet are folded, so
+                    # "kari" finds Kari and is stored as "Kari".
+                    found = canonical.get(str(value).casefold())
+                    if found is not None:
+                        values[i] = found
+                        continue
                     self._add(
                         spec.name,
                         column.name,
-                        row,
+                        table.excel_rows[i],
                         "unknown_reference",
                         f"{column.name} {cells.show(value)} is not on the {key[0]} sheet",
                         self._suggest(key, value),
                         value=value,
                     )
-                    frame.at[idx, column.name] = None
+                    values[i] = None
 
     def _suggest(self, target: tuple[str, str], value: Any) -> str:
         sheet, column = target
-        frame = self.book.frames[sheet]
-        keys = frame[column].dropna().astype(str)
-        close = closest_ids(str(value), keys.tolist(), limit=1)
+        table = self.book.table(sheet)
+        keys = [str(v) for v in table.columns[column] if v is not None]
+        close = closest_ids(str(value), keys, limit=1)
         if close:
             extra = ""
             if sheet == "Customers":
-                name = frame.loc[keys[keys == close[0]].index, "name"]
-                extra = f" {name.iloc[0]}" if len(name) else ""
+                i = [str(v) for v in table.columns[column]].index(close[0])
+                name = table.columns["name"][i]
+                extra = f" {name}" if name is not None else ""
             return f"did you mean {close[0]}{extra}? Otherwise add it to the {sheet} sheet first"
         return f"add it to the {sheet} sheet first, or correct the {column}"
 
     def cross_fields(self) -> None:
         if "Complaints" not in self.checked:
             return
-        frame = self.book.frames["Complaints"]
+        table = self.book.table("Complaints")
+        columns, rows = table.columns, table.excel_rows
+        judged = range(self.start, len(table))
+        opened = columns["opened"]
         for later in ("first_response", "resolved"):
-            bad = frame[later].notna() & frame["opened"].notna() & (frame[later] < frame["opened"])
-            for idx in bad[bad].index:
-                row = int(frame.at[idx, "excel_row"])
-                opened = frame.at[idx, "opened"]
+            for i in judged:
+                when, start = columns[later][i], opened[i]
+                if when is None or start is None or not when < start:
+                    continue
                 self._add(
                     "Complaints",
                     later,
-                    row,
+                    rows[i],
                     "date_order",
-                    f"{later} {cells.show(frame.at[idx, later].to_pydatetime())} is "
-                    f"before the complaint was opened ({cells.show(opened.to_pydatetime())})",
+                    f"{later} {cells.show(when)} is "
+                    f"before the complaint was opened ({cells.show(start)})",
                     f"check both dates; {later} cannot be earlier than opened",
                 )
-        closed = frame["status"].isin(CLOSED_STATUSES) & frame["resolved"].isna()
-        for idx in closed[closed].index:
-            row = int(frame.at[idx, "excel_row"])
-            self._add(
-                "Complaints",
-                "resolved",
-                row,
-                "missing_value",
-                f"status is {frame.at[idx, 'status']}, but resolved is empty",
-                "type the date and time it was resolved, or set status back to open",
-            )
-        reopened = frame["status"].isin(OPEN_STATUSES) & frame["resolved"].notna()
-        for idx in reopened[reopened].index:
-            row = int(frame.at[idx, "excel_row"])
-            self._add(
-                "Complaints",
-                "status",
-                row,
-                "status_mismatch",
-                f"status is {frame.at[idx, 'status']}, but there is a resolved date",
-                "set status to resolved, or clear the resolved date if it was reopened",
-                severity="warning",
-            )
+        status, resolved = columns["status"], columns["resolved"]
+        for i in judged:
+            if status[i] in CLOSED_STATUSES and resolved[i] is None:
+                self._add(
+                    "Complaints",
+                    "resolved",
+                    rows[i],
+                    "missing_value",
+                    f"status is {status[i]}, but resolved is empty",
+                    "type the date and time it was resolved, or set status back to open",
+                )
+        for i in judged:
+            if status[i] in OPEN_STATUSES and resolved[i] is not None:
+                self._add(
+                    "Complaints",
+                    "status",
+                    rows[i],
+                    "status_mismatch",
+                    f"status is {status[i]}, but there is a resolved date",
+                    "set status to resolved, or clear the resolved date if it was reopened",
+                    severity="warning",
+                )
 
     def future_dates(self, as_of: datetime) -> None:
-        limit = pd.Timestamp(as_of + timedelta(days=1))
+        limit = as_of + timedelta(days=1)
         for sheet, column in sorted(_PAST_COLUMNS):
             if sheet not in self.checked:
                 continue
-            frame = self.book.frames[sheet]
-            series = frame[column]
-            if series.dtype == object:  # plain dates
-                bad = series.notna() & (series > limit.date()).fillna(False).astype(bool)
-            else:
-                bad = series.notna() & (series > limit)
-            for idx in bad[bad].index:
-                row = int(frame.at[idx, "excel_row"])
+            table = self.book.table(sheet)
+            values = table.columns[column]
+            plain_dates = table.spec.column_by_name[column].kind == "date"
+            bound: date = limit.date() if plain_dates else limit
+            for i in range(self.start, len(values)):
+                value = values[i]
+                if value is None or not value > bound:
+                    continue
+                when = datetime.combine(value, time()) if plain_dates else value
                 self._add(
                     sheet,
                     column,
-                    row,
+                    table.excel_rows[i],
                     "future_date",
-                    f"{column} {cells.show(pd.Timestamp(series[idx]).to_pydatetime())} "
-                    "is in the future",
+                    f"{column} {cells.show(when)} is in the future",
                     "check the year and month",
                     severity="warning",
                 )
 
     def warnings(self) -> None:
-        customers = self.book.frames["Customers"]
+        customers = self.book.table("Customers")
         if "Customers" in self.checked and len(customers):
-            emails = customers["email"].map(lambda v: None if v is None else v.casefold())
             # A row merged into another keeps its old address as history, not as a clash.
-            from sheetcrm.workbook.duplicates import is_merged
+            from sheetcrm.workbook.duplicates import merged_into
 
-            emails = emails.where(~is_merged(customers), None)
-            present = emails.notna()
-            dupes = emails[present].duplicated(keep="first")
-            first: dict[str, Any] = {}
-            for idx in emails[present].index:
-                first.setdefault(emails[idx], customers.at[idx, "customer_id"])
-            for idx in dupes[dupes].index:
-                row = int(customers.at[idx, "excel_row"])
+            columns = customers.columns
+            first: dict[str, Any] = {}  # folded address -> the customer who has it first
+            for i, email in enumerate(columns["email"]):
+                if email is None or merged_into(columns["notes"][i]) is not None:
+                    continue
+                folded = email.casefold()
+                if folded not in first:
+                    first[folded] = columns["customer_id"][i]
+                    continue
                 self._add(
                     "Customers",
                     "email",
-                    row,
+                    customers.excel_rows[i],
                     "duplicate_email",
-                    f"{customers.at[idx, 'email']} is also the email of {first[emails[idx]]}",
+                    f"{email} is also the email of {first[folded]}",
                     "merge the two customers, or correct one address",
                     severity="warning",
                 )
-        staff = self.book.frames["Staff"]
+        staff = self.book.table("Staff")
         if "Staff" not in self.present or not len(staff):
             return
-        inactive = set(staff.loc[staff["active"].fillna(True).eq(False), "name"])
+        inactive = {
+            name
+            for name, active in zip(staff.columns["name"], staff.columns["active"], strict=True)
+            if active is False
+        }
         if not inactive:
             return
         for sheet, open_only in (("Customers", False), ("Complaints", True)):
             if sheet not in self.checked:
                 continue
-            frame = self.book.frames[sheet]
-            mask = frame["owner"].isin(inactive)
-            if open_only:
-                mask &= frame["status"].isin(OPEN_STATUSES)
-            for idx in mask[mask].index:
-                row = int(frame.at[idx, "excel_row"])
+            table = self.book.table(sheet)
+            owners = table.columns["owner"]
+            status = table.columns.get("status")
+            for i, owner in enumerate(owners):
+                if owner not in inactive:
+                    continue
+                if open_only and status is not None and status[i] not in OPEN_STATUSES:
+                    continue
                 self._add(
                     sheet,
                     "owner",
-                    row,
+                    table.excel_rows[i],
                     "inactive_owner",
-                    f"owner {frame.at[idx, 'owner']} is marked inactive on the Staff sheet",
+                    f"owner {owner} is marked inactive on the Staff sheet",
                     "give this row an active owner",
                     severity="warning",
                 )
 
     def likely_duplicates(self) -> None:
         """One warning per likely pair, on the later row's name: the one to merge away."""
-        from sheetcrm.workbook.duplicates import THRESHOLD, find_duplicates, is_merged
+        from sheetcrm.workbook.duplicates import THRESHOLD, find_duplicates, merged_into
 
-        customers = self.book.frames["Customers"]
+        customers = self.book.table("Customers")
         if "Customers" not in self.checked or not len(customers):
             return
-
-        live = customers.dropna(subset=["customer_id"])
-        live = live[~is_merged(live)]
-        rows = dict(zip(live["customer_id"].astype(str), live["excel_row"], strict=True))
-        for pair in find_duplicates(live, THRESHOLD):
+        columns = customers.columns
+        ids, notes = columns["customer_id"], columns["notes"]
+        live = [i for i, key in enumerate(ids) if key is not None and merged_into(notes[i]) is None]
+        rows = {str(columns["customer_id"][i]): customers.excel_rows[i] for i in live}
+        candidates = {name: [values[i] for i in live] for name, values in columns.items()}
+        for pair in find_duplicates(candidates, THRESHOLD):
             first, second = sorted((pair.first, pair.second), key=lambda c: rows[c])
             self._add(
                 "Customers",
