@@ -132,6 +132,40 @@ def test_big_sheet_verification(book: Path, monkeypatch: pytest.MonkeyPatch) -> 
         tx.append("Interactions", [ROW])
 
 
+def test_an_append_is_proved_by_its_own_rows(book: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """New rows under the last are read back alone (the rest is compared byte for byte),
+    so a write's proof is proportional to what it wrote; an edit still re-reads the sheet."""
+
+    def whole_sheet(*args: object) -> None:
+        raise AssertionError("re-read the whole sheet")
+
+    monkeypatch.setattr(writer, "_verify_full", whole_sheet)
+    with writer.edit(book) as tx:
+        tx.append("Interactions", [ROW])
+    assert _ids(book)[-1] == "I-0004"
+    before = book.read_bytes()
+    with pytest.raises(AssertionError, match="whole sheet"), writer.edit(book) as tx:
+        tx.update("Interactions", 3, {"summary": "changed"})
+    assert book.read_bytes() == before
+
+
+def test_an_append_notices_a_changed_row_above(book: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the append proof relies on: every byte above the new rows is the original's."""
+    before = book.read_bytes()
+    original = writer.Package.original
+
+    def altered(self: writer.Package, part: str) -> bytes | None:
+        data = original(self, part)
+        if data is None or b'<c r="B2"' not in data:
+            return data
+        return data.replace(b'<c r="B2"', b'<c  r="B2"', 1)  # one byte more in row 2
+
+    monkeypatch.setattr(writer.Package, "original", altered)
+    with pytest.raises(SheetCRMError, match="above row"), writer.edit(book) as tx:
+        tx.append("Interactions", [{**ROW, "interaction_id": "I-0005"}])
+    assert book.read_bytes() == before and _leftovers(book.parent) == []
+
+
 @pytest.mark.parametrize("long_form", [False, True], ids=["~$name", "~$ame"])
 def test_open_in_excel_is_refused(book: Path, long_form: bool) -> None:
     before = book.read_bytes()

@@ -629,10 +629,47 @@ def _verify(tmp: Path | bytes, tx: Transaction) -> None:
         raise _fail(f"a broken zip ({exc})") from None
     for sheet, rows in tx._expected.items():
         part = pkg.sheet_part(sheet)
-        if len(pkg.read(part)) <= FULL_VERIFY_LIMIT:
+        old = pkg.original(part)
+        if old is not None and _below_the_records(old, min(rows)):
+            # New rows under the last record: the proof is proportional to what was written.
+            _verify_big(pkg, sheet, rows, old, appended=True)
+        elif len(pkg.read(part)) <= FULL_VERIFY_LIMIT:
             _verify_full(tmp, tx.original, sheet, rows)
         else:
-            _verify_big(pkg, sheet, rows, pkg.original(part))
+            _verify_big(pkg, sheet, rows, old)
+
+
+def _below_the_records(old: bytes, first: int) -> bool:
+    """Whether no row from ``first`` down held a value before (rows added under the
+    records, perhaps into the owner's formatted empty rows).
+
+    Rows written without a number are placed by position, so then it cannot be told
+    from numbers alone: not an append."""
+    from sheetcrm.xlsx.safety import row_numbers
+
+    numbers = row_numbers(old)
+    if numbers is None:
+        return False
+    later = sum(1 for n in numbers if n >= first)
+    if later == 0:
+        return True
+    if numbers[-later:] != sorted(n for n in numbers if n >= first):
+        return False  # rows out of order: the last ones in the part are not the lowest
+    # Back from the end of sheetData over the last ``later`` row start tags.
+    start, found = old.rfind(b"sheetData>"), 0
+    while found < later:
+        pos = old.rfind(b"row", 0, start)
+        start = old.rfind(b"<", 0, pos)
+        if pos < 0 or start < 0:
+            return False
+        is_row = old[pos + 3 : pos + 4] in (b" ", b">", b"/", b"\t", b"\r", b"\n")
+        found += bool(is_row and _PREFIX.fullmatch(old, start + 1, pos))
+    return not _VALUE.search(old, start, old.rfind(b"sheetData>"))
+
+
+_PREFIX = re.compile(rb"(?:[\w.-]+:)?")  # between "<" and "row" of a row start tag
+# A cell value, inline text or formula: what makes a row hold something.
+_VALUE = re.compile(rb"<(?:[\w.-]+:)?(?:v|is|f)[\s>]")
 
 
 def _check_values(
@@ -677,14 +714,21 @@ def _verify_full(
                 raise _fail(f"{sheet}!{column_letter(c)}{r} changed from {va!r} to {vb!r}")
 
 
+_ROW_START = re.compile(rb'<(?:[\w.-]+:)?row\b[^>]*?\sr="(\d+)"')
 _DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\b[^>]*>")
 
 
 def _verify_big(
-    pkg: Package, sheet: str, rows: Mapping[int, Mapping[int, object]], old: bytes | None
+    pkg: Package,
+    sheet: str,
+    rows: Mapping[int, Mapping[int, object]],
+    old: bytes | None,
+    *,
+    appended: bool = False,
 ) -> None:
-    """A big sheet: the rows above the first touched row are byte-identical (but for the
-    <dimension> element), and the touched rows read back through calamine as written."""
+    """A big sheet, or rows appended: the rows above the first touched row are
+    byte-identical (but for the <dimension> element), and the touched rows read back
+    through calamine as written. After appended rows no row may follow."""
     part = pkg.sheet_part(sheet)
     new = pkg.read(part)
     first = min(rows)
@@ -702,9 +746,19 @@ def _verify_big(
     # The stretch of rows from the first touched row to the last, read back by calamine
     # from a one-sheet workbook of its own; rows keep their numbers, so cells line up.
     lo, hi = min(rows), max(rows)
-    span = new[pkg.row_span(sheet, lo, new)[0] : pkg.row_span(sheet, hi, new)[1]]
+    span_end = pkg.row_span(sheet, hi, new)[1]
+    span = new[pkg.row_span(sheet, lo, new)[0] : span_end]
     root = re.search(rb"<((?:[\w.-]+:)?)worksheet\b[^>]*>", new)
     p = root.group(1) if root else b""
+    if appended and old is not None:
+        # Below the new rows: the owner's empty rows (if any) exactly as they were.
+        close = b"</" + p + b"sheetData>"
+        below_new = new[span_end : new.find(close, span_end)]
+        old_start = a_skip[1] + (new_start - b_skip[1])
+        tail = old[old_start : old.find(close, old_start)]
+        later = [m.start() for m in _ROW_START.finditer(tail) if int(m.group(1)) > hi]
+        if below_new != (tail[later[0] :] if later else b""):
+            raise _fail(f"rows of {sheet} below row {hi} changed")
     sheet_xml = (
         (root.group(0) if root else b"<worksheet>")
         + b"<"
