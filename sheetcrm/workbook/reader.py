@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import gc
 import io
+import itertools
+import os
 import re
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from xml.sax.saxutils import escape
 
 import python_calamine as calamine
@@ -41,6 +43,7 @@ _NS_PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _OFFICE_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
 # A header row further down than this is not looked for (titles above a table are fine).
 _HEADER_SEARCH_ROWS = 30
+_BATCH_ROWS = 50_000  # rows gathered into columns at a time
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -194,19 +197,54 @@ def _check_zip(path: Path) -> None:
         ) from e
 
 
-def open_package(path: Path) -> tuple[Package, calamine.CalamineWorkbook]:
-    """The workbook at ``path``, after the safety checks: as a package and for calamine."""
+def open_package(
+    path: Path, *, from_file: bool = False
+) -> tuple[Package, calamine.CalamineWorkbook]:
+    """The workbook at ``path``, after the safety checks: as a package and for calamine.
+
+    With ``from_file`` (reading only) the package reads its parts from the open file
+    instead of holding the whole file in memory; close it with ``Package.close``.
+    """
     check_file(path)
     from sheetcrm.xlsx import encryption
 
     try:
-        data = encryption.plain_bytes(path)  # decrypted in memory, never on disk
+        if from_file and not _is_ole(path):
+            source: bytes | IO[bytes] = path.open("rb")
+        else:
+            source = encryption.plain_bytes(path)  # decrypted in memory, never on disk
     except OSError as e:
         raise SheetCRMError(
             Problem("not_a_workbook", f"cannot read {path.name}: {e.strerror or e}")
         ) from e
-    pkg = Package(data, path.name, CONTRACT)
+    pkg = Package(source, path.name, CONTRACT)
+    if isinstance(source, bytes) and source[:4] != _ZIP_MAGIC:
+        return pkg, calamine_book(pkg, source)  # decrypted: calamine reads the bytes
+    if not _moved_parts(pkg):
+        # calamine reading the file itself holds less memory than reading the bytes
+        # (about 200 MB less at a million rows), as long as it is the same file.
+        try:
+            before = os.fstat(source.fileno()) if not isinstance(source, bytes) else None
+            before = before or os.stat(path)
+            wb = calamine.CalamineWorkbook.from_path(str(path))
+            after = os.stat(path)
+            if (before.st_ino, before.st_mtime_ns, before.st_size) == (
+                after.st_ino,
+                after.st_mtime_ns,
+                after.st_size,
+            ):
+                return pkg, wb
+            wb.close()  # replaced meanwhile: read the bytes that were checked
+        except Exception:  # whatever went wrong, calamine_book below says it in words
+            pass
+    data = source if isinstance(source, bytes) else pkg.source_bytes()
     return pkg, calamine_book(pkg, data)
+
+
+def _is_ole(path: Path) -> bool:
+    """An OLE container: here, a password-protected workbook (check_file refused the rest)."""
+    with path.open("rb") as f:
+        return f.read(8) == _OLE_MAGIC
 
 
 def sheet_rows(pkg: Package, wb: calamine.CalamineWorkbook, name: str) -> list[list[Any]]:
@@ -276,6 +314,35 @@ def _contract_columns_only(
         raise SheetCRMError(_unreadable(pkg, e, name)) from e
     finally:
         wb.close()
+
+
+def sheet_stream(pkg: Package, wb: calamine.CalamineWorkbook, name: str) -> Iterator[list[Any]]:
+    """:func:`sheet_rows`, one row at a time (row i is Excel row i + 1).
+
+    A million rows as one list of lists, beside calamine's own copy of the sheet,
+    is what a read's peak memory is made of; row by row, only the columns kept
+    (see :func:`raw_sheet`) add to calamine's copy.
+    """
+    part = pkg.sheet_part(name)
+    try:
+        extent = safety.sheet_extent(lambda: pkg.open_part(part))
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
+        raise SheetCRMError(safety.damaged_part(pkg.name, part, e)) from e
+    if extent.cells > safety.LIMITS.cells:
+        yield from _contract_columns_only(pkg, name, part, extent)
+        return
+    try:
+        sheet = wb.get_sheet_by_name(name)
+        start = sheet.start
+        rows = sheet.iter_rows()
+    except Exception as e:
+        raise SheetCRMError(_unreadable(pkg, e, name)) from e
+    if start is None:
+        return
+    # calamine's rows begin at the first used column; a sheet is read from column A.
+    left = [""] * start[1]
+    for row in rows:
+        yield left + row if left else row
 
 
 def sheet_table(data: bytes, name: str) -> list[list[Any]]:
@@ -413,7 +480,7 @@ def read_book(path: str | Path, sheets: Sequence[Sheet] = SHEETS) -> RawBook:
     'C2'
     """
     path = Path(path)
-    pkg, wb = open_package(path)
+    pkg, wb = open_package(path, from_file=True)
     # calamine hands back millions of small lists at once; the cyclic garbage
     # collector would scan them over and over while nothing here makes cycles
     # (bench: the load of 1,048,575 interactions went from 45 s to 36 s without it).
@@ -428,10 +495,11 @@ def read_book(path: str | Path, sheets: Sequence[Sheet] = SHEETS) -> RawBook:
             spec = find_sheet(name)
             if spec is None or spec.name not in wanted or spec.name in book.sheets:
                 continue
-            book.sheets[spec.name] = raw_sheet(name, spec, sheet_rows(pkg, wb, name))
+            book.sheets[spec.name] = raw_sheet(name, spec, sheet_stream(pkg, wb, name))
         return book
     finally:
         wb.close()
+        pkg.close()
         if collecting:
             gc.enable()
 
@@ -449,22 +517,36 @@ def _find_header(spec: Sheet, rows: list[list[Any]]) -> int | None:
     return first_filled
 
 
-def raw_sheet(name: str, spec: Sheet, rows: list[list[Any]]) -> RawSheet:
-    """One sheet's rows as read by calamine, as the contract sheet ``spec``."""
-    header_index = _find_header(spec, rows)
+def raw_sheet(name: str, spec: Sheet, rows: Iterable[list[Any]]) -> RawSheet:
+    """One sheet's rows as read by calamine, as the contract sheet ``spec``.
+
+    Only the contract columns are kept, gathered a slice of rows at a time, so the
+    owner's other columns and the rows as lists are never all held at once.
+    """
+    stream = iter(rows)
+    head = list(itertools.islice(stream, _HEADER_SEARCH_ROWS))
+    header_index = _find_header(spec, head)
     if header_index is None:
         return RawSheet(name, spec, 1, {}, {}, {}, [])  # an empty sheet: every column missing
-    header_cells = rows[header_index]
+    header_cells = head[header_index]
     # Contract names and the owner's synonyms, matched by the contract's one table.
     positions = match_headers(spec, list(enumerate(header_cells)))
     headers: dict[str, str] = {c: str(header_cells[j]) for c, j in positions.items()}
-
-    body = rows[header_index + 1 :]
+    gathered: dict[str, list[Any]] = {c: [] for c in positions}
+    width = len(header_cells)  # calamine rows are all one width
+    body = 0
+    batch = head[header_index + 1 :]
+    while batch:
+        body += len(batch)
+        # Transposing in C is far faster than indexing each row per column.
+        transposed = list(zip(*batch, strict=False))
+        for c, j in positions.items():
+            if j < width:
+                gathered[c].extend(transposed[j])
+        batch = list(itertools.islice(stream, _BATCH_ROWS))
     if body and positions:
-        # Transposing once in C is far faster than indexing 100,000 rows per column.
-        transposed = list(zip(*body, strict=False))  # calamine rows are all one width
         columns: dict[str, Sequence[Any]] = {
-            c: transposed[j] if j < len(transposed) else () for c, j in positions.items()
+            c: gathered[c] if j < width else () for c, j in positions.items()
         }
         # A row is a record when any contract column holds something. Nearly every
         # record has its key, so one pass over the key column finds those and only the
@@ -473,7 +555,7 @@ def raw_sheet(name: str, spec: Sheet, rows: list[list[Any]]) -> RawSheet:
         if key_values is not None and len(key_values):
             keep = [v != "" for v in key_values]
         else:
-            keep = [False] * len(body)
+            keep = [False] * body
         filled = [vals for vals in columns.values() if len(vals)]
         for i, kept in enumerate(keep):
             if not kept:
@@ -488,7 +570,7 @@ def raw_sheet(name: str, spec: Sheet, rows: list[list[Any]]) -> RawSheet:
             columns = {c: [vals[i] for i in idx] for c, vals in columns.items()}
             excel_rows = [header_index + 2 + i for i in idx]
         else:
-            excel_rows = list(range(header_index + 2, header_index + 2 + len(body)))
+            excel_rows = list(range(header_index + 2, header_index + 2 + body))
     else:
         columns = {c: () for c in positions}
         excel_rows = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from typing import IO
 
 from lxml import etree
 
@@ -37,7 +38,7 @@ class Opc(ZipStore):
     """Relationships, content types, the workbook part and its sheets."""
 
     def __init__(
-        self, data: bytes, name: str = "the workbook", naming: Naming | None = None
+        self, data: bytes | IO[bytes], name: str = "the workbook", naming: Naming | None = None
     ) -> None:
         super().__init__(data, name, naming)
         self.workbook_part = self._find_workbook_part()

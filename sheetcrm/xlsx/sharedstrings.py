@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import IO
 
 from lxml import etree
 
@@ -18,7 +19,7 @@ class SharedStrings(Opc):
     """Reads the shared strings the header row refers to; blanks unused ones."""
 
     def __init__(
-        self, data: bytes, name: str = "the workbook", naming: Naming | None = None
+        self, data: bytes | IO[bytes], name: str = "the workbook", naming: Naming | None = None
     ) -> None:
         super().__init__(data, name, naming)
         self._shared: list[bytes] | None = None

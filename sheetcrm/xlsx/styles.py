@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from typing import IO
 
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.xlsx.markup import _NS_MAIN, _RT, _attrs, _set_attr, _start_tag
@@ -185,7 +186,7 @@ class Styled(SharedStrings):
     """Gives the styles part (created when the workbook has none)."""
 
     def __init__(
-        self, data: bytes, name: str = "the workbook", naming: Naming | None = None
+        self, data: bytes | IO[bytes], name: str = "the workbook", naming: Naming | None = None
     ) -> None:
         super().__init__(data, name, naming)
         self._styles: _Styles | None = None

@@ -64,7 +64,7 @@ class _LazyParts(dict):
         return super().__getitem__(name) is not _UNREAD
 
 
-def raw_member(fp: io.BufferedIOBase | io.BytesIO, info: zipfile.ZipInfo) -> bytes:
+def raw_member(fp: IO[bytes], info: zipfile.ZipInfo) -> bytes:
     """A zip member's stored (compressed) bytes, exactly as they are in the archive."""
     fp.seek(info.header_offset)
     header = fp.read(30)
@@ -82,8 +82,10 @@ class ZipStore:
     """The members of an .xlsx package, held in memory in their original order."""
 
     def __init__(
-        self, data: bytes, name: str = "the workbook", naming: Naming | None = None
+        self, data: bytes | IO[bytes], name: str = "the workbook", naming: Naming | None = None
     ) -> None:
+        """``data``: the package's bytes, or an open file of it (for reading: a read of
+        a large workbook need not hold the whole file in memory)."""
         self.name = name
         self.naming = naming or PLAIN  # the domain's words for sheets and columns, if given
         self._infos: list[zipfile.ZipInfo] = []
@@ -111,8 +113,13 @@ class ZipStore:
 
         return cls(encryption.plain_bytes(path, data), path.name, naming)
 
-    def _load(self, data: bytes) -> None:
-        if data[:8] == _OLE_MAGIC:
+    def _load(self, data: bytes | IO[bytes]) -> None:
+        if isinstance(data, bytes):
+            head = data[:8]
+        else:
+            head = data.read(8)
+            data.seek(0)
+        if head == _OLE_MAGIC:
             raise SheetCRMError(
                 Problem(
                     "encrypted",
@@ -123,7 +130,7 @@ class ZipStore:
                 )
             )
         try:
-            self._source = io.BytesIO(data)
+            self._source: IO[bytes] = io.BytesIO(data) if isinstance(data, bytes) else data
             zf = zipfile.ZipFile(self._source)
             self._parts = _LazyParts(zf, self.name)
             infos = zf.infolist()
@@ -186,7 +193,15 @@ class ZipStore:
 
     def source_bytes(self) -> bytes:
         """The package as it was read (a copy)."""
-        return self._source.getvalue()
+        if isinstance(self._source, io.BytesIO):
+            return self._source.getvalue()
+        self._source.seek(0)
+        return self._source.read()
+
+    def close(self) -> None:
+        """Let go of the file the package was read from (when it was given one)."""
+        if not isinstance(self._source, io.BytesIO):
+            self._source.close()
 
     def open_part(self, part: str) -> IO[bytes]:
         """A part as a stream: a member not read yet is unpacked as it is read, so even a
