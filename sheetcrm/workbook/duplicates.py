@@ -19,8 +19,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from rapidfuzz import fuzz, process
-
 from sheetcrm.contract import ERASED
 
 if TYPE_CHECKING:
@@ -129,6 +127,8 @@ def _blocks(name: str, email: str, local: str, phone: str, address: str) -> Iter
 def _name_score(a: str, b: str) -> float:
     if not a or not b:
         return 0.0
+    from rapidfuzz import fuzz  # here: reading a workbook needs only merged_into
+
     # Sorted words make "Nordmann Ola" equal "Ola Nordmann"; partial credit for a
     # dropped middle name comes from the token-set ratio, held back a little so that
     # "Ola" alone does not equal "Ola Nordmann".
@@ -138,6 +138,8 @@ def _name_score(a: str, b: str) -> float:
 def _close_names(names: list[str], members: list[int], floor: float) -> Iterable[tuple[int, int]]:
     """The pairs of ``members`` whose _name_score is ``floor`` or more, found by
     rapidfuzz's own loop (a block can hold 300 customers, 45,000 pairs)."""
+    from rapidfuzz import fuzz, process
+
     block = [names[i] for i in members]
     for x, i in enumerate(members[:-1]):
         if not block[x]:
