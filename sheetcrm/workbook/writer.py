@@ -643,30 +643,30 @@ def _below_the_records(old: bytes, first: int) -> bool:
     """Whether no row from ``first`` down held a value before (rows added under the
     records, perhaps into the owner's formatted empty rows).
 
-    Rows written without a number are placed by position, so then it cannot be told
-    from numbers alone: not an append."""
-    from sheetcrm.xlsx.safety import row_numbers
-
-    numbers = row_numbers(old)
-    if numbers is None:
-        return False
-    later = sum(1 for n in numbers if n >= first)
-    if later == 0:
-        return True
-    if numbers[-later:] != sorted(n for n in numbers if n >= first):
-        return False  # rows out of order: the last ones in the part are not the lowest
-    # Back from the end of sheetData over the last ``later`` row start tags.
-    start, found = old.rfind(b"sheetData>"), 0
-    while found < later:
+    Rows are written in order, so only the rows at the end of the part are looked
+    at, back to the first one above ``first``: the cost is that of the rows written.
+    A row without a number is placed by position: then it is not told, not an append."""
+    end = old.rfind(b"sheetData>")
+    boundary = start = end
+    while True:
         pos = old.rfind(b"row", 0, start)
         start = old.rfind(b"<", 0, pos)
         if pos < 0 or start < 0:
+            break  # no row above: every row is at or below ``first``
+        if old[pos + 3 : pos + 4] not in (b" ", b">", b"/", b"\t", b"\r", b"\n"):
+            continue
+        if not _PREFIX.fullmatch(old, start + 1, pos):
+            continue  # "row" inside another tag or text, or a </row>
+        number = _ROW_NUMBER_ATTR.search(old, pos, old.find(b">", pos))
+        if number is None:
             return False
-        is_row = old[pos + 3 : pos + 4] in (b" ", b">", b"/", b"\t", b"\r", b"\n")
-        found += bool(is_row and _PREFIX.fullmatch(old, start + 1, pos))
-    return not _VALUE.search(old, start, old.rfind(b"sheetData>"))
+        if int(number.group(1)) < first:
+            break
+        boundary = start
+    return not _VALUE.search(old, boundary, end)
 
 
+_ROW_NUMBER_ATTR = re.compile(rb'\sr="(\d+)"')
 _PREFIX = re.compile(rb"(?:[\w.-]+:)?")  # between "<" and "row" of a row start tag
 # A cell value, inline text or formula: what makes a row hold something.
 _VALUE = re.compile(rb"<(?:[\w.-]+:)?(?:v|is|f)[\s>]")

@@ -27,7 +27,6 @@ __all__ = [
     "check_extent",
     "check_xml",
     "damaged_part",
-    "row_numbers",
     "sheet_extent",
 ]
 
@@ -260,15 +259,6 @@ def sheet_extent(open_part: Callable[[], IO[bytes]]) -> Extent:
     if not far:
         far = f"{column_letter(columns - 1)}{max(rows, 1)}"
     return Extent(rows, columns, far)
-
-
-def row_numbers(data: bytes) -> list[int] | None:
-    """Every row number of a sheet part, or None when a row is written without one."""
-    numbers = list(map(int, _ROW_NUMBER.findall(data)))
-    m = _SHEET_DATA.search(data)
-    p = (m.group(1) or b"") if m else b""
-    written = data.count(b"<" + p + b"row ") + data.count(b"<" + p + b"row>")
-    return numbers if written == len(numbers) else None
 
 
 def check_extent(extent: Extent, sheet: str, limits: Limits = LIMITS) -> None:
