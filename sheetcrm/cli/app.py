@@ -199,9 +199,13 @@ def cli(ctx: click.Context, workbook: Path | None, debug: bool, force: bool) -> 
     """
     ctx.ensure_object(dict)
     ctx.obj["workbook"] = workbook
-    from sheetcrm.workbook import writer
+    # Set on every run where it can matter (tests reuse the process), but only import
+    # the writer for it when it is loaded already or asked for: a read command and
+    # ``--help`` need none of it, and unset it means no.
+    if force or "sheetcrm.workbook.writer" in sys.modules:
+        from sheetcrm.workbook import writer
 
-    writer.allow_removing_signature(force)  # set on every run: tests reuse the process
+        writer.allow_removing_signature(force)
 
 
 def workbook_option(f: F) -> F:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -136,12 +138,15 @@ def customer_show(
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_value))
     else:
-        from sheetcrm.report.templates import md_escape
+        escape: Callable[[Any], str] = str
+        if fmt == "md":  # the report's templates (jinja2, babel) only for Markdown
+            from sheetcrm.report.templates import md_escape
 
-        for line in console.story_markdown(data, md_escape if fmt == "md" else str):
+            escape = md_escape
+        for line in console.story_markdown(data, escape):
             click.echo(line)
         # The whole e-mails `sheetcrm inbox` logged, kept beside the workbook (issue 16).
-        from sheetcrm.delivery.inbox import kept_emails
+        from sheetcrm.delivery.inboxlog import kept_emails
 
         kept = kept_emails(path, [str(t.get("id")) for t in data.get("timeline", [])])
         if kept:

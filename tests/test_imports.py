@@ -1,0 +1,111 @@
+"""A command imports only what its own path uses: ``--help`` is not slowed by pandas.
+
+Each case is a real ``python -X importtime -m sheetcrm ...`` process; the modules it
+imported are read from what ``-X importtime`` prints, so an import anywhere (at the top
+of a module or inside a function) counts.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sheetcrm
+
+ROOT = Path(sheetcrm.__file__).resolve().parent.parent
+
+# Heavy libraries that only the report, the mail, the value models or a write need.
+HEAVY = (
+    "scipy",
+    "matplotlib",
+    "openpyxl",
+    "docxtpl",
+    "docx",
+    "jinja2",
+    "babel",
+    "imap_tools",
+    "mailparser_reply",
+    "msoffcrypto",
+    "css_inline",
+    "premailer",
+    "xlsxwriter",
+    "smtplib",
+)
+
+
+def imported(*argv: str, cwd: Path) -> set[str]:
+    """The top-level names of every module ``sheetcrm argv...`` imported, in a fresh process."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    env.pop("SHEETCRM_WORKBOOK", None)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "sheetcrm", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    names = set()
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "package":  # the header line
+                names.add(name)
+    assert "sheetcrm.cli" in names, proc.stderr[-2000:]  # it did run, and was measured
+    return names
+
+
+def tops(names: set[str]) -> set[str]:
+    return {n.split(".")[0] for n in names}
+
+
+def test_the_reader_sees_the_imports_of_a_command_that_uses_them(tmp_path: Path) -> None:
+    """The check itself: ``report`` does import jinja2 and babel, so their absence elsewhere
+    means something."""
+    book = tmp_path / "crm.xlsx"
+    from sheetcrm.workbook.sample import write_sample_workbook
+
+    write_sample_workbook(book)
+    found = tops(
+        imported(
+            "report",
+            "-w",
+            str(book),
+            "--as-of",
+            "2026-11-20 15:00",
+            "--format",
+            "md",
+            "--out",
+            str(tmp_path / "out"),
+            cwd=tmp_path,
+        )
+    )
+    assert {"jinja2", "babel", "pandas"} <= found
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["overdue", "--help"], ["log", "--help"]])
+def test_help_imports_nothing_heavy(tmp_path: Path, argv: list[str]) -> None:
+    found = tops(imported(*argv, cwd=tmp_path))
+    assert found.isdisjoint({*HEAVY, "pandas", "numpy", "lxml", "python_calamine", "filelock"})
+
+
+def test_validate_imports_nothing_it_does_not_use(sample_book: Path, tmp_path: Path) -> None:
+    found = tops(
+        imported("validate", "-w", str(sample_book), "--as-of", "2026-11-20", cwd=tmp_path)
+    )
+    assert found.isdisjoint(HEAVY), sorted(found & set(HEAVY))
+
+
+@pytest.mark.xfail(strict=False, reason="until the pandas-free core lands")
+def test_validate_imports_neither_pandas_nor_numpy(sample_book: Path, tmp_path: Path) -> None:
+    found = tops(
+        imported("validate", "-w", str(sample_book), "--as-of", "2026-11-20", cwd=tmp_path)
+    )
+    assert found.isdisjoint({"pandas", "numpy"}), sorted(found & {"pandas", "numpy"})
