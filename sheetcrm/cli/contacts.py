@@ -30,6 +30,10 @@ from sheetcrm.cli.app import (
 )
 from sheetcrm.errors import SheetCRMError
 
+# The record sheets the follow-ups and a customer's story are computed from (not the
+# Notices queue, nor anything else the owner keeps in the workbook).
+STORY_SHEETS = ["Customers", "Interactions", "Complaints", "Sales"]
+
 # ------------------------------------------------------------------------ followups
 
 
@@ -64,7 +68,7 @@ def followups(
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
-    book = load_book(path, when)
+    book = load_book(path, when, sheets=STORY_SHEETS)
     found = rules.due(book, when, owner=owner, include_suppressed=show_all)
     if fmt == "json":
         click.echo(json.dumps([s.to_json() for s in found], ensure_ascii=False, indent=2))
@@ -121,7 +125,7 @@ def customer_show(
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
-    book = load_book(path, when)
+    book = load_book(path, when, sheets=STORY_SHEETS)
     if book.customers["customer_id"].isna().all():
         # A new workbook: nobody to look up yet is an empty state, not a mistake in WHO.
         click.echo("null" if fmt == "json" else _NO_CUSTOMERS_YET)

@@ -235,7 +235,9 @@ def overdue(book: Book, as_of: datetime, *, owner: str | None = None) -> list[Br
     """
     if owner is not None:
         owner = known_owner(book, owner)
-    frame = targets(book, as_of)
+    # A target still pending at as-of belongs to a complaint open then, or closed later
+    # (``since`` keeps those): years of complaints closed long ago need no due times.
+    frame = targets(book, as_of, since=as_of)
     frame = frame[frame["state"].isin(["breached", "due_soon"])]
     if owner is not None:
         frame = frame[frame["owner"].fillna("").str.casefold() == owner.casefold()]
