@@ -9,14 +9,19 @@ its inputs are unchanged. Each shortcut is checked here against the long way.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from sheetcrm.cli import cli
 from sheetcrm.rules import sla
 from sheetcrm.workbook.validation import load
+from tests.test_imports import ROOT
 
 
 def _pending_the_long_way(book, as_of: datetime) -> list[tuple]:
@@ -98,3 +103,172 @@ def test_overdue_is_not_held_up_by_a_sheet_it_does_not_read(runner, sla_book: Pa
     assert result.exit_code == 1, result.output
     assert json.loads(result.stdout) == json.loads(clean.stdout)
     assert "Note: the sheets of third.xlsx this command reads have 1 error" in result.stderr
+
+
+# ------------------------------------------------------------------ the kept fit
+
+
+def _fit_figures(est):  # type: ignore[no-untyped-def]
+    return est.purchases, est.spend, est.reason, est.spend_reason, est.customers
+
+
+def test_a_kept_fit_gives_the_same_figures_to_the_last_digit(sample_book: Path) -> None:
+    from sheetcrm.rules import value
+
+    book, _ = load(sample_book)
+    day = datetime(2026, 11, 20).date()
+    fresh = value.estimate(book.sales, day)
+    assert fresh.fitted and fresh.spend is not None and not fresh.reused
+    kept = json.loads(json.dumps({"key": fresh.fit_key, **(fresh.fits or {})}))  # as on disk
+    again = value.estimate(book.sales, day, known=kept)
+    assert again.reused
+    assert again.purchases == fresh.purchases and again.spend == fresh.spend
+    pd.testing.assert_frame_equal(again.customers, fresh.customers, check_exact=True)
+    assert value.followup_hints(again) == value.followup_hints(fresh)
+    # Another day, or other sales, is another fit: the kept one is not used.
+    other_day = value.estimate(book.sales, day - timedelta(days=1), known=kept)
+    assert not other_day.reused and other_day.fit_key != fresh.fit_key
+    fewer = book.sales.iloc[1:]
+    assert not value.estimate(fewer, day, known=kept).reused
+    # A record that is not what estimate writes is not used either.
+    for broken in (
+        {**kept, "purchases": {**kept["purchases"], "r": -1.0}},
+        {**kept, "purchases": {**kept["purchases"], "r": "2"}},
+        {**kept, "spend": {"p": 1.0}},
+        {k: v for k, v in kept.items() if k != "purchases"} | {"purchases": None},
+        {"key": fresh.fit_key},
+    ):
+        assert not value.estimate(book.sales, day, known=broken).reused, broken
+    # A fit that did not settle is kept as such: no spend model without a purchase model.
+    unsettled = {"key": fresh.fit_key, "purchases": None, "spend": None}
+    shown = value.estimate(book.sales, day, known=unsettled)
+    assert shown.reused and not shown.fitted and "did not settle" in (shown.reason or "")
+
+
+def _sheetcrm(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "sheetcrm", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def _imports(proc: subprocess.CompletedProcess[str]) -> set[str]:
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+
+
+def test_the_second_run_reads_the_fit_and_prints_the_same(sample_book: Path) -> None:
+    """followups and customer show, run twice: the first fits and keeps the fit beside the
+    workbook, the second prints the same without scipy's optimiser; the report too."""
+    from sheetcrm.report.fits import cache_path
+
+    cwd = sample_book.parent
+    followups = ["followups", "-w", str(sample_book), "--as-of", "2026-11-20", "--format", "json"]
+    show = ["customer", "show", "C-0001", "-w", str(sample_book), "--as-of", "2026-11-20"]
+    show += ["--format", "json"]
+    report = ["report", "-w", str(sample_book), "--as-of", "2026-11-20"]
+    report += ["--format", "json", "--out", "-"]
+    kept = cache_path(sample_book)
+    assert not kept.exists()
+    first = _sheetcrm(*followups, cwd=cwd)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "scipy.optimize" in _imports(first)
+    assert kept.is_file()
+    record = json.loads(kept.read_text())
+    assert set(record) == {"key", "as_of", "purchases", "spend"}
+    second = _sheetcrm(*followups, cwd=cwd)
+    assert second.stdout == first.stdout and json.loads(second.stdout)
+    assert "scipy.optimize" not in _imports(second)
+    assert json.loads(kept.read_text()) == record
+    outputs = {}
+    for argv in (show, report):
+        warm = _sheetcrm(*argv, cwd=cwd)
+        assert warm.returncode == 0, warm.stderr[-2000:]
+        assert "scipy.optimize" not in _imports(warm)
+        kept.unlink()
+        cold = _sheetcrm(*argv, cwd=cwd)
+        assert "scipy.optimize" in _imports(cold)
+        assert warm.stdout == cold.stdout
+        outputs[argv[0]] = json.loads(cold.stdout)
+    assert outputs["customer"]["value"]["p_alive"] is not None  # the figures were there
+    assert outputs["report"]["customer_value"]["estimate"] is True
+
+
+def _followups_json(runner, path: Path, as_of: str = "2026-11-20") -> list:  # type: ignore[no-untyped-def]
+    result = runner.invoke(
+        cli, ["followups", "-w", str(path), "--as-of", as_of, "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_a_stale_or_broken_kept_fit_is_fitted_again(runner, sample_book: Path) -> None:
+    from sheetcrm.report.fits import cache_path
+
+    kept = cache_path(sample_book)
+    expected = _followups_json(runner, sample_book)
+    good = json.loads(kept.read_text())
+    for broken in ("", "{not json", "[]", '{"key": "x"}', "\udcff"):
+        kept.write_text(broken, errors="surrogateescape")
+        assert _followups_json(runner, sample_book) == expected
+        assert json.loads(kept.read_text()) == good  # and kept again, sound
+    # The right key with made-up parameters is refused: they are not what a fit gives.
+    kept.write_text(json.dumps({**good, "purchases": {"r": 1.0}}))
+    assert _followups_json(runner, sample_book) == expected
+    # Another day: fitted again for that day, and the fit kept is that day's.
+    before = _followups_json(runner, sample_book, "2026-11-13")
+    assert json.loads(kept.read_text())["as_of"] == "2026-11-13"
+    kept.unlink()
+    assert _followups_json(runner, sample_book, "2026-11-13") == before
+    # A changed sale is another fit.
+    import openpyxl
+
+    wb = openpyxl.load_workbook(sample_book)
+    ws = wb["Sales"]
+    column = [c.value for c in ws[1]].index("amount") + 1
+    last = ws.max_row  # a repeat purchase (a first one is not in the spend model's average)
+    ws.cell(row=last, column=column, value=ws.cell(row=last, column=column).value + 1000)
+    wb.save(sample_book)
+    changed = _followups_json(runner, sample_book)
+    assert json.loads(kept.read_text())["key"] != good["key"]
+    kept.unlink()
+    assert _followups_json(runner, sample_book) == changed
+
+
+def test_a_fit_that_cannot_be_kept_is_no_error(runner, sample_book: Path) -> None:
+    from sheetcrm.report.fits import cache_path
+
+    expected = _followups_json(runner, sample_book)
+    kept = cache_path(sample_book)
+    kept.unlink()
+    kept.mkdir()  # neither readable nor writable as a file
+    assert _followups_json(runner, sample_book) == expected
+    assert kept.is_dir() and list(kept.iterdir()) == []
+    assert sorted(p.name for p in sample_book.parent.iterdir()) == sorted(
+        [sample_book.name, kept.name]
+    )  # no temporary file left behind
+
+
+def test_no_fit_is_kept_beside_an_encrypted_workbook(
+    runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sheetcrm.report.fits import cache_path
+    from sheetcrm.xlsx.encryption import PASSWORD_ENV, encrypt
+    from tests.conftest import SAMPLE
+
+    path = tmp_path / "crm.xlsx"
+    path.write_bytes(encrypt(SAMPLE.read_bytes(), "Sykkel-2026!"))
+    monkeypatch.setenv(PASSWORD_ENV, "Sykkel-2026!")
+    assert _followups_json(runner, path)
+    assert not cache_path(path).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.xlsx"]

@@ -64,12 +64,14 @@ def followups(
     import json
 
     from sheetcrm.cli import views as console
+    from sheetcrm.report import fits
     from sheetcrm.rules import followups as rules
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
     book = load_book(path, when, sheets=STORY_SHEETS)
-    found = rules.due(book, when, owner=owner, include_suppressed=show_all)
+    worth = fits.estimate(book, when.date())  # the fit kept beside the workbook, if any
+    found = rules.due(book, when, owner=owner, include_suppressed=show_all, worth=worth)
     if fmt == "json":
         click.echo(json.dumps([s.to_json() for s in found], ensure_ascii=False, indent=2))
     elif not found:
@@ -121,6 +123,7 @@ def customer_show(
     import json
 
     from sheetcrm.cli import views as console
+    from sheetcrm.report import fits
     from sheetcrm.rules import history
 
     path = resolve_workbook(ctx, workbook)
@@ -138,7 +141,8 @@ def customer_show(
                 click.echo(f"  {history.describe(record)}")
             ctx.exit(EXIT_CANNOT)
         raise history.no_match(who, found)
-    data = history.story(book, found.one["customer_id"], when)
+    worth = fits.estimate(book, when.date())  # the fit kept beside the workbook, if any
+    data = history.story(book, found.one["customer_id"], when, worth=worth)
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_value))
     else:

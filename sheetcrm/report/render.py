@@ -35,10 +35,10 @@ from babel.dates import format_date
 from sheetcrm import i18n
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.files import write_atomic
-from sheetcrm.report import charts
+from sheetcrm.report import charts, fits
 from sheetcrm.report.templates import environment, find_template, templates_dir
 from sheetcrm.report.worker import Forked, RenderWorker
-from sheetcrm.rules import metrics
+from sheetcrm.rules import metrics, value
 from sheetcrm.rules.metrics import Period, period_label
 from sheetcrm.workbook.book import Book
 from sheetcrm.workbook.settings import Settings
@@ -169,10 +169,11 @@ def build_context(
 
     hook = draw_elsewhere if worker is not None and with_charts else None
     aside = _forked if worker is not None else None
-    # Before the follow-ups may be forked: they need the same customer-value fit, and a
-    # fork inherits the fit made here (rules.value keeps the last one) instead of fitting again.
-    customer_value = _customer_value(book, period, as_of)
-    figures = metrics.weekly(book, period, as_of, on_chart_data=hook, aside=aside)
+    # One customer-value estimate for both of its users, made before the follow-ups may
+    # be forked: the fork inherits it instead of fitting the models again.
+    worth = fits.estimate(book, as_of.date())
+    customer_value = _customer_value(book, period, worth)
+    figures = metrics.weekly(book, period, as_of, on_chart_data=hook, aside=aside, worth=worth)
     settings = book.settings
     context: dict[str, Any] = {
         "locale": settings.locale,
@@ -230,12 +231,10 @@ def figures_json(context: Mapping[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
-def _customer_value(book: Book, period: Period, as_of: datetime) -> dict[str, Any]:
+def _customer_value(book: Book, period: Period, worth: value.Estimate) -> dict[str, Any]:
     """Segments, whom to call before they slip away, the ladder (:mod:`sheetcrm.rules.value`)."""
-    from sheetcrm.rules import value
-
     return value.report_section(
-        book.sales, book.customers, as_of.date(), period.end, value.previous_day(period.start)
+        worth, book.sales, book.customers, period.end, value.previous_day(period.start)
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from sheetcrm.errors import Problem, SheetCRMError
-from sheetcrm.rules import followups, sla
+from sheetcrm.rules import followups, sla, value
 from sheetcrm.workbook.book import Book, as_record, is_missing
 from sheetcrm.workbook.matching import closest_ids, closest_texts
 
@@ -90,8 +90,13 @@ def describe(record: dict[str, Any]) -> str:
     )
 
 
-def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
-    """Everything about one customer as plain, JSON-able data."""
+def story(
+    book: Book, customer_id: str, as_of: datetime, *, worth: value.Estimate | None = None
+) -> dict[str, Any]:
+    """Everything about one customer as plain, JSON-able data.
+
+    ``worth``: the customer-value estimate as of that day, when the caller has it.
+    """
     customers = book.customers
     customer = as_record(customers[customers["customer_id"] == customer_id].iloc[0])
     inter = book.interactions[book.interactions["customer_id"] == customer_id]
@@ -196,7 +201,7 @@ def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
         "days_between_purchases": None if gap is None else round(gap, 1),
     }
     return {
-        "value": customer_value(book, customer_id, as_of),
+        "value": customer_value(book, customer_id, as_of, worth=worth),
         "customer": {
             k: _iso(v) if hasattr(v, "isoformat") else v
             for k, v in customer.items()
@@ -209,13 +214,16 @@ def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
     }
 
 
-def customer_value(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
+def customer_value(
+    book: Book, customer_id: str, as_of: datetime, *, worth: value.Estimate | None = None
+) -> dict[str, Any]:
     """P(alive) band, expected orders and value, RFM segment (:mod:`sheetcrm.rules.value`)."""
-    from sheetcrm.rules import rfm, value
+    from sheetcrm.rules import rfm
 
     day = as_of.date()
     segment = rfm.segments(book.sales, day)["segment"].get(str(customer_id))
-    return value.customer_figures(value.estimate(book.sales, day), str(customer_id), segment)
+    est = value.for_day(worth, book.sales, day)
+    return value.customer_figures(est, str(customer_id), segment)
 
 
 def _iso(value: Any) -> str | None:
