@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import sheetcrm
 
@@ -109,3 +111,13 @@ def test_validate_imports_neither_pandas_nor_numpy(sample_book: Path, tmp_path: 
         imported("validate", "-w", str(sample_book), "--as-of", "2026-11-20", cwd=tmp_path)
     )
     assert found.isdisjoint({"pandas", "numpy"}), sorted(found & {"pandas", "numpy"})
+
+
+@given(st.text(), st.sampled_from([None, {'"': "&quot;"}, {'"': "&quot;", "\n": "&#10;"}]))
+def test_the_xlsx_layers_own_escape_is_xml_sax_saxutils_escape(text: str, entities) -> None:  # type: ignore[no-untyped-def]
+    """Kept in the xlsx layer so a read does not import urllib, http, email and ssl."""
+    from xml.sax.saxutils import escape
+
+    from sheetcrm.xlsx.markup import _xml_escape
+
+    assert _xml_escape(text, entities) == escape(text, entities or {})

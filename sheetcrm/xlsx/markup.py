@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from xml.sax.saxutils import escape as _xml_escape
+from collections.abc import Mapping
 
 from lxml import etree
 
@@ -94,6 +94,18 @@ def _qname(scope: etree._Element, ns: str, local: str, fallback: str) -> tuple[b
     if in_scope:
         return f"{in_scope[0]}:{local}".encode(), b""
     return f"{fallback}:{local}".encode(), f' xmlns:{fallback}="{ns}"'.encode()
+
+
+def _xml_escape(data: str, entities: Mapping[str, str] | None = None) -> str:
+    """``xml.sax.saxutils.escape``: ``&``, ``<``, ``>``, then each of ``entities``.
+
+    Here, not imported: xml.sax.saxutils imports urllib.request, and with it http,
+    email and ssl, which reading a workbook never needs.
+    """
+    data = data.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    for key, value in (entities or {}).items():
+        data = data.replace(key, value)
+    return data
 
 
 def _text(value: str) -> bytes:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
-from xml.sax.saxutils import escape as _xml_escape
 
 from lxml import etree
 
@@ -25,6 +24,7 @@ from sheetcrm.xlsx.markup import (
     _parse,
     _qname,
     _text,
+    _xml_escape,
 )
 from sheetcrm.xlsx.opc import _relative, _rels_name
 from sheetcrm.xlsx.refs import _REF, _fmt_range

@@ -24,11 +24,10 @@ import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from xml.sax.saxutils import escape as _xml_escape
 
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.xlsx.fragments import SheetInfo, _empty_cell, _parse_row, _row_xml
-from sheetcrm.xlsx.markup import _attrs, _set_attr, _start_tag
+from sheetcrm.xlsx.markup import _attrs, _set_attr, _start_tag, _xml_escape
 from sheetcrm.xlsx.naming import Naming
 from sheetcrm.xlsx.newsheets import NewSheets
 from sheetcrm.xlsx.refs import _fmt_range, _parse_ref, column_index, excel_serial

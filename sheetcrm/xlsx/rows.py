@@ -7,7 +7,6 @@ import math
 import numbers
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from xml.sax.saxutils import escape as _xml_escape
 
 from sheetcrm.errors import Problem, SheetCRMError, cell_ref, column_letter
 from sheetcrm.xlsx.fragments import (
@@ -33,6 +32,7 @@ from sheetcrm.xlsx.markup import (
     _set_attr,
     _start_tag,
     _text,
+    _xml_escape,
     show_text,
 )
 from sheetcrm.xlsx.refs import _fmt_range, _parse_range, excel_serial
