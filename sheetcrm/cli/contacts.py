@@ -70,7 +70,8 @@ def followups(
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
     book = load_book(path, when, sheets=STORY_SHEETS)
-    worth = fits.estimate(book, when.date())  # the fit kept beside the workbook, if any
+    # The fit kept beside the workbook, if any; the list shows no expected orders.
+    worth = fits.estimate(book, when.date(), orders=False)
     found = rules.due(book, when, owner=owner, include_suppressed=show_all, worth=worth)
     if fmt == "json":
         click.echo(json.dumps([s.to_json() for s in found], ensure_ascii=False, indent=2))

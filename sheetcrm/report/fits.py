@@ -34,12 +34,15 @@ def cache_path(workbook: Path) -> Path:
     return workbook.with_name(f".{workbook.name}.sheetcrm-value.json")
 
 
-def estimate(book: Book, day: date) -> value.Estimate:
-    """:func:`value.estimate` of the book's sales as of ``day``, with the fit kept beside it."""
+def estimate(book: Book, day: date, *, orders: bool = True) -> value.Estimate:
+    """:func:`value.estimate` of the book's sales as of ``day``, with the fit kept beside it.
+
+    ``orders=False``: without the expected orders and value (``followups`` shows neither).
+    """
     if book.path is None or encryption.file_is_encrypted(Path(book.path)):
-        return value.estimate(book.sales, day)
+        return value.estimate(book.sales, day, orders=orders)
     path = cache_path(Path(book.path))
-    est = value.estimate(book.sales, day, known=_read(path))
+    est = value.estimate(book.sales, day, known=_read(path), orders=orders)
     if est.fit_key is not None and not est.reused:
         _write(path, {"key": est.fit_key, "as_of": day.isoformat(), **(est.fits or {})})
     return est

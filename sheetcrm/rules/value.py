@@ -87,7 +87,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -143,6 +143,8 @@ class Estimate:
     ``fit_key`` is the hash of the fit's inputs (None when too few customers
     bought twice to fit), ``fits`` the raw results for it (:func:`estimate`'s
     ``known``), and ``reused`` says they came from there instead of the optimiser.
+    Without ``orders``, ``expected_orders`` and ``expected_value`` were not worked
+    out (they are NaN): the follow-ups do not show them.
     """
 
     as_of: date
@@ -157,6 +159,7 @@ class Estimate:
     fit_key: str | None = None
     fits: dict[str, Any] | None = field(default=None, repr=False)
     reused: bool = False
+    orders: bool = True
 
     @property
     def fitted(self) -> bool:
@@ -184,8 +187,6 @@ def bgnbd_log_likelihood(
 
 def p_alive(params: Any, x: Any, t_x: Any, age: Any) -> np.ndarray:
     """P(alive | x, t_x, T): the chance each customer still buys (1 with no repeat)."""
-    from scipy.special import expit
-
     r, alpha, a, b = (float(v) for v in params)
     x = np.asarray(x, dtype="float64")
     t_x, age = np.asarray(t_x, dtype="float64"), np.asarray(age, dtype="float64")
@@ -196,7 +197,18 @@ def p_alive(params: Any, x: Any, t_x: Any, age: Any) -> np.ndarray:
         + (r + x) * (np.log(alpha + age) - np.log(alpha + t_x))
     )
     log_odds_gone = np.where(x > 0, log_odds_gone, -np.inf)
-    return np.asarray(expit(-log_odds_gone))
+    # scipy.special.expit(-z), computed as it does (1 / (1 + exp(z)), with the C library's
+    # exp, which numpy's own exp can differ from in the last bit): the same figures, and
+    # ``followups`` with a kept fit needs no scipy at all. One customer per buyer: cheap.
+    flat = [_expit_negative(z) for z in log_odds_gone.ravel().tolist()]
+    return np.array(flat, dtype="float64").reshape(log_odds_gone.shape)
+
+
+def _expit_negative(z: float) -> float:
+    try:
+        return 1.0 / (1.0 + math.exp(z))
+    except OverflowError:  # exp(z) is infinite: surely gone
+        return 0.0
 
 
 def expected_purchases(params: Any, t: float, x: Any, t_x: Any, age: Any) -> np.ndarray:
@@ -452,14 +464,18 @@ def estimate(
     horizon_days: int = HORIZON_DAYS,
     min_repeat_buyers: int = MIN_REPEAT_BUYERS,
     known: Mapping[str, Any] | None = None,
+    orders: bool = True,
 ) -> Estimate:
     """Fit both models on the purchases up to ``as_of`` and predict for every buyer.
 
     ``known``: the ``fits`` of an earlier estimate with its ``fit_key`` (``{"key": ...,
     **fits}``). Used when the key is this fit's, so the optimiser does not run;
     ignored otherwise, or when it is not the shape :func:`estimate` writes.
+    ``orders=False`` skips the expected orders and value (the one use of
+    scipy.special's hyp2f1 once the models are fitted).
     """
-    return _estimate(sales, as_of, horizon_days, min_repeat_buyers, known)
+    est = _estimate(sales, as_of, horizon_days, min_repeat_buyers, known, orders)
+    return est if orders else replace(est, orders=False)
 
 
 def for_day(worth: Estimate | None, sales: pd.DataFrame, day: date) -> Estimate:
@@ -481,6 +497,7 @@ def _estimate(
     horizon_days: int,
     min_repeat_buyers: int,
     known: Mapping[str, Any] | None,
+    orders: bool,
 ) -> Estimate:
     table = summary(sales, as_of)
     buyers = len(table)
@@ -524,7 +541,8 @@ def _estimate(
     alive = p_alive(params, x, t_x, age)
     table["p_alive"] = alive
     table["band"] = [band(float(p)) for p in alive]
-    table["expected_orders"] = expected_purchases(params, horizon_days, x, t_x, age)
+    if orders:
+        table["expected_orders"] = expected_purchases(params, horizon_days, x, t_x, age)
 
     spend_fit: dict[str, float] | None = fits["spend"]
     spend_reason: str | None = None
@@ -601,6 +619,11 @@ def _known_fits(known: Mapping[str, Any] | None, key: str) -> dict[str, Any] | N
 # ------------------------------------------------------------------ what the commands show
 
 
+def _with_orders(est: Estimate) -> None:
+    if not est.orders:  # a mistake in the calling code: the figures shown would be empty
+        raise ValueError("this estimate was made without the expected orders (orders=False)")
+
+
 def _number(value: Any, digits: int) -> float | None:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return None
@@ -612,6 +635,7 @@ def customer_figures(est: Estimate, customer_id: str, segment: str | None) -> di
 
     Rounded for people: P(alive) to two decimals, orders to one, money to whole units.
     """
+    _with_orders(est)
     base: dict[str, Any] = {
         "horizon_days": est.horizon_days,
         "estimate": est.fitted,
@@ -703,6 +727,7 @@ def report_section(
     figure; whom to call is worked out as of ``est.as_of``, the day the report is
     made, like its follow-ups and customers at risk: a call list is for today.
     """
+    _with_orders(est)
     as_of = est.as_of
     now = rfm.segments(sales, period_end)
     before = rfm.segments(sales, previous_end)
