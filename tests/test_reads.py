@@ -309,3 +309,24 @@ def test_no_fit_is_kept_beside_an_encrypted_workbook(
     assert _followups_json(runner, path)
     assert not cache_path(path).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.xlsx"]
+
+
+def test_a_customers_story_times_their_open_complaints_as_the_full_table_does(
+    sample_book: Path,
+) -> None:
+    from sheetcrm.rules import history, value
+
+    as_of = datetime(2026, 11, 20, 15)
+    book, _ = load(sample_book)
+    every = sla.targets(book, as_of)
+    worth = value.estimate(book.sales, as_of.date())
+    seen = 0
+    for customer_id in book.customers["customer_id"].dropna().unique():
+        for k in history.story(book, customer_id, as_of, worth=worth)["open_complaints"]:
+            rows = every[every["complaint_id"] == k["complaint_id"]]
+            assert [(t["target"], t["state"], t["minutes"]) for t in k["targets"]] == [
+                (r.target, r.state, None if pd.isna(r.minutes) else round(r.minutes))
+                for r in rows.itertuples(index=False)
+            ]
+            seen += len(k["targets"])
+    assert seen > 0

@@ -158,12 +158,12 @@ def story(
         )
     timeline.sort(key=lambda e: (e["when"] or "", e["id"] or ""), reverse=True)
 
-    all_targets = sla.targets(book, as_of)
+    still_open = comp[comp["status"].isin(("open", "in_progress", "waiting_on_customer"))]
+    # Their due times only: every other complaint's would be worked out for nothing.
+    open_targets = sla.targets(book, as_of, complaints=still_open)
     open_complaints = []
-    for r in comp[comp["status"].isin(("open", "in_progress", "waiting_on_customer"))].itertuples(
-        index=False
-    ):
-        mine = all_targets[all_targets["complaint_id"] == r.complaint_id]
+    for r in still_open.itertuples(index=False):
+        mine = open_targets[open_targets["complaint_id"] == r.complaint_id]
         open_complaints.append(
             {
                 "complaint_id": r.complaint_id,

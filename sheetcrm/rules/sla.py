@@ -106,18 +106,25 @@ def horizon(book: Book) -> timedelta:
     return timedelta(days=longest + 30)
 
 
-def targets(book: Book, as_of: datetime, *, since: datetime | None = None) -> pd.DataFrame:
+def targets(
+    book: Book,
+    as_of: datetime,
+    *,
+    since: datetime | None = None,
+    complaints: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """One row per complaint and target, with its due time and state at ``as_of``.
 
     Columns: ``TARGET_COLUMNS``. ``minutes`` is how late (positive) or how long
     left (negative) a pending target is at ``as_of``, and how late (positive) or
     early (negative) a met one was; it is missing where a complaint lacks a date.
+    ``complaints``: only these rows of the book's Complaints (one customer's, say).
     """
     cal = book.calendar()
     due_soon = book.settings.due_soon_hours
     as_of_utc = cal.to_utc(as_of)
     rows: list[dict[str, object]] = []
-    complaints = book.complaints
+    complaints = book.complaints if complaints is None else complaints
     if since is not None:
         # Only what can matter from ``since`` on: complaints still open, and closed ones
         # whose last event is within the longest target's reach of it.
