@@ -45,7 +45,8 @@ def imported(*argv: str, cwd: Path) -> set[str]:
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
-    env.pop("SHEETCRM_WORKBOOK", None)
+    for name in [k for k in env if k.startswith("SHEETCRM_")]:
+        del env[name]  # no workbook, no mail server from the environment
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "sheetcrm", *argv],
         capture_output=True,
@@ -103,6 +104,20 @@ def test_validate_imports_nothing_it_does_not_use(sample_book: Path, tmp_path: P
         imported("validate", "-w", str(sample_book), "--as-of", "2026-11-20", cwd=tmp_path)
     )
     assert found.isdisjoint(HEAVY), sorted(found & set(HEAVY))
+
+
+def test_a_write_that_queues_a_notice_imports_no_report(sample_book: Path, tmp_path: Path) -> None:
+    """`complaint open --notify` asks the mail side for a notice id; the report's templates,
+    charts and figures are not needed for that."""
+    found = imported(
+        "complaint", "open", "-w", str(sample_book), "--customer", "C-0001",
+        "--severity", "high", "--summary", "Charged twice", "--notify", "Finance",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert "sheetcrm.delivery.outbox" in found  # it did take the notice path
+    assert not any(n.startswith("sheetcrm.report") for n in found), sorted(found)
+    heavy = set(HEAVY) - {"smtplib"}  # the mail side's own (cheap): it keeps the sent log
+    assert tops(found).isdisjoint(heavy), sorted(tops(found) & heavy)
 
 
 @pytest.mark.xfail(strict=False, reason="until the pandas-free core lands")

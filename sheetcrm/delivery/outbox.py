@@ -22,17 +22,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from sheetcrm.delivery import mail
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.files import write_atomic
-from sheetcrm.report import render as reports
 from sheetcrm.workbook import writer
 from sheetcrm.workbook.book import Book
 from sheetcrm.workbook.validation import load, refuse_unusable
+
+# The report (jinja2, babel, the figures) and pandas only where a message is built from
+# them: a write that queues a notice asks here only for the next notice id.
+if TYPE_CHECKING:
+    from sheetcrm.report import render as reports
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ATTACHMENTS = {"docx": ("weekly.docx", DOCX), "html": ("weekly.html.j2", "text/html")}
@@ -106,6 +108,8 @@ def weekly_messages(
     templates_dir: Path | None = None,
 ) -> list[mail.Outgoing]:
     """The weekly summary in the body (text and HTML, charts inline), the report attached."""
+    from sheetcrm.report import render as reports
+
     context = reports.build_context(book, period, as_of)
     html = mail.inline_css(
         str(reports.render(reports.with_cid(context), "weekly.html.j2", templates_dir))
@@ -153,6 +157,8 @@ def digest_messages(
     of the book's file, or refused when the message is built) is left out and
     named in ``skipped`` with the cell to fix; everyone else still gets theirs.
     """
+    from sheetcrm.report import render as reports
+
     # A name typed twice is one person (validate names the copy): the first row wins, so
     # nobody gets their digest twice or at an address from a stray row.
     bad = _bad(book, bad)
@@ -214,6 +220,8 @@ def notice_key(complaint_id: str, event: str, created: Any, department: str, add
     >>> notice_key("K-0042", "resolved", datetime(2026, 11, 20, 10), "Finance", "Liv@x.no")
     'notice:K-0042:resolved:2026-11-20T10:00:finance:liv@x.no'
     """
+    import pandas as pd
+
     stamp = pd.Timestamp(created).strftime("%Y-%m-%dT%H:%M") if not pd.isna(created) else "-"
     return f"notice:{complaint_id}:{event}:{stamp}:{department.casefold()}:{address.casefold()}"
 
@@ -292,6 +300,8 @@ def notice_messages(
 
 
 def _plain_time(value: Any) -> datetime | None:
+    import pandas as pd
+
     return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
 
 
@@ -473,6 +483,8 @@ def _adopt_legacy_keys(log: mail.SentLog, notices: Sequence[Notice]) -> None:
 
 
 def _mark_notices(path: Path, done: Sequence[Notice], when: datetime) -> None:
+    import pandas as pd
+
     with writer.edit(path) as tx:
         book, _ = load(path, sheets=["Notices"])  # no need to read every interaction again
         tx.backups_to_keep = book.settings.backups_to_keep
