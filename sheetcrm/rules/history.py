@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from sheetcrm.errors import Problem, SheetCRMError
-from sheetcrm.rules import followups, sla, value
 from sheetcrm.workbook.book import Book, as_record, is_missing
 from sheetcrm.workbook.matching import closest_ids, closest_texts
+
+# The story's rules only where the story is told: a write that finds a customer by
+# name (``log --customer Jane``) needs none of the service levels or value models.
+if TYPE_CHECKING:
+    from sheetcrm.rules import value
 
 
 @dataclass(slots=True)
@@ -97,6 +101,8 @@ def story(
 
     ``worth``: the customer-value estimate as of that day, when the caller has it.
     """
+    from sheetcrm.rules import followups, sla
+
     customers = book.customers
     customer = as_record(customers[customers["customer_id"] == customer_id].iloc[0])
     inter = book.interactions[book.interactions["customer_id"] == customer_id]
@@ -218,7 +224,7 @@ def customer_value(
     book: Book, customer_id: str, as_of: datetime, *, worth: value.Estimate | None = None
 ) -> dict[str, Any]:
     """P(alive) band, expected orders and value, RFM segment (:mod:`sheetcrm.rules.value`)."""
-    from sheetcrm.rules import rfm
+    from sheetcrm.rules import rfm, value
 
     day = as_of.date()
     segment = rfm.segments(book.sales, day)["segment"].get(str(customer_id))
