@@ -330,3 +330,30 @@ def test_a_customers_story_times_their_open_complaints_as_the_full_table_does(
             ]
             seen += len(k["targets"])
     assert seen > 0
+
+
+def test_the_value_fit_is_the_same_with_one_blas_thread_or_more(tmp_path: Path) -> None:
+    """sheetcrm's main() asks OpenBLAS for one thread (a faster numpy import): the fitted
+    models must not depend on it."""
+    code = (
+        "import json, sys; from datetime import date;"
+        "from sheetcrm.workbook.validation import load; from sheetcrm.rules import value;"
+        "book, _ = load(sys.argv[1], sheets=['Sales']);"
+        "est = value.estimate(book.sales, date(2026, 11, 20));"
+        "print(json.dumps([est.purchases, est.spend, est.customers['p_alive'].tolist()]))"
+    )
+    from tests.conftest import SAMPLE
+
+    outputs = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "PYTHONPATH": str(ROOT)}
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(SAMPLE)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        outputs.append(proc.stdout)
+    assert outputs[0] == outputs[1] and json.loads(outputs[0])[0] is not None
