@@ -357,3 +357,34 @@ def test_the_value_fit_is_the_same_with_one_blas_thread_or_more(tmp_path: Path) 
         assert proc.returncode == 0, proc.stderr[-2000:]
         outputs.append(proc.stdout)
     assert outputs[0] == outputs[1] and json.loads(outputs[0])[0] is not None
+
+
+def test_an_email_run_fits_the_value_models_once(
+    sample_book: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary and every staff digest rank follow-ups by the same estimate: one fit,
+    even where none can be kept beside the workbook."""
+    from sheetcrm.delivery import outbox
+    from sheetcrm.report import render as reports
+    from sheetcrm.report.fits import cache_path
+    from sheetcrm.rules import value
+
+    fitted = []
+    real = value.fit_bgnbd
+
+    def counted(*args):  # type: ignore[no-untyped-def]
+        fitted.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(value, "fit_bgnbd", counted)
+    cache_path(sample_book).mkdir()  # nothing can be kept: every estimate would fit
+    when = datetime(2026, 11, 23, 7, 0)
+    book, _ = load(sample_book, as_of=when)
+    period = reports.week_period(book, when, None)
+    run = outbox.email_messages(
+        sample_book, book, period, when, "crm@example.com", ["boss@example.com"],
+        per_owner=True, attach=[],
+    )  # fmt: skip
+    digests = [m for m in run.messages if m.key.startswith("digest:")]
+    assert len(digests) >= 3 and any(m.key.startswith("weekly:") for m in run.messages)
+    assert len(fitted) == 1

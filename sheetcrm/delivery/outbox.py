@@ -35,6 +35,7 @@ from sheetcrm.workbook.validation import load, refuse_unusable
 # them: a write that queues a notice asks here only for the next notice id.
 if TYPE_CHECKING:
     from sheetcrm.report import render as reports
+    from sheetcrm.rules import value
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ATTACHMENTS = {"docx": ("weekly.docx", DOCX), "html": ("weekly.html.j2", "text/html")}
@@ -106,11 +107,12 @@ def weekly_messages(
     *,
     attach: Sequence[str] = ("docx",),
     templates_dir: Path | None = None,
+    worth: value.Estimate | None = None,
 ) -> list[mail.Outgoing]:
     """The weekly summary in the body (text and HTML, charts inline), the report attached."""
     from sheetcrm.report import render as reports
 
-    context = reports.build_context(book, period, as_of)
+    context = reports.build_context(book, period, as_of, worth=worth)
     html = mail.inline_css(
         str(reports.render(reports.with_cid(context), "weekly.html.j2", templates_dir))
     )
@@ -150,6 +152,7 @@ def digest_messages(
     templates_dir: Path | None = None,
     bad: Mapping[int, Problem] | None = None,
     skipped: list[Problem] | None = None,
+    worth: value.Estimate | None = None,
 ) -> list[mail.Outgoing]:
     """Each active staff member with an email address: their own list for the week.
 
@@ -168,8 +171,11 @@ def digest_messages(
         if skipped is not None:
             skipped.append(_skip(book, rec, bad, "The weekly digest"))
     out = []
-    for rec in active[active["email"].notna()].itertuples(index=False):
-        digest = reports.build_digest(book, rec.name, as_of)
+    with_email = active[active["email"].notna()]
+    if len(with_email):  # one estimate for every digest: each would fit the models again
+        worth = reports.value_estimate(book, as_of, worth)
+    for rec in with_email.itertuples(index=False):
+        digest = reports.build_digest(book, rec.name, as_of, worth=worth)
         html = mail.inline_css(str(reports.render(digest, "digest.html.j2", templates_dir)))
         text = str(reports.render(digest, "digest.txt.j2", templates_dir))
         counts = (len(digest["overdue"]), len(digest["followups"]), len(digest["at_risk"]))
@@ -404,18 +410,35 @@ def email_messages(
     the "how did we handle it?" surveys now due (issue 16). Nothing is sent or written.
     """
     from sheetcrm.delivery import survey
+    from sheetcrm.report import render as reports
 
+    # One customer-value estimate for the summary and every digest.
+    worth = reports.value_estimate(book, as_of) if recipients or per_owner else None
     messages = []
     if recipients:
         messages = weekly_messages(
-            book, period, as_of, recipients, sender, attach=attach, templates_dir=templates_dir
+            book,
+            period,
+            as_of,
+            recipients,
+            sender,
+            attach=attach,
+            templates_dir=templates_dir,
+            worth=worth,
         )
     # A staff address that cannot be used skips that person only, named by cell.
     bad = bad_addresses(path)
     skipped: list[Problem] = []
     if per_owner:
         messages += digest_messages(
-            book, period, as_of, sender, templates_dir=templates_dir, bad=bad, skipped=skipped
+            book,
+            period,
+            as_of,
+            sender,
+            templates_dir=templates_dir,
+            bad=bad,
+            skipped=skipped,
+            worth=worth,
         )
     notices = notice_messages(book, sender, bad=bad, skipped=skipped)
     surveys, waiting = survey.messages(

@@ -53,6 +53,7 @@ __all__ = [
     "export_templates",
     "figures_json",
     "render",
+    "value_estimate",
     "week_period",
     "with_cid",
     "write_reports",
@@ -151,6 +152,7 @@ def build_context(
     with_charts: bool = True,
     worker: RenderWorker | None = None,
     shorten: bool = True,
+    worth: value.Estimate | None = None,
 ) -> dict[str, Any]:
     """Everything a report template shows, as plain data (see :func:`metrics.weekly`).
 
@@ -159,6 +161,8 @@ def build_context(
     ``sales``, ``previous``, ``headlines``, ``trends``, ``daily``, ``rules``,
     ``period``, ``previous_period``, ``definitions``) and ``charts``. With
     ``shorten`` (the default) the lists are cut to Settings ``report_list_limit``.
+    ``worth``: the customer-value estimate as of ``as_of``'s day, when the caller has it
+    (otherwise :func:`value_estimate`).
     """
     sent: list[bool] = []
 
@@ -171,7 +175,7 @@ def build_context(
     aside = _forked if worker is not None else None
     # One customer-value estimate for both of its users, made before the follow-ups may
     # be forked: the fork inherits it instead of fitting the models again.
-    worth = fits.estimate(book, as_of.date())
+    worth = value_estimate(book, as_of, worth)
     customer_value = _customer_value(book, period, worth)
     figures = metrics.weekly(book, period, as_of, on_chart_data=hook, aside=aside, worth=worth)
     settings = book.settings
@@ -229,6 +233,16 @@ def figures_json(context: Mapping[str, Any]) -> str:
     data = {"schema_version": SCHEMA_VERSION, "generator": f"sheetcrm {__version__}"}
     data |= {key: value for key, value in context.items() if key != "charts"}
     return json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+def value_estimate(
+    book: Book, as_of: datetime, worth: value.Estimate | None = None
+) -> value.Estimate:
+    """The customer-value estimate as of ``as_of``'s day: ``worth`` if given, else made with
+    the fit kept beside the workbook (:mod:`sheetcrm.report.fits`). Make it once for a run
+    of several reports and digests: each would fit the models again otherwise."""
+    day = as_of.date()
+    return fits.estimate(book, day) if worth is None else value.for_day(worth, book.sales, day)
 
 
 def _customer_value(book: Book, period: Period, worth: value.Estimate) -> dict[str, Any]:
@@ -599,13 +613,17 @@ def export_templates(target_dir: Path) -> list[Path]:
 # ----------------------------------------------------------------------------- digests
 
 
-def build_digest(book: Book, staff_name: str, as_of: datetime) -> dict[str, Any]:
+def build_digest(
+    book: Book, staff_name: str, as_of: datetime, *, worth: value.Estimate | None = None
+) -> dict[str, Any]:
     """One staff member's list for the day: their breached and due-soon complaints, their
     follow-ups and their customers at risk (render with ``digest.html.j2`` / ``digest.txt.j2``).
+    ``worth`` as for :func:`build_context`.
     """
     data = metrics.prepare(book, as_of, since=as_of.date() - timedelta(days=7))
     week_ago = as_of - timedelta(days=7)
-    snapshot = _with_contacts(book, metrics.relationships(book, data, as_of, week_ago))
+    worth = value_estimate(book, as_of, worth)
+    snapshot = _with_contacts(book, metrics.relationships(book, data, as_of, week_ago, worth))
     mine = staff_name.casefold()
 
     def theirs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
