@@ -321,8 +321,9 @@ def test_the_section_is_plain_data_with_an_estimate() -> None:
     customers = pd.DataFrame(
         {"customer_id": [f"C-{i:04d}" for i in range(1, 41)], "stage": "customer", "name": "x"}
     )
+    sales = shop_sales()
     section = value.report_section(
-        shop_sales(), customers, AS_OF_DAY, date(2026, 11, 15), date(2026, 11, 8)
+        value.estimate(sales, AS_OF_DAY), sales, customers, date(2026, 11, 15), date(2026, 11, 8)
     )
     assert section["estimate"] and section["slipping"]
     again = json.loads(json.dumps(section))
@@ -357,6 +358,6 @@ def test_the_exact_gradients_match_finite_differences() -> None:
 
 def test_a_stake_below_one_unit_does_not_reorder_followups() -> None:
     # Sample-like history: nobody seems to leave, so every stake is a tiny fraction.
-    hints = value.followup_hints(shop_sales(buyers=30, keep=30), AS_OF_DAY)
+    hints = value.followup_hints(value.estimate(shop_sales(buyers=30, keep=30), AS_OF_DAY))
     assert all(h.value_at_risk == round(h.value_at_risk) for h in hints.values())
     assert all(h.value_at_risk >= 1 or h.sentence for h in hints.values())

@@ -49,7 +49,7 @@ def customer_duplicates(
     from sheetcrm.workbook.duplicates import THRESHOLD, find_duplicates, is_merged
 
     path = resolve_workbook(ctx, workbook)
-    book = load_book(path)
+    book = load_book(path, sheets=["Customers"])
     customers = with_addresses(path, book).dropna(subset=["customer_id"])
     customers = customers[~is_merged(customers)]
     pairs = find_duplicates(customers, THRESHOLD if min_score is None else min_score)

@@ -65,7 +65,8 @@ def overdue(
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
-    book = load_book(path, when)
+    # The complaints, and the customers to name: not the interactions or the sales.
+    book = load_book(path, when, sheets=["Complaints", "Customers"])
     breaches = sla.overdue(book, when, owner=owner)
     if fmt == "json":
         click.echo(json.dumps([b.to_json() for b in breaches], ensure_ascii=False, indent=2))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,6 +29,10 @@ from sheetcrm.cli.app import (
     workbook_option,
 )
 from sheetcrm.errors import SheetCRMError
+
+# The record sheets the follow-ups and a customer's story are computed from (not the
+# Notices queue, nor anything else the owner keeps in the workbook).
+STORY_SHEETS = ["Customers", "Interactions", "Complaints", "Sales"]
 
 # ------------------------------------------------------------------------ followups
 
@@ -58,12 +64,15 @@ def followups(
     import json
 
     from sheetcrm.cli import views as console
+    from sheetcrm.report import fits
     from sheetcrm.rules import followups as rules
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
-    book = load_book(path, when)
-    found = rules.due(book, when, owner=owner, include_suppressed=show_all)
+    book = load_book(path, when, sheets=STORY_SHEETS)
+    # The fit kept beside the workbook, if any; the list shows no expected orders.
+    worth = fits.estimate(book, when.date(), orders=False)
+    found = rules.due(book, when, owner=owner, include_suppressed=show_all, worth=worth)
     if fmt == "json":
         click.echo(json.dumps([s.to_json() for s in found], ensure_ascii=False, indent=2))
     elif not found:
@@ -115,12 +124,13 @@ def customer_show(
     import json
 
     from sheetcrm.cli import views as console
+    from sheetcrm.report import fits
     from sheetcrm.rules import history
     from sheetcrm.workbook import find
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
-    book = load_book(path, when)
+    book = load_book(path, when, sheets=STORY_SHEETS)
     if book.customers["customer_id"].isna().all():
         # A new workbook: nobody to look up yet is an empty state, not a mistake in WHO.
         click.echo("null" if fmt == "json" else _NO_CUSTOMERS_YET)
@@ -133,16 +143,20 @@ def customer_show(
                 click.echo(f"  {find.describe(record)}")
             ctx.exit(EXIT_CANNOT)
         raise find.no_match(who, found)
-    data = history.story(book, found.one["customer_id"], when)
+    worth = fits.estimate(book, when.date())  # the fit kept beside the workbook, if any
+    data = history.story(book, found.one["customer_id"], when, worth=worth)
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_value))
     else:
-        from sheetcrm.report.templates import md_escape
+        escape: Callable[[Any], str] = str
+        if fmt == "md":  # the report's templates (jinja2, babel) only for Markdown
+            from sheetcrm.report.templates import md_escape
 
-        for line in console.story_markdown(data, md_escape if fmt == "md" else str):
+            escape = md_escape
+        for line in console.story_markdown(data, escape):
             click.echo(line)
         # The whole e-mails `sheetcrm inbox` logged, kept beside the workbook (issue 16).
-        from sheetcrm.delivery.inbox import kept_emails
+        from sheetcrm.delivery.inboxlog import kept_emails
 
         kept = kept_emails(path, [str(t.get("id")) for t in data.get("timeline", [])])
         if kept:

@@ -77,7 +77,7 @@ def staff_list(ctx: click.Context, workbook: Path | None, fmt: str, show_all: bo
     from sheetcrm.actions.records import is_inactive
     from sheetcrm.contract import OPEN_STATUSES
 
-    book = load_book(resolve_workbook(ctx, workbook))
+    book = load_book(resolve_workbook(ctx, workbook), sheets=["Customers", "Complaints"])
     owners = book.customers["owner"].value_counts()
     k = book.complaints
     open_k = k[k["status"].isin(OPEN_STATUSES)]["owner"].value_counts()

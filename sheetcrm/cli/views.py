@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from itertools import groupby
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from sheetcrm.rules.followups import Suggestion
-from sheetcrm.rules.sla import Breach
-from sheetcrm.workbook.book import Book, is_missing
+from sheetcrm.workbook.book import is_missing
 from sheetcrm.workbook.business_time import format_duration
+
+if TYPE_CHECKING:  # the rules' results are shown here, not computed: ``overdue`` needs no fit
+    from sheetcrm.rules.followups import Suggestion
+    from sheetcrm.rules.sla import Breach
+    from sheetcrm.workbook.book import Book
 
 _TARGET_WORDS = {"first_response": "first response", "resolution": "resolution"}
 

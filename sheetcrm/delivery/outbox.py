@@ -22,17 +22,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from sheetcrm.delivery import mail
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.files import write_atomic
-from sheetcrm.report import render as reports
 from sheetcrm.workbook import writer
 from sheetcrm.workbook.book import Book
 from sheetcrm.workbook.validation import load, refuse_unusable
+
+# The report (jinja2, babel, the figures) and pandas only where a message is built from
+# them: a write that queues a notice asks here only for the next notice id.
+if TYPE_CHECKING:
+    from sheetcrm.report import render as reports
+    from sheetcrm.rules import value
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ATTACHMENTS = {"docx": ("weekly.docx", DOCX), "html": ("weekly.html.j2", "text/html")}
@@ -104,9 +107,12 @@ def weekly_messages(
     *,
     attach: Sequence[str] = ("docx",),
     templates_dir: Path | None = None,
+    worth: value.Estimate | None = None,
 ) -> list[mail.Outgoing]:
     """The weekly summary in the body (text and HTML, charts inline), the report attached."""
-    context = reports.build_context(book, period, as_of)
+    from sheetcrm.report import render as reports
+
+    context = reports.build_context(book, period, as_of, worth=worth)
     html = mail.inline_css(
         str(reports.render(reports.with_cid(context), "weekly.html.j2", templates_dir))
     )
@@ -146,6 +152,7 @@ def digest_messages(
     templates_dir: Path | None = None,
     bad: Mapping[int, Problem] | None = None,
     skipped: list[Problem] | None = None,
+    worth: value.Estimate | None = None,
 ) -> list[mail.Outgoing]:
     """Each active staff member with an email address: their own list for the week.
 
@@ -153,6 +160,8 @@ def digest_messages(
     of the book's file, or refused when the message is built) is left out and
     named in ``skipped`` with the cell to fix; everyone else still gets theirs.
     """
+    from sheetcrm.report import render as reports
+
     # A name typed twice is one person (validate names the copy): the first row wins, so
     # nobody gets their digest twice or at an address from a stray row.
     bad = _bad(book, bad)
@@ -162,8 +171,11 @@ def digest_messages(
         if skipped is not None:
             skipped.append(_skip(book, rec, bad, "The weekly digest"))
     out = []
-    for rec in active[active["email"].notna()].itertuples(index=False):
-        digest = reports.build_digest(book, rec.name, as_of)
+    with_email = active[active["email"].notna()]
+    if len(with_email):  # one estimate for every digest: each would fit the models again
+        worth = reports.value_estimate(book, as_of, worth)
+    for rec in with_email.itertuples(index=False):
+        digest = reports.build_digest(book, rec.name, as_of, worth=worth)
         html = mail.inline_css(str(reports.render(digest, "digest.html.j2", templates_dir)))
         text = str(reports.render(digest, "digest.txt.j2", templates_dir))
         counts = (len(digest["overdue"]), len(digest["followups"]), len(digest["at_risk"]))
@@ -214,6 +226,8 @@ def notice_key(complaint_id: str, event: str, created: Any, department: str, add
     >>> notice_key("K-0042", "resolved", datetime(2026, 11, 20, 10), "Finance", "Liv@x.no")
     'notice:K-0042:resolved:2026-11-20T10:00:finance:liv@x.no'
     """
+    import pandas as pd
+
     stamp = pd.Timestamp(created).strftime("%Y-%m-%dT%H:%M") if not pd.isna(created) else "-"
     return f"notice:{complaint_id}:{event}:{stamp}:{department.casefold()}:{address.casefold()}"
 
@@ -292,6 +306,8 @@ def notice_messages(
 
 
 def _plain_time(value: Any) -> datetime | None:
+    import pandas as pd
+
     return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
 
 
@@ -394,18 +410,35 @@ def email_messages(
     the "how did we handle it?" surveys now due (issue 16). Nothing is sent or written.
     """
     from sheetcrm.delivery import survey
+    from sheetcrm.report import render as reports
 
+    # One customer-value estimate for the summary and every digest.
+    worth = reports.value_estimate(book, as_of) if recipients or per_owner else None
     messages = []
     if recipients:
         messages = weekly_messages(
-            book, period, as_of, recipients, sender, attach=attach, templates_dir=templates_dir
+            book,
+            period,
+            as_of,
+            recipients,
+            sender,
+            attach=attach,
+            templates_dir=templates_dir,
+            worth=worth,
         )
     # A staff address that cannot be used skips that person only, named by cell.
     bad = bad_addresses(path)
     skipped: list[Problem] = []
     if per_owner:
         messages += digest_messages(
-            book, period, as_of, sender, templates_dir=templates_dir, bad=bad, skipped=skipped
+            book,
+            period,
+            as_of,
+            sender,
+            templates_dir=templates_dir,
+            bad=bad,
+            skipped=skipped,
+            worth=worth,
         )
     notices = notice_messages(book, sender, bad=bad, skipped=skipped)
     surveys, waiting = survey.messages(
@@ -473,6 +506,8 @@ def _adopt_legacy_keys(log: mail.SentLog, notices: Sequence[Notice]) -> None:
 
 
 def _mark_notices(path: Path, done: Sequence[Notice], when: datetime) -> None:
+    import pandas as pd
+
     with writer.edit(path) as tx:
         book, _ = load(path, sheets=["Notices"])  # no need to read every interaction again
         tx.backups_to_keep = book.settings.backups_to_keep

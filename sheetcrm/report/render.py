@@ -35,10 +35,10 @@ from babel.dates import format_date
 from sheetcrm import i18n
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.files import write_atomic
-from sheetcrm.report import charts
+from sheetcrm.report import charts, fits
 from sheetcrm.report.templates import environment, find_template, templates_dir
 from sheetcrm.report.worker import Forked, RenderWorker
-from sheetcrm.rules import metrics
+from sheetcrm.rules import metrics, value
 from sheetcrm.rules.metrics import Period, period_label
 from sheetcrm.workbook.book import Book
 from sheetcrm.workbook.settings import Settings
@@ -53,6 +53,7 @@ __all__ = [
     "export_templates",
     "figures_json",
     "render",
+    "value_estimate",
     "week_period",
     "with_cid",
     "write_reports",
@@ -151,6 +152,7 @@ def build_context(
     with_charts: bool = True,
     worker: RenderWorker | None = None,
     shorten: bool = True,
+    worth: value.Estimate | None = None,
 ) -> dict[str, Any]:
     """Everything a report template shows, as plain data (see :func:`metrics.weekly`).
 
@@ -159,6 +161,8 @@ def build_context(
     ``sales``, ``previous``, ``headlines``, ``trends``, ``daily``, ``rules``,
     ``period``, ``previous_period``, ``definitions``) and ``charts``. With
     ``shorten`` (the default) the lists are cut to Settings ``report_list_limit``.
+    ``worth``: the customer-value estimate as of ``as_of``'s day, when the caller has it
+    (otherwise :func:`value_estimate`).
     """
     sent: list[bool] = []
 
@@ -169,10 +173,11 @@ def build_context(
 
     hook = draw_elsewhere if worker is not None and with_charts else None
     aside = _forked if worker is not None else None
-    # Before the follow-ups may be forked: they need the same customer-value fit, and a
-    # fork inherits the fit made here (rules.value keeps the last one) instead of fitting again.
-    customer_value = _customer_value(book, period, as_of)
-    figures = metrics.weekly(book, period, as_of, on_chart_data=hook, aside=aside)
+    # One customer-value estimate for both of its users, made before the follow-ups may
+    # be forked: the fork inherits it instead of fitting the models again.
+    worth = value_estimate(book, as_of, worth)
+    customer_value = _customer_value(book, period, worth)
+    figures = metrics.weekly(book, period, as_of, on_chart_data=hook, aside=aside, worth=worth)
     settings = book.settings
     context: dict[str, Any] = {
         "locale": settings.locale,
@@ -230,12 +235,20 @@ def figures_json(context: Mapping[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
-def _customer_value(book: Book, period: Period, as_of: datetime) -> dict[str, Any]:
-    """Segments, whom to call before they slip away, the ladder (:mod:`sheetcrm.rules.value`)."""
-    from sheetcrm.rules import value
+def value_estimate(
+    book: Book, as_of: datetime, worth: value.Estimate | None = None
+) -> value.Estimate:
+    """The customer-value estimate as of ``as_of``'s day: ``worth`` if given, else made with
+    the fit kept beside the workbook (:mod:`sheetcrm.report.fits`). Make it once for a run
+    of several reports and digests: each would fit the models again otherwise."""
+    day = as_of.date()
+    return fits.estimate(book, day) if worth is None else value.for_day(worth, book.sales, day)
 
+
+def _customer_value(book: Book, period: Period, worth: value.Estimate) -> dict[str, Any]:
+    """Segments, whom to call before they slip away, the ladder (:mod:`sheetcrm.rules.value`)."""
     return value.report_section(
-        book.sales, book.customers, as_of.date(), period.end, value.previous_day(period.start)
+        worth, book.sales, book.customers, period.end, value.previous_day(period.start)
     )
 
 
@@ -600,13 +613,17 @@ def export_templates(target_dir: Path) -> list[Path]:
 # ----------------------------------------------------------------------------- digests
 
 
-def build_digest(book: Book, staff_name: str, as_of: datetime) -> dict[str, Any]:
+def build_digest(
+    book: Book, staff_name: str, as_of: datetime, *, worth: value.Estimate | None = None
+) -> dict[str, Any]:
     """One staff member's list for the day: their breached and due-soon complaints, their
     follow-ups and their customers at risk (render with ``digest.html.j2`` / ``digest.txt.j2``).
+    ``worth`` as for :func:`build_context`.
     """
     data = metrics.prepare(book, as_of, since=as_of.date() - timedelta(days=7))
     week_ago = as_of - timedelta(days=7)
-    snapshot = _with_contacts(book, metrics.relationships(book, data, as_of, week_ago))
+    worth = value_estimate(book, as_of, worth)
+    snapshot = _with_contacts(book, metrics.relationships(book, data, as_of, week_ago, worth))
     mine = staff_name.casefold()
 
     def theirs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -141,15 +141,23 @@ def _d(value: object) -> date:
 
 
 def due(
-    book: Book, as_of: datetime, *, owner: str | None = None, include_suppressed: bool = False
+    book: Book,
+    as_of: datetime,
+    *,
+    owner: str | None = None,
+    include_suppressed: bool = False,
+    worth: value.Estimate | None = None,
 ) -> list[Suggestion]:
     """The follow-ups due at ``as_of``, most pressing first (suppressed ones last).
 
     An ``owner`` nobody has is refused (:func:`sla.known_owner`), not answered with nothing.
+    ``worth`` is the customer-value estimate of the book's sales as of that day, when the
+    caller has it already (:func:`value.estimate` otherwise).
     """
     if owner is not None:
         owner = known_owner(book, owner)
     today = as_of.date()
+    worth = value.for_day(worth, book.sales, today)
     settings = book.settings
     customers = book.customers_by_id()
     # Only the columns the rules read: copying all of 100,000 rows costs more than the rules.
@@ -255,7 +263,7 @@ def due(
         )
 
     # The value models: slipping customers, and the stake that orders the list.
-    hints = value.followup_hints(book.sales, today)
+    hints = value.followup_hints(worth)
     for customer_id, hint in hints.items():
         if hint.sentence:
             add(customer_id, Why("slipping_away", hint.sentence, today))

@@ -9,16 +9,26 @@ customer someone typed is :mod:`sheetcrm.workbook.find`). Pure: a Book and an
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sheetcrm.rules import followups, sla
 from sheetcrm.workbook.book import Book, as_record, is_missing
 
+# The story's rules (service levels, value models) are imported where the story is told.
+if TYPE_CHECKING:
+    from sheetcrm.rules import value
 
-def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
-    """Everything about one customer as plain, JSON-able data."""
+
+def story(
+    book: Book, customer_id: str, as_of: datetime, *, worth: value.Estimate | None = None
+) -> dict[str, Any]:
+    """Everything about one customer as plain, JSON-able data.
+
+    ``worth``: the customer-value estimate as of that day, when the caller has it.
+    """
+    from sheetcrm.rules import followups, sla
+
     customers = book.customers
     customer = as_record(customers[customers["customer_id"] == customer_id].iloc[0])
     inter = book.interactions[book.interactions["customer_id"] == customer_id]
@@ -80,12 +90,12 @@ def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
         )
     timeline.sort(key=lambda e: (e["when"] or "", e["id"] or ""), reverse=True)
 
-    all_targets = sla.targets(book, as_of)
+    still_open = comp[comp["status"].isin(("open", "in_progress", "waiting_on_customer"))]
+    # Their due times only: every other complaint's would be worked out for nothing.
+    open_targets = sla.targets(book, as_of, complaints=still_open)
     open_complaints = []
-    for r in comp[comp["status"].isin(("open", "in_progress", "waiting_on_customer"))].itertuples(
-        index=False
-    ):
-        mine = all_targets[all_targets["complaint_id"] == r.complaint_id]
+    for r in still_open.itertuples(index=False):
+        mine = open_targets[open_targets["complaint_id"] == r.complaint_id]
         open_complaints.append(
             {
                 "complaint_id": r.complaint_id,
@@ -123,7 +133,7 @@ def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
         "days_between_purchases": None if gap is None else round(gap, 1),
     }
     return {
-        "value": customer_value(book, customer_id, as_of),
+        "value": customer_value(book, customer_id, as_of, worth=worth),
         "customer": {
             k: _iso(v) if hasattr(v, "isoformat") else v
             for k, v in customer.items()
@@ -136,13 +146,16 @@ def story(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
     }
 
 
-def customer_value(book: Book, customer_id: str, as_of: datetime) -> dict[str, Any]:
+def customer_value(
+    book: Book, customer_id: str, as_of: datetime, *, worth: value.Estimate | None = None
+) -> dict[str, Any]:
     """P(alive) band, expected orders and value, RFM segment (:mod:`sheetcrm.rules.value`)."""
     from sheetcrm.rules import rfm, value
 
     day = as_of.date()
     segment = rfm.segments(book.sales, day)["segment"].get(str(customer_id))
-    return value.customer_figures(value.estimate(book.sales, day), str(customer_id), segment)
+    est = value.for_day(worth, book.sales, day)
+    return value.customer_figures(est, str(customer_id), segment)
 
 
 def _iso(value: Any) -> str | None:

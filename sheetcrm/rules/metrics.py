@@ -29,7 +29,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from sheetcrm.contract import OPEN_STATUSES, VOCABULARIES
 from sheetcrm.rules import followups, sla
 from sheetcrm.workbook.book import Book, as_records, lookup
 from sheetcrm.workbook.settings import Settings
+
+if TYPE_CHECKING:
+    from sheetcrm.rules.value import Estimate
 
 FCR_MINUTES = 30
 LOW_SCORE = 2
@@ -640,10 +643,12 @@ def _breaches(book: Book, data: Data) -> list[dict[str, Any]]:
     ]
 
 
-def _followups(book: Book, data: Data, as_of: datetime) -> list[dict[str, Any]]:
+def _followups(
+    book: Book, data: Data, as_of: datetime, worth: Estimate | None = None
+) -> list[dict[str, Any]]:
     """Follow-ups due now and those scheduled in the coming week: one rule set, that of
     ``sheetcrm followups`` (:func:`followups.due` and :func:`followups.scheduled`)."""
-    now = [(as_of.date(), s) for s in followups.due(book, as_of)]
+    now = [(as_of.date(), s) for s in followups.due(book, as_of, worth=worth)]
     seen = {s.customer_id for _, s in now}
     later = [
         (on, s)
@@ -666,10 +671,14 @@ def _followups(book: Book, data: Data, as_of: datetime) -> list[dict[str, Any]]:
 
 
 def relationships(
-    book: Book, data: Data, as_of: datetime, previous_moment: datetime
+    book: Book,
+    data: Data,
+    as_of: datetime,
+    previous_moment: datetime,
+    worth: Estimate | None = None,
 ) -> dict[str, Any]:
     """The snapshot at ``as_of``: customers by stage and at risk, and what to do now."""
-    return standing(book, data, as_of, previous_moment) | to_do(book, data, as_of)
+    return standing(book, data, as_of, previous_moment) | to_do(book, data, as_of, worth)
 
 
 def standing(book: Book, data: Data, moment: datetime, previous_moment: datetime) -> dict[str, Any]:
@@ -687,9 +696,12 @@ def standing(book: Book, data: Data, moment: datetime, previous_moment: datetime
     }
 
 
-def to_do(book: Book, data: Data, as_of: datetime) -> dict[str, Any]:
-    """The follow-ups of the coming week, and the complaints breached or due soon."""
-    due = _followups(book, data, as_of)
+def to_do(book: Book, data: Data, as_of: datetime, worth: Estimate | None = None) -> dict[str, Any]:
+    """The follow-ups of the coming week, and the complaints breached or due soon.
+
+    ``worth``: the customer-value estimate as of that day, when the caller has it.
+    """
+    due = _followups(book, data, as_of, worth)
     overdue = _breaches(book, data)
     return {
         "followups": due,
@@ -843,12 +855,14 @@ def weekly(
     *,
     on_chart_data: Callable[[dict[str, Any]], None] | None = None,
     aside: Aside | None = None,
+    worth: Estimate | None = None,
 ) -> dict[str, Any]:
     """Every figure of the report for ``period``, with the previous period's beside it.
 
     ``aside(fn, *args)`` may start ``fn(*args)`` elsewhere and returns a function
     that gives its answer: the caller decides where the slowest part (the
-    follow-ups) runs; this module only computes.
+    follow-ups) runs; this module only computes. ``worth`` is the customer-value
+    estimate as of ``as_of``'s day when the caller has it (the follow-ups rank by it).
 
     >>> m = weekly(book, Period(date(2026, 11, 9), date(2026, 11, 15), "2026-W46"),
     ...            datetime(2026, 11, 20, 15))  # doctest: +SKIP
@@ -865,7 +879,7 @@ def weekly(
     moment = _end_moment(period.end, until).to_pydatetime()
     previous_moment = _end_moment(previous.end, previous_until).to_pydatetime()
     # The follow-ups take longest; with ``aside`` they are worked out meanwhile.
-    pending = aside(to_do, book, data, as_of) if aside is not None else None
+    pending = aside(to_do, book, data, as_of, worth) if aside is not None else None
     # What the charts show first, so they can be drawn while the rest is computed.
     week_trends = trends(data, period.end, until)
     daily = daily_by_channel(data, period.start, period.end, until)
@@ -875,7 +889,7 @@ def weekly(
     current = figures(data, period.start, period.end, until)
     before = figures(data, previous.start, previous.end, previous_until)
     current["relationships"] = standing(book, data, moment, previous_moment) | (
-        pending() if pending is not None else to_do(book, data, as_of)
+        pending() if pending is not None else to_do(book, data, as_of, worth)
     )
     before["relationships"] = {"at_risk_count": current["relationships"]["at_risk_previous"]}
     return {

@@ -106,18 +106,25 @@ def horizon(book: Book) -> timedelta:
     return timedelta(days=longest + 30)
 
 
-def targets(book: Book, as_of: datetime, *, since: datetime | None = None) -> pd.DataFrame:
+def targets(
+    book: Book,
+    as_of: datetime,
+    *,
+    since: datetime | None = None,
+    complaints: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """One row per complaint and target, with its due time and state at ``as_of``.
 
     Columns: ``TARGET_COLUMNS``. ``minutes`` is how late (positive) or how long
     left (negative) a pending target is at ``as_of``, and how late (positive) or
     early (negative) a met one was; it is missing where a complaint lacks a date.
+    ``complaints``: only these rows of the book's Complaints (one customer's, say).
     """
     cal = book.calendar()
     due_soon = book.settings.due_soon_hours
     as_of_utc = cal.to_utc(as_of)
     rows: list[dict[str, object]] = []
-    complaints = book.complaints
+    complaints = book.complaints if complaints is None else complaints
     if since is not None:
         # Only what can matter from ``since`` on: complaints still open, and closed ones
         # whose last event is within the longest target's reach of it.
@@ -235,7 +242,9 @@ def overdue(book: Book, as_of: datetime, *, owner: str | None = None) -> list[Br
     """
     if owner is not None:
         owner = known_owner(book, owner)
-    frame = targets(book, as_of)
+    # A target still pending at as-of belongs to a complaint open then, or closed later
+    # (``since`` keeps those): years of complaints closed long ago need no due times.
+    frame = targets(book, as_of, since=as_of)
     frame = frame[frame["state"].isin(["breached", "due_soon"])]
     if owner is not None:
         frame = frame[frame["owner"].fillna("").str.casefold() == owner.casefold()]

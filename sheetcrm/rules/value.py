@@ -72,15 +72,22 @@ most comes first.
 **Guard**: with fewer than :data:`MIN_REPEAT_BUYERS` customers who bought on at
 least two days, no fit is attempted and the result says why.
 
+**Fitting once**: a fit is a function of its inputs alone, so an :class:`Estimate`
+carries ``fit_key`` (a hash of exactly those inputs and of the fitting settings)
+and ``fits`` (what the optimiser found). Given back as ``known``, a record with the
+same key replaces the optimiser and gives the same figures, to the last digit;
+whoever keeps it (:mod:`sheetcrm.report.fits`, beside the workbook) decides where.
+
 Pure: the Sales frame (or a Book) and a day in, plain data out. scipy is
 imported inside the functions that need it, so commands that never fit stay fast.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-import weakref
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -132,6 +139,12 @@ class Estimate:
     their total), ``usual_gap_days``, then ``p_alive``, ``band``,
     ``expected_orders``, ``expected_order_value``, ``expected_value`` and
     ``value_at_risk`` (NaN / None where the model has no estimate).
+
+    ``fit_key`` is the hash of the fit's inputs (None when too few customers
+    bought twice to fit), ``fits`` the raw results for it (:func:`estimate`'s
+    ``known``), and ``reused`` says they came from there instead of the optimiser.
+    Without ``orders``, ``expected_orders`` and ``expected_value`` were not worked
+    out (they are NaN): the follow-ups do not show them.
     """
 
     as_of: date
@@ -143,6 +156,10 @@ class Estimate:
     spend_reason: str | None
     customers: pd.DataFrame = field(repr=False)
     horizon_days: int = HORIZON_DAYS
+    fit_key: str | None = None
+    fits: dict[str, Any] | None = field(default=None, repr=False)
+    reused: bool = False
+    orders: bool = True
 
     @property
     def fitted(self) -> bool:
@@ -170,8 +187,6 @@ def bgnbd_log_likelihood(
 
 def p_alive(params: Any, x: Any, t_x: Any, age: Any) -> np.ndarray:
     """P(alive | x, t_x, T): the chance each customer still buys (1 with no repeat)."""
-    from scipy.special import expit
-
     r, alpha, a, b = (float(v) for v in params)
     x = np.asarray(x, dtype="float64")
     t_x, age = np.asarray(t_x, dtype="float64"), np.asarray(age, dtype="float64")
@@ -182,7 +197,18 @@ def p_alive(params: Any, x: Any, t_x: Any, age: Any) -> np.ndarray:
         + (r + x) * (np.log(alpha + age) - np.log(alpha + t_x))
     )
     log_odds_gone = np.where(x > 0, log_odds_gone, -np.inf)
-    return np.asarray(expit(-log_odds_gone))
+    # scipy.special.expit(-z), computed as it does (1 / (1 + exp(z)), with the C library's
+    # exp, which numpy's own exp can differ from in the last bit): the same figures, and
+    # ``followups`` with a kept fit needs no scipy at all. One customer per buyer: cheap.
+    flat = [_expit_negative(z) for z in log_odds_gone.ravel().tolist()]
+    return np.array(flat, dtype="float64").reshape(log_odds_gone.shape)
+
+
+def _expit_negative(z: float) -> float:
+    try:
+        return 1.0 / (1.0 + math.exp(z))
+    except OverflowError:  # exp(z) is infinite: surely gone
+        return 0.0
 
 
 def expected_purchases(params: Any, t: float, x: Any, t_x: Any, age: Any) -> np.ndarray:
@@ -301,7 +327,7 @@ def _maximise(neg_log_likelihood: Any, starts: list[list[float]]) -> tuple[np.nd
                 np.asarray(start, dtype="float64"),
                 jac=True,  # the likelihoods give their exact gradients too
                 method="BFGS",
-                options={"gtol": 1e-9, "maxiter": 2000},
+                options=dict(_BFGS),
             )
             if np.isfinite(found.fun) and found.fun < min(best_fun, _OUTSIDE):
                 best_x, best_fun = found.x, float(found.fun)
@@ -315,6 +341,7 @@ def _maximise(neg_log_likelihood: Any, starts: list[list[float]]) -> tuple[np.nd
     return params, settled
 
 
+_BFGS = (("gtol", 1e-9), ("maxiter", 2000))
 # Start values (logs of r, α, a, b) with time scaled so the oldest customer is 10 units old.
 _BGNBD_STARTS = [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.0, 1.0], [1.0, 1.0, 0.0, 2.0]]
 _GAMMA_GAMMA_STARTS = [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]
@@ -430,32 +457,47 @@ def band(probability: float | None) -> str | None:
     return BANDS[-1][1]
 
 
-# The last estimate, for the same frame and day: the weekly report asks for it twice
-# (its follow-ups and its customer value section). A Book's frames are not changed
-# after loading, so the same frame object on the same day gives the same answer.
-_LAST: dict[str, Any] = {}
-
-
 def estimate(
     sales: pd.DataFrame,
     as_of: date,
     *,
     horizon_days: int = HORIZON_DAYS,
     min_repeat_buyers: int = MIN_REPEAT_BUYERS,
+    known: Mapping[str, Any] | None = None,
+    orders: bool = True,
 ) -> Estimate:
-    """Fit both models on the purchases up to ``as_of`` and predict for every buyer."""
-    key = (as_of, horizon_days, min_repeat_buyers, len(sales))
-    ref = _LAST.get("frame")
-    if ref is not None and ref() is sales and _LAST.get("key") == key:
-        cached: Estimate = _LAST["estimate"]
-        return cached
-    result = _estimate(sales, as_of, horizon_days, min_repeat_buyers)
-    _LAST.update(frame=weakref.ref(sales), key=key, estimate=result)
-    return result
+    """Fit both models on the purchases up to ``as_of`` and predict for every buyer.
+
+    ``known``: the ``fits`` of an earlier estimate with its ``fit_key`` (``{"key": ...,
+    **fits}``). Used when the key is this fit's, so the optimiser does not run;
+    ignored otherwise, or when it is not the shape :func:`estimate` writes.
+    ``orders=False`` skips the expected orders and value (the one use of
+    scipy.special's hyp2f1 once the models are fitted).
+    """
+    est = _estimate(sales, as_of, horizon_days, min_repeat_buyers, known, orders)
+    return est if orders else replace(est, orders=False)
+
+
+def for_day(worth: Estimate | None, sales: pd.DataFrame, day: date) -> Estimate:
+    """``worth`` when the caller has the estimate already, else :func:`estimate` of ``sales``.
+
+    A given one must be as of ``day``: a list for today ranked by another day's chances
+    would mislead, so that is a mistake in the calling code.
+    """
+    if worth is None:
+        return estimate(sales, day)
+    if worth.as_of != day:
+        raise ValueError(f"the customer-value estimate is as of {worth.as_of}, not {day}")
+    return worth
 
 
 def _estimate(
-    sales: pd.DataFrame, as_of: date, horizon_days: int, min_repeat_buyers: int
+    sales: pd.DataFrame,
+    as_of: date,
+    horizon_days: int,
+    min_repeat_buyers: int,
+    known: Mapping[str, Any] | None,
+    orders: bool,
 ) -> Estimate:
     table = summary(sales, as_of)
     buyers = len(table)
@@ -473,23 +515,38 @@ def _estimate(
         return Estimate(as_of, buyers, repeat, None, None, reason, reason, table, horizon_days)
 
     x, t_x, age = (table[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "age"))
-    purchases_fit, settled = fit_bgnbd(x, t_x, age)
-    if not settled:
+    repeaters = table[(table["frequency"] > 0) & (table["monetary"] > 0)]
+    spend_x = repeaters["frequency"].to_numpy(dtype="float64")
+    spend_m = repeaters["monetary"].to_numpy(dtype="float64")
+    key = fit_key(x, t_x, age, spend_x, spend_m)
+    fits = _known_fits(known, key)
+    reused = fits is not None
+    if fits is None:
+        fits = {"purchases": None, "spend": None}
+        found, settled = fit_bgnbd(x, t_x, age)
+        if settled:
+            fits["purchases"] = found
+            found, settled = fit_gamma_gamma(spend_x, spend_m)
+            fits["spend"] = found if settled else None
+    purchases_fit = fits["purchases"]
+    if purchases_fit is None:
         reason = "the purchase estimate did not settle on this history; try again next week"
-        return Estimate(as_of, buyers, repeat, None, None, reason, reason, table, horizon_days)
+        return Estimate(
+            *(as_of, buyers, repeat, None, None, reason, reason, table, horizon_days),
+            fit_key=key,
+            fits=fits,
+            reused=reused,
+        )
     params = tuple(purchases_fit.values())
     alive = p_alive(params, x, t_x, age)
     table["p_alive"] = alive
     table["band"] = [band(float(p)) for p in alive]
-    table["expected_orders"] = expected_purchases(params, horizon_days, x, t_x, age)
+    if orders:
+        table["expected_orders"] = expected_purchases(params, horizon_days, x, t_x, age)
 
-    spend_fit: dict[str, float] | None = None
+    spend_fit: dict[str, float] | None = fits["spend"]
     spend_reason: str | None = None
-    repeaters = table[(table["frequency"] > 0) & (table["monetary"] > 0)]
-    spend_fit, spend_settled = fit_gamma_gamma(
-        repeaters["frequency"].to_numpy(), repeaters["monetary"].to_numpy()
-    )
-    if not spend_settled or spend_fit["q"] <= 1:
+    if spend_fit is None or spend_fit["q"] <= 1:
         spend_fit = None
         spend_reason = "order values vary too much to estimate what a customer will spend"
     else:
@@ -499,11 +556,72 @@ def _estimate(
         usual_orders = horizon_days / table["usual_gap_days"].where(table["usual_gap_days"] > 0)
         table["value_at_risk"] = ((1 - alive) * per_order * usual_orders).fillna(0.0)
     return Estimate(
-        as_of, buyers, repeat, purchases_fit, spend_fit, None, spend_reason, table, horizon_days
+        as_of,
+        buyers,
+        repeat,
+        purchases_fit,
+        spend_fit,
+        None,
+        spend_reason,
+        table,
+        horizon_days,
+        fit_key=key,
+        fits=fits,
+        reused=reused,
     )
 
 
+# What a fit depends on besides its data: change any of it and every kept fit is stale.
+# Bump FIT_VERSION when the likelihoods or the optimiser change in a way these miss.
+FIT_VERSION = 1
+
+
+def fit_key(
+    x: np.ndarray, t_x: np.ndarray, age: np.ndarray, spend_x: np.ndarray, spend_m: np.ndarray
+) -> str:
+    """A hash of exactly what :func:`fit_bgnbd` and :func:`fit_gamma_gamma` are given,
+    and of the settings they fit with."""
+    settings = (FIT_VERSION, _BGNBD_STARTS, _GAMMA_GAMMA_STARTS, _LOG_BOUND, _OUTSIDE, _BFGS)
+    digest = hashlib.sha256(repr(settings).encode())
+    for array in (x, t_x, age, spend_x, spend_m):
+        data = np.ascontiguousarray(array, dtype="<f8")
+        digest.update(len(data).to_bytes(8, "little"))  # where one array ends and the next begins
+        digest.update(data.tobytes())
+    return digest.hexdigest()
+
+
+_PARAMS = {"purchases": ("r", "alpha", "a", "b"), "spend": ("p", "q", "gamma")}
+
+
+def _known_fits(known: Mapping[str, Any] | None, key: str) -> dict[str, Any] | None:
+    """The fits in ``known`` when they are for ``key`` and well formed, else None."""
+    if not isinstance(known, Mapping) or known.get("key") != key:
+        return None
+    fits: dict[str, Any] = {}
+    for model, names in _PARAMS.items():
+        if model not in known:
+            return None
+        params = known[model]
+        if params is None:  # the optimiser did not settle
+            fits[model] = None
+            continue
+        if not isinstance(params, Mapping) or set(params) != set(names):
+            return None
+        values = [params[n] for n in names]
+        if not all(isinstance(v, float) and math.isfinite(v) and v > 0 for v in values):
+            return None
+        fits[model] = dict(zip(names, values, strict=True))
+    if fits["purchases"] is None and fits["spend"] is not None:
+        return None  # the spend model is only fitted after the purchase model settled
+    return fits
+
+
 # ------------------------------------------------------------------ what the commands show
+
+
+def _with_orders(est: Estimate) -> None:
+    if not est.orders:  # a mistake in the calling code: the figures shown would be empty
+        raise ValueError("this estimate was made without the expected orders (orders=False)")
 
 
 def _number(value: Any, digits: int) -> float | None:
@@ -517,6 +635,7 @@ def customer_figures(est: Estimate, customer_id: str, segment: str | None) -> di
 
     Rounded for people: P(alive) to two decimals, orders to one, money to whole units.
     """
+    _with_orders(est)
     base: dict[str, Any] = {
         "horizon_days": est.horizon_days,
         "estimate": est.fitted,
@@ -559,7 +678,7 @@ class Hint:
     value_at_risk: float
 
 
-def followup_hints(sales: pd.DataFrame, as_of: date) -> dict[str, Hint]:
+def followup_hints(est: Estimate) -> dict[str, Hint]:
     """Per buyer: "likely slipping away (...)" for the slipping band, and their value at risk.
 
     Only the slipping band (P(alive) 0.3 to 0.8) gets a sentence: that is when a call
@@ -567,7 +686,6 @@ def followup_hints(sales: pd.DataFrame, as_of: date) -> dict[str, Hint]:
     instead, so the daily list is not buried under customers long gone. Empty when
     there is no estimate.
     """
-    est = estimate(sales, as_of)
     if not est.fitted:
         return {}
     table = est.customers
@@ -596,9 +714,9 @@ def followup_hints(sales: pd.DataFrame, as_of: date) -> dict[str, Hint]:
 
 
 def report_section(
+    est: Estimate,
     sales: pd.DataFrame,
     customers: pd.DataFrame,
-    as_of: date,
     period_end: date,
     previous_end: date,
 ) -> dict[str, Any]:
@@ -606,10 +724,11 @@ def report_section(
 
     Segments are counted at ``period_end`` (the last day of the report's period)
     and ``previous_end`` (the last day of the one before), like every period
-    figure; whom to call is worked out as of ``as_of``, the day the report is
+    figure; whom to call is worked out as of ``est.as_of``, the day the report is
     made, like its follow-ups and customers at risk: a call list is for today.
     """
-    est = estimate(sales, as_of)
+    _with_orders(est)
+    as_of = est.as_of
     now = rfm.segments(sales, period_end)
     before = rfm.segments(sales, previous_end)
     counts_now, counts_before = rfm.counts(now), rfm.counts(before)

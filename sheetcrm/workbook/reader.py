@@ -21,7 +21,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from xml.sax.saxutils import escape
 
 import python_calamine as calamine
 
@@ -37,6 +36,7 @@ from sheetcrm.errors import Problem, SheetCRMError, column_letter
 from sheetcrm.workbook.cells import is_blank
 from sheetcrm.workbook.naming import CONTRACT
 from sheetcrm.xlsx import safety
+from sheetcrm.xlsx.markup import xml_escape as escape
 from sheetcrm.xlsx.package import Package, column_index
 
 _NS_PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"

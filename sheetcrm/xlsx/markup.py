@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from xml.sax.saxutils import escape as _xml_escape
+from collections.abc import Mapping
 
 from lxml import etree
 
@@ -96,10 +96,22 @@ def _qname(scope: etree._Element, ns: str, local: str, fallback: str) -> tuple[b
     return f"{fallback}:{local}".encode(), f' xmlns:{fallback}="{ns}"'.encode()
 
 
+def xml_escape(data: str, entities: Mapping[str, str] | None = None) -> str:
+    """``xml.sax.saxutils.escape``: ``&``, ``<``, ``>``, then each of ``entities``.
+
+    Here, not imported: xml.sax.saxutils imports urllib.request, and with it http,
+    email and ssl, which reading a workbook never needs.
+    """
+    data = data.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    for key, value in (entities or {}).items():
+        data = data.replace(key, value)
+    return data
+
+
 def _text(value: str) -> bytes:
     """A str as the escaped content of a <t xml:space="preserve"> element."""
     value = _X_ESCAPE.sub("_x005F_", value)  # Excel decodes _xHHHH_: keep it literal
-    value = _xml_escape(value).replace("\r", "&#13;")
+    value = xml_escape(value).replace("\r", "&#13;")
     return value.encode("utf-8")
 
 

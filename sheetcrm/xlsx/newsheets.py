@@ -7,7 +7,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
-from xml.sax.saxutils import escape as _xml_escape
 
 from lxml import etree
 
@@ -25,6 +24,7 @@ from sheetcrm.xlsx.markup import (
     _parse,
     _qname,
     _text,
+    xml_escape,
 )
 from sheetcrm.xlsx.opc import _relative, _rels_name
 from sheetcrm.xlsx.refs import _REF, _fmt_range
@@ -163,7 +163,7 @@ class NewSheets(SheetRows):
             seen.add(hn.casefold())
             col_xml += b'<tableColumn id="%d" name="%s"/>' % (
                 i,
-                _xml_escape(hn, {'"': "&quot;"}).replace("\n", "&#10;").encode(),
+                xml_escape(hn, {'"': "&quot;"}).replace("\n", "&#10;").encode(),
             )
         table_xml = (
             b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -218,7 +218,7 @@ class NewSheets(SheetRows):
             + sheet_decl
             + id_decl
             + b' name="'
-            + _xml_escape(name, {'"': "&quot;"}).encode()
+            + xml_escape(name, {'"': "&quot;"}).encode()
             + b'" sheetId="%d" ' % sid
             + id_attr
             + b'="'

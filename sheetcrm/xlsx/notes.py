@@ -14,8 +14,8 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from xml.sax.saxutils import escape
 
+from sheetcrm.xlsx.markup import xml_escape
 from sheetcrm.xlsx.package import Package, column_index
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -234,7 +234,7 @@ def _insert_end(data: bytes, tag: bytes, items: bytes) -> bytes:
 
 
 def _x(text: str) -> bytes:
-    return escape(text).replace("\r", "&#13;").encode("utf-8")
+    return xml_escape(text).replace("\r", "&#13;").encode("utf-8")
 
 
 def _free_name(pkg: Package, pattern: str) -> str:

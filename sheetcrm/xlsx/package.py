@@ -24,11 +24,10 @@ import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from xml.sax.saxutils import escape as _xml_escape
 
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.xlsx.fragments import SheetInfo, _empty_cell, _parse_row, _row_xml
-from sheetcrm.xlsx.markup import _attrs, _set_attr, _start_tag
+from sheetcrm.xlsx.markup import _attrs, _set_attr, _start_tag, xml_escape
 from sheetcrm.xlsx.naming import Naming
 from sheetcrm.xlsx.newsheets import NewSheets
 from sheetcrm.xlsx.refs import _fmt_range, _parse_ref, column_index, excel_serial
@@ -135,7 +134,7 @@ class Package(NewSheets):
         tag = re.escape(p) + b"conditionalFormatting"
         block = re.compile(rb"<" + tag + rb"\b[^>]*>.*?</" + tag + rb">", re.S)
         flag = f'N("{marker}")=0'.encode()
-        flag_xml = _xml_escape(f'N("{marker}")=0', {'"': "&quot;"}).encode()
+        flag_xml = xml_escape(f'N("{marker}")=0', {'"': "&quot;"}).encode()
         data = block.sub(
             lambda m: b"" if flag in m.group(0) or flag_xml in m.group(0) else m.group(0), data
         )
@@ -147,7 +146,7 @@ class Package(NewSheets):
                 continue
             priority += 1
             dxf = self._add_dxf(fill, font)
-            condition = _xml_escape(f"AND({formula},{flag.decode()})").encode()
+            condition = xml_escape(f"AND({formula},{flag.decode()})").encode()
             xml += (
                 b'<%sconditionalFormatting sqref="%s"><%scfRule type="expression" '
                 b'dxfId="%d" priority="%d"><%sformula>%s</%sformula></%scfRule>'
@@ -215,7 +214,7 @@ class Package(NewSheets):
             data = self.read(part)
             items = b"".join(
                 b'<hyperlink ref="%s" location="%s"/>'
-                % (cell.encode(), _xml_escape(target, {'"': "&quot;"}).encode())
+                % (cell.encode(), xml_escape(target, {'"': "&quot;"}).encode())
                 for cell, target in links.items()
             )
             at = data.find(b"<pageMargins")

@@ -7,7 +7,6 @@ import math
 import numbers
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from xml.sax.saxutils import escape as _xml_escape
 
 from sheetcrm.errors import Problem, SheetCRMError, cell_ref, column_letter
 from sheetcrm.xlsx.fragments import (
@@ -34,6 +33,7 @@ from sheetcrm.xlsx.markup import (
     _start_tag,
     _text,
     show_text,
+    xml_escape,
 )
 from sheetcrm.xlsx.refs import _fmt_range, _parse_range, excel_serial
 
@@ -145,7 +145,7 @@ class SheetRows(SheetLayout):
                 + b'tableColumn id="%d" name="%s"/>'
                 % (
                     next_id,
-                    _xml_escape(name, {'"': "&quot;"}).encode(),
+                    xml_escape(name, {'"': "&quot;"}).encode(),
                 )
             )
             next_id += 1
