@@ -610,3 +610,21 @@ def test_sidecar_files_are_hidden_on_windows(runner, tmp_path, monkeypatch):
     files.write_atomic(tmp_path / ".crm.xlsx.sent.json", b"{}")  # the sent log's way
     files.write_atomic(tmp_path / "report.html", b"<p>")
     assert len(hidden) == 1 and hidden[0].startswith("..crm.xlsx.sent.json.")
+
+
+@pytest.mark.parametrize("command", ["overdue", "log"])
+def test_a_command_reading_few_sheets_still_refuses_a_missing_one(runner, tmp_path, command):
+    """overdue reads Complaints, log reads Customers: neither reads Interactions, and
+    each still refuses a workbook that has none (the rule every command keeps)."""
+    from tests.conftest import VALID, write_book
+
+    book = write_book(
+        tmp_path / "crm.xlsx", {k: v for k, v in VALID.items() if k != "Interactions"}
+    )
+    before = sha(book)
+    if command == "log":
+        result = log(runner, book)
+    else:
+        result = runner.invoke(cli, ["overdue", "-w", str(book), "--as-of", AT])
+    assert result.exit_code == 2, result.output
+    assert "there is no Interactions sheet" in result.output and sha(book) == before

@@ -59,8 +59,10 @@ def validate(
     """Check every contract rule; return the typed tables and every problem found.
 
     With ``only``, just those sheets were read (see :func:`load`): the others are
-    empty frames, not missing sheets. ``likely_duplicates`` adds a warning for each
-    pair of customers that are probably one person: a fuzzy search that costs
+    empty tables, and a sheet the workbook does not have at all is still reported
+    (every command refuses a workbook without a contract sheet).
+    ``likely_duplicates`` adds a warning for each pair of customers that are
+    probably one person: a fuzzy search that costs
     seconds on a large customer list, so only a full check (``sheetcrm validate``)
     asks for it, not every command that reads the workbook.
 
@@ -78,8 +80,8 @@ def validate(
             sheet_names.setdefault(spec_of.name, name)
     for spec in SHEETS:
         sheet = raw.sheets.get(spec.name)
-        if only is not None and spec.name not in only:
-            tables[spec.name] = Table.empty(spec)
+        if only is not None and spec.name not in only and spec.name in sheet_names:
+            tables[spec.name] = Table.empty(spec)  # there, but not read by this command
             continue
         if sheet is None and spec.managed:
             tables[spec.name] = Table.empty(spec)
