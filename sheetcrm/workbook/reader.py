@@ -321,7 +321,8 @@ def sheet_stream(pkg: Package, wb: calamine.CalamineWorkbook, name: str) -> Iter
 
     A million rows as one list of lists, beside calamine's own copy of the sheet,
     is what a read's peak memory is made of; row by row, only the columns kept
-    (see :func:`raw_sheet`) add to calamine's copy.
+    (see :func:`raw_sheet`) add to calamine's copy. The checks run at once; the
+    rows come straight from calamine's iterator (no Python step per row).
     """
     part = pkg.sheet_part(name)
     try:
@@ -329,20 +330,20 @@ def sheet_stream(pkg: Package, wb: calamine.CalamineWorkbook, name: str) -> Iter
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
         raise SheetCRMError(safety.damaged_part(pkg.name, part, e)) from e
     if extent.cells > safety.LIMITS.cells:
-        yield from _contract_columns_only(pkg, name, part, extent)
-        return
+        return iter(_contract_columns_only(pkg, name, part, extent))
     try:
         sheet = wb.get_sheet_by_name(name)
         start = sheet.start
-        rows = sheet.iter_rows()
+        rows: Iterator[list[Any]] = sheet.iter_rows()
     except Exception as e:
         raise SheetCRMError(_unreadable(pkg, e, name)) from e
     if start is None:
-        return
-    # calamine's rows begin at the first used column; a sheet is read from column A.
-    left = [""] * start[1]
-    for row in rows:
-        yield left + row if left else row
+        return iter(())
+    if start[1]:
+        # calamine's rows begin at the first used column; a sheet is read from column A.
+        left = [""] * start[1]
+        return (left + row for row in rows)
+    return rows
 
 
 def sheet_table(data: bytes, name: str) -> list[list[Any]]:
@@ -495,7 +496,10 @@ def read_book(path: str | Path, sheets: Sequence[Sheet] = SHEETS) -> RawBook:
             spec = find_sheet(name)
             if spec is None or spec.name not in wanted or spec.name in book.sheets:
                 continue
-            book.sheets[spec.name] = raw_sheet(name, spec, sheet_stream(pkg, wb, name))
+            try:
+                book.sheets[spec.name] = raw_sheet(name, spec, sheet_stream(pkg, wb, name))
+            except calamine.CalamineError as e:  # from calamine's iterator, mid-sheet
+                raise SheetCRMError(_unreadable(pkg, e, name)) from e
         return book
     finally:
         wb.close()
