@@ -257,6 +257,18 @@ def sheet_rows(pkg: Package, wb: calamine.CalamineWorkbook, name: str) -> list[l
     right); if even that is too large it is refused by name, with the far cell to
     delete, before calamine sees it.
     """
+    narrow = _narrowed(pkg, name)
+    if narrow is not None:
+        return narrow
+    try:
+        return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except Exception as e:
+        raise SheetCRMError(_unreadable(pkg, e, name)) from e
+
+
+def _narrowed(pkg: Package, name: str) -> list[list[Any]] | None:
+    """The sheet's rows read without far columns when its used area is too large for
+    calamine to lay out (see :func:`sheet_rows`); None when it can be read as it is."""
     part = pkg.sheet_part(name)
     try:
         extent = safety.sheet_extent(lambda: pkg.open_part(part))
@@ -264,10 +276,7 @@ def sheet_rows(pkg: Package, wb: calamine.CalamineWorkbook, name: str) -> list[l
         raise SheetCRMError(safety.damaged_part(pkg.name, part, e)) from e
     if extent.cells > safety.LIMITS.cells:
         return _contract_columns_only(pkg, name, part, extent)
-    try:
-        return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-    except Exception as e:
-        raise SheetCRMError(_unreadable(pkg, e, name)) from e
+    return None
 
 
 # A cell in a column of two or three letters (AA and beyond), whole: <c ...>...</c> or <c .../>.
@@ -324,13 +333,9 @@ def sheet_stream(pkg: Package, wb: calamine.CalamineWorkbook, name: str) -> Iter
     (see :func:`raw_sheet`) add to calamine's copy. The checks run at once; the
     rows come straight from calamine's iterator (no Python step per row).
     """
-    part = pkg.sheet_part(name)
-    try:
-        extent = safety.sheet_extent(lambda: pkg.open_part(part))
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
-        raise SheetCRMError(safety.damaged_part(pkg.name, part, e)) from e
-    if extent.cells > safety.LIMITS.cells:
-        return iter(_contract_columns_only(pkg, name, part, extent))
+    narrow = _narrowed(pkg, name)
+    if narrow is not None:
+        return iter(narrow)
     try:
         sheet = wb.get_sheet_by_name(name)
         start = sheet.start
