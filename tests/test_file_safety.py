@@ -278,3 +278,20 @@ def test_cells_without_references_are_counted_per_row():
     xml = b"<worksheet><sheetData>" + row * 3 + b"</sheetData></worksheet>"
     extent = safety.sheet_extent(lambda: io.BytesIO(xml))
     assert (extent.rows, extent.columns) == (3, 40)
+
+
+def test_the_used_area_counts_the_rows_before_page_breaks(tmp_path):
+    """The last row is found as a row start tag: <rowBreaks> after the rows is not one."""
+    import xlsxwriter
+
+    path = tmp_path / "breaks.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("S")
+    for r in range(40):
+        ws.write(r, 0, f"row {r + 1}")
+    ws.set_h_pagebreaks([20])
+    wb.close()
+    with zipfile.ZipFile(path) as zf:
+        assert b"<rowBreaks" in zf.read("xl/worksheets/sheet1.xml")
+        extent = safety.sheet_extent(lambda: zf.open("xl/worksheets/sheet1.xml"))
+    assert (extent.rows, extent.columns) == (40, 26)

@@ -21,6 +21,7 @@ from sheetcrm.errors import Problem, SheetCRMError, column_letter
 
 __all__ = [
     "LIMITS",
+    "ROW_TAG",
     "Extent",
     "Limits",
     "check_archive",
@@ -145,9 +146,11 @@ _DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\b[^>]*?\sref=\"([^\"]*)\"")
 # prefix group would make the regex engine try at every "<"). Writers put "r" first.
 _ROW_NUMBER = re.compile(rb'row\b[^>]*?\sr="(\d+)"')
 _SHEET_DATA = re.compile(rb"<([\w.-]+:)?sheetData\b")
+# A row's start tag and its number when it has one: <row r="12" ...>, <x:row ...>.
+# For matching at a known place (re.match(data, pos)), not for scanning.
+ROW_TAG = re.compile(rb'<(?:[\w.-]+:)?row\b(?:[^>]*?\sr="(\d+)")?')
 # A cell reference of two or three letters: columns AA and beyond. Columns A to Z
 # never make a sheet too big (26 columns of every row is within the cell limit).
-_LAST_ROW = re.compile(rb'^<(?:[\w.-]+:)?row\b[^>]*?\sr="(\d+)"')
 _WIDE_REF = re.compile(rb' r="([A-Z]{2,3})(\d+)"')
 
 
@@ -225,8 +228,10 @@ def sheet_extent(open_part: Callable[[], IO[bytes]]) -> Extent:
             # a fraction of what one Python step per cell would. Rows are written in
             # order, so the last row of a piece is its longest reach; a sheet whose
             # rows are out of order is measured row by row below when it matters.
-            last = _LAST_ROW.search(piece[piece.rfind(b"<" + p + b"row") :])
-            rows = max(rows, int(last.group(1)) if last else 0)
+            at = piece.rfind(b"<" + p + b"row ")
+            last = ROW_TAG.match(piece, at) if at >= 0 else None
+            if last is not None and last.group(1):
+                rows = max(rows, int(last.group(1)))
             for letters, number in _WIDE_REF.findall(piece):
                 if (len(letters), letters) > (len(widest), widest):
                     widest, far = letters, (letters + number).decode()
@@ -240,22 +245,24 @@ def sheet_extent(open_part: Callable[[], IO[bytes]]) -> Extent:
             )
     columns = _col(widest) if widest else 26
     if widest or unreferenced:
-        # Wider than A..Z: the row count now matters, so every row number is read.
-        with open_part() as stream:
-            for piece in _chunks(stream, b">"):
-                rows = max(rows, max(map(int, _ROW_NUMBER.findall(piece)), default=0))
-    if p is not None and unreferenced:
-        # cells placed one after another: the longest row decides the width, and rows
-        # without numbers follow on from the last numbered one
+        # Wider than A..Z, or cells placed one after another: the rows now matter, so
+        # every row number is read, in one more pass that also finds the longest row.
+        p = p or b""
         longest = numbered = closed = 0
         with open_part() as stream:
             for piece in _chunks(stream, b"row>"):
-                longest = max([longest, *(_cell_count(r, p) for r in piece.split(b"row>"))])
-                numbered += len(_ROW_NUMBER.findall(piece))
-                closed += piece.count(b"/" + p + b"row>")
-        rows += max(0, closed - numbered)
-        if longest > columns:
-            columns, far = longest, ""
+                numbers = _ROW_NUMBER.findall(piece)
+                rows = max(rows, max(map(int, numbers), default=0))
+                if unreferenced:
+                    longest = max([longest, *(_cell_count(r, p) for r in piece.split(b"row>"))])
+                    numbered += len(numbers)
+                    closed += piece.count(b"/" + p + b"row>")
+        if unreferenced:
+            # the longest row decides the width, and rows without numbers follow on
+            # from the last numbered one
+            rows += max(0, closed - numbered)
+            if longest > columns:
+                columns, far = longest, ""
     if not far:
         far = f"{column_letter(columns - 1)}{max(rows, 1)}"
     return Extent(rows, columns, far)
