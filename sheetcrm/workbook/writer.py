@@ -48,7 +48,9 @@ from sheetcrm.files import hide, os_problem
 from sheetcrm.workbook.naming import CONTRACT
 from sheetcrm.workbook.reader import calamine_book, check_file
 from sheetcrm.xlsx import encryption, notes
+from sheetcrm.xlsx.fragments import HAS_DATA
 from sheetcrm.xlsx.package import Package
+from sheetcrm.xlsx.safety import ROW_TAG
 
 __all__ = [
     "Transaction",
@@ -669,23 +671,16 @@ def _below_the_records(old: bytes, first: int) -> bool:
         start = old.rfind(b"<", 0, pos)
         if pos < 0 or start < 0:
             break  # no row above: every row is at or below ``first``
-        if old[pos + 3 : pos + 4] not in (b" ", b">", b"/", b"\t", b"\r", b"\n"):
-            continue
-        if not _PREFIX.fullmatch(old, start + 1, pos):
+        tag = ROW_TAG.match(old, start)
+        if tag is None:
             continue  # "row" inside another tag or text, or a </row>
-        number = _ROW_NUMBER_ATTR.search(old, pos, old.find(b">", pos))
-        if number is None:
+        if tag.group(1) is None:
             return False
-        if int(number.group(1)) < first:
+        if int(tag.group(1)) < first:
             break
         boundary = start
-    return not _VALUE.search(old, boundary, end)
-
-
-_ROW_NUMBER_ATTR = re.compile(rb'\sr="(\d+)"')
-_PREFIX = re.compile(rb"(?:[\w.-]+:)?")  # between "<" and "row" of a row start tag
-# A cell value, inline text or formula: what makes a row hold something.
-_VALUE = re.compile(rb"<(?:[\w.-]+:)?(?:v|is|f)[\s>]")
+    # "Holds something" as the row writer judges it when it picks the rows to fill.
+    return not HAS_DATA.search(old, boundary, end)
 
 
 def _check_values(
@@ -730,7 +725,6 @@ def _verify_full(
                 raise _fail(f"{sheet}!{column_letter(c)}{r} changed from {va!r} to {vb!r}")
 
 
-_ROW_START = re.compile(rb'<(?:[\w.-]+:)?row\b[^>]*?\sr="(\d+)"')
 _DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\b[^>]*>")
 
 
@@ -773,7 +767,7 @@ def _verify_big(
         below_new = new[span_end : new.find(close, span_end)]
         old_start = a_skip[1] + (new_start - b_skip[1])
         tail = old[old_start : old.find(close, old_start)]
-        later = [m.start() for m in _ROW_START.finditer(tail) if int(m.group(1)) > hi]
+        later = [m.start() for m in ROW_TAG.finditer(tail) if m.group(1) and int(m.group(1)) > hi]
         if below_new != (tail[later[0] :] if later else b""):
             raise _fail(f"rows of {sheet} below row {hi} changed")
     sheet_xml = (

@@ -12,7 +12,8 @@ from sheetcrm.errors import column_letter
 from sheetcrm.xlsx.markup import _CELL, _attrs, _decode_x, _set_attr, _start_tag, _unescape
 from sheetcrm.xlsx.refs import _fmt_range, _parse_range, _parse_ref
 
-_HAS_DATA = re.compile(
+# What makes a row or cell hold something: a value, a formula or text (empty ones do not).
+HAS_DATA = re.compile(
     rb"<(?:[\w.-]+:)?v>[^<]|<(?:[\w.-]+:)?f[\s>/]|<(?:[\w.-]+:)?t(?:\s[^>]*)?>[^<]"
 )
 _WORKSHEET_TAG = re.compile(rb"<((?:[\w.-]+:)?worksheet)\b[^>]*>")
@@ -80,12 +81,12 @@ def _cells(fragment: bytes) -> list[tuple[int, bytes]]:
 
 
 def _row_has_data(fragment: bytes, columns: tuple[int, int] | None) -> bool:
-    if not _HAS_DATA.search(fragment):
+    if not HAS_DATA.search(fragment):
         return False
     if columns is None:
         return True
     return any(
-        columns[0] <= col <= columns[1] and _HAS_DATA.search(cell) for col, cell in _cells(fragment)
+        columns[0] <= col <= columns[1] and HAS_DATA.search(cell) for col, cell in _cells(fragment)
     )
 
 

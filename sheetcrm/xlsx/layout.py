@@ -10,8 +10,8 @@ from lxml import etree
 
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.xlsx.fragments import (
-    _HAS_DATA,
     _WORKSHEET_TAG,
+    HAS_DATA,
     _cells,
     _inline_text,
     _SheetLayout,
@@ -93,7 +93,7 @@ class SheetLayout(Styled):
             r_guess = int(r_attr) if r_attr else r_guess + 1
             numbers_known = numbers_known and bool(r_attr)
             frag = data[rm.start() : end]
-            if (header_row is None and _HAS_DATA.search(frag)) or r_guess == header_row:
+            if (header_row is None and HAS_DATA.search(frag)) or r_guess == header_row:
                 layout.header_row = r_guess
                 layout.header_fragment = frag
                 break

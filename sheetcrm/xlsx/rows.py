@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from sheetcrm.errors import Problem, SheetCRMError, cell_ref, column_letter
 from sheetcrm.xlsx.fragments import (
-    _HAS_DATA,
+    HAS_DATA,
     _cell,
     _cells,
     _empty_cell,
@@ -60,7 +60,7 @@ class SheetRows(SheetLayout):
         tables = [t for t in self._tables(sheet) if t.ref[1] == row]
         if tables:  # new columns go right after the Table, which grows over them
             last_col = tables[0].ref[2]
-            taken = {c for c, cell in cells if _HAS_DATA.search(cell)}
+            taken = {c for c, cell in cells if HAS_DATA.search(cell)}
             if taken & set(range(last_col + 1, last_col + 1 + len(missing))):
                 raise SheetCRMError(
                     Problem(
@@ -278,7 +278,7 @@ class SheetRows(SheetLayout):
                 for col, cell in _cells(row.fragment):
                     if columns is not None and not columns[0] <= col <= columns[1]:
                         continue
-                    if not _HAS_DATA.search(cell):
+                    if not HAS_DATA.search(cell):
                         continue
                     text = self._cell_value_text(cell)
                     shown = f" holds {show_text(text)}" if text else " is not empty"
