@@ -218,14 +218,14 @@ def open_package(
             Problem("not_a_workbook", f"cannot read {path.name}: {e.strerror or e}")
         ) from e
     pkg = Package(source, path.name, CONTRACT)
-    if isinstance(source, bytes) and source[:4] != _ZIP_MAGIC:
-        return pkg, calamine_book(pkg, source)  # decrypted: calamine reads the bytes
+    if isinstance(source, bytes):
+        return pkg, calamine_book(pkg, source)
     if not _moved_parts(pkg):
         # calamine reading the file itself holds less memory than reading the bytes
-        # (about 200 MB less at a million rows), as long as it is the same file.
+        # (about 200 MB less at a million rows), as long as it is the very file the
+        # package reads: same inode, time and size before and after calamine opened it.
         try:
-            before = os.fstat(source.fileno()) if not isinstance(source, bytes) else None
-            before = before or os.stat(path)
+            before = os.fstat(source.fileno())
             wb = calamine.CalamineWorkbook.from_path(str(path))
             after = os.stat(path)
             if (before.st_ino, before.st_mtime_ns, before.st_size) == (
@@ -237,8 +237,7 @@ def open_package(
             wb.close()  # replaced meanwhile: read the bytes that were checked
         except Exception:  # whatever went wrong, calamine_book below says it in words
             pass
-    data = source if isinstance(source, bytes) else pkg.source_bytes()
-    return pkg, calamine_book(pkg, data)
+    return pkg, calamine_book(pkg, pkg.source_bytes())
 
 
 def _is_ole(path: Path) -> bool:
