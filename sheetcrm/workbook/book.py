@@ -8,7 +8,6 @@ the cell it came from.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,25 +17,10 @@ from typing import TYPE_CHECKING, Any
 from sheetcrm.errors import cell_ref
 from sheetcrm.workbook.business_time import BusinessCalendar
 from sheetcrm.workbook.settings import Settings, SlaTarget, default_sla
-from sheetcrm.workbook.table import Sheets, Table
+from sheetcrm.workbook.table import Sheets, Table, is_missing
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-def is_missing(value: Any) -> bool:
-    """True for every way a table or frame says "no value": None, NaN, NaT, pd.NA."""
-    if value is None:
-        return True
-    if isinstance(value, float):
-        return value != value
-    pandas = sys.modules.get("pandas")
-    if pandas is None:  # no frame was built, so no value can be NaT or pd.NA
-        return False
-    try:
-        return bool(pandas.isna(value))
-    except (TypeError, ValueError):  # a list or other container is a value
-        return False
 
 
 def as_record(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -134,9 +118,7 @@ class Book:
 
     def customer(self, customer_id: str) -> dict[str, Any] | None:
         """The customer with this id as a plain record (the first row wins), or None."""
-        table = self.table("Customers")
-        i = table.find("customer_id", customer_id)
-        return None if i is None else table.record(i)
+        return self.table("Customers").first("customer_id", customer_id)
 
     def active_staff(self, department: str | None = None) -> pd.DataFrame:
         """Staff still working here (``active`` not no), of ``department`` if given
@@ -158,9 +140,7 @@ class Book:
 
     def staff_member(self, name: str) -> dict[str, Any] | None:
         """The Staff row of ``name`` (spelled as the sheet has it; the first row wins)."""
-        table = self.table("Staff")
-        i = table.find("name", name)
-        return None if i is None else table.record(i)
+        return self.table("Staff").first("name", name)
 
     def calendar(self) -> BusinessCalendar:
         """The business calendar: Settings' hours, days and time zone, and the Holidays."""

@@ -14,6 +14,7 @@ empty or unusable cell.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -57,11 +58,11 @@ class Table:
         out["excel_row"] = self.excel_rows[i]
         return out
 
-    def find(self, column: str, value: Any) -> int | None:
-        """Index of the first row whose ``column`` equals ``value`` (the first row of a
-        repeated key wins, as everywhere), or None."""
+    def first(self, column: str, value: Any) -> dict[str, Any] | None:
+        """The first row whose ``column`` equals ``value`` as :meth:`record` gives it
+        (the first row of a repeated key wins, as everywhere), or None."""
         try:
-            return self.columns[column].index(value)
+            return self.record(self.columns[column].index(value))
         except ValueError:
             return None
 
@@ -104,17 +105,25 @@ class Table:
                 continue
             values = frame[column.name].astype(object).tolist()
             columns[column.name] = [
-                None if _missing(v, pd) else v.to_pydatetime() if isinstance(v, pd.Timestamp) else v
+                None if is_missing(v) else v.to_pydatetime() if isinstance(v, pd.Timestamp) else v
                 for v in values
             ]
         rows = [int(r) for r in frame["excel_row"]] if "excel_row" in frame.columns else []
         return cls(spec, columns, rows or list(range(2, 2 + len(frame))))
 
 
-def _missing(value: Any, pd: Any) -> bool:
+def is_missing(value: Any) -> bool:
+    """True for every way a table or frame says "no value": None, NaN, NaT, pd.NA."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value
+    pandas = sys.modules.get("pandas")
+    if pandas is None:  # no frame was built, so no value can be NaT or pd.NA
+        return False
     try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
+        return bool(pandas.isna(value))
+    except (TypeError, ValueError):  # a list or other container is a value
         return False
 
 
@@ -194,4 +203,4 @@ class Sheets(MutableMapping[str, "pd.DataFrame"]):
         return len(table) if table is not None else len(self._frames[name])
 
 
-__all__ = ["Sheets", "Table"]
+__all__ = ["Sheets", "Table", "is_missing"]
