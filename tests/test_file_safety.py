@@ -295,3 +295,88 @@ def test_the_used_area_counts_the_rows_before_page_breaks(tmp_path):
         assert b"<rowBreaks" in zf.read("xl/worksheets/sheet1.xml")
         extent = safety.sheet_extent(lambda: zf.open("xl/worksheets/sheet1.xml"))
     assert (extent.rows, extent.columns) == (40, 26)
+
+
+def _sheet_xml(rows: list[bytes], p: bytes = b"") -> bytes:
+    body = b"".join(
+        b'<%srow r="%d">%s</%srow>' % (p, i + 1, cells, p) for i, cells in enumerate(rows)
+    )
+    ns = b' xmlns:x="urn:x"' if p else b""
+    return b"<%sworksheet%s><%ssheetData>%s</%ssheetData></%sworksheet>" % (p, ns, p, body, p, p)
+
+
+USUAL = b'<c r="A{n}" t="inlineStr"><is><t>x</t></is></c><c r="C{n}"><v>1</v></c>'
+
+
+@pytest.mark.parametrize(
+    "odd, expected",
+    [
+        (b"", (60, 26)),  # written the usual way: the quick pass alone
+        (b'<c r="AB31"><v>1</v></c>', (60, 28)),  # a reference of two letters
+        (b'<c s="1" r="AC31"><v>1</v></c>', (60, 29)),  # another attribute before it
+        (b"<c><v>1</v></c>" * 30, (60, 32)),  # placed one after another: 2 + 30 cells
+        (b"<c/>" * 27, (60, 29)),
+    ],
+)
+@pytest.mark.parametrize("chunk", [64, 16 * 1024**2])
+@pytest.mark.parametrize("prefix", [b"", b"x:"])
+def test_the_extent_of_usual_and_unusual_sheets(monkeypatch, odd, expected, chunk, prefix):
+    """One pass confirms a sheet is written the usual way; anything else, wherever it is
+    (pieces of 64 bytes cut through it), is measured cell by cell."""
+    import io
+
+    monkeypatch.setattr(safety, "_CHUNK", chunk)
+    rows = [USUAL.replace(b"{n}", b"%d" % (i + 1)) for i in range(60)]
+    rows[30] += odd
+    if prefix:
+        rows = [r.replace(b"<c", b"<x:c").replace(b"</c>", b"</x:c>") for r in rows]
+        rows = [r.replace(b"<is>", b"<x:is>").replace(b"</is>", b"</x:is>") for r in rows]
+    xml = _sheet_xml(rows, prefix)
+    extent = safety.sheet_extent(lambda: io.BytesIO(xml))
+    assert (extent.rows, extent.columns) == expected
+
+
+# --------------------------------------------------------------------------- reading order
+
+
+@pytest.mark.parametrize("ahead", [0, 128 * 1024**2])
+def test_sheets_read_side_by_side_are_the_sheets_read_one_by_one(book, monkeypatch, ahead):
+    """Laying out the next sheet while this one is read (or not, for large sheets) changes
+    nothing read; sheets come in the order asked for, the book in the contract's."""
+    from sheetcrm.contract import SHEETS
+    from sheetcrm.workbook import reader
+
+    monkeypatch.setattr(reader, "_AHEAD_BYTES", ahead)
+    asked = [SHEETS[3], SHEETS[0], SHEETS[1]]  # Sales, Customers, Interactions
+    with reader.SheetReader(book, asked) as reading:
+        names = [sheet.spec.name for sheet in reading]
+    assert names == ["Sales", "Customers", "Interactions"]
+    whole = reader.read_book(book)
+    assert list(whole.sheets)[:4] == [s.name for s in SHEETS[:4]]
+    pkg, wb = reader.open_package(book)
+    try:
+        for name, sheet in whole.sheets.items():
+            alone = reader.raw_sheet(name, sheet.spec, reader.sheet_stream(pkg, wb, name))
+            assert (alone.columns, alone.excel_rows) == (sheet.columns, sheet.excel_rows)
+    finally:
+        wb.close()
+
+
+def test_of_two_damaged_sheets_the_first_in_the_workbook_is_named(runner, book):
+    """Sheets are read in the order a command asks for, but the message is the same as
+    reading them one after another: the first damaged sheet of the workbook."""
+    first, later = _part(book, "Customers"), _part(book, "Sales")
+    for part in (first, later):
+        _rewrite(book, part, lambda d: d + b"<!-- " + os.urandom(4000).hex().encode() + b" -->")
+    for part in (later, first):
+        _damage(book, part)
+    err = _both_refuse(runner, book, "damaged", first)
+    assert later not in err
+    from sheetcrm.contract import SHEET_BY_NAME
+    from sheetcrm.errors import SheetCRMError
+    from sheetcrm.workbook.reader import SheetReader
+
+    asked = [SHEET_BY_NAME["Sales"], SHEET_BY_NAME["Customers"]]  # Sales fails first here
+    with pytest.raises(SheetCRMError) as info, SheetReader(book, asked) as reading:
+        list(reading)
+    assert first in str(info.value) and later not in str(info.value)

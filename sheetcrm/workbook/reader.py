@@ -18,6 +18,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -44,6 +45,9 @@ _OFFICE_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationshi
 # A header row further down than this is not looked for (titles above a table are fine).
 _HEADER_SEARCH_ROWS = 30
 _BATCH_ROWS = 50_000  # rows gathered into columns at a time
+# A sheet is laid out while the one before it is read only when their XML together is
+# at most this large (a sheet of 100,000 interactions is about 60 MB).
+_AHEAD_BYTES = 128 * 1024**2
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -332,11 +336,32 @@ def sheet_stream(pkg: Package, wb: calamine.CalamineWorkbook, name: str) -> Iter
     (see :func:`raw_sheet`) add to calamine's copy. The checks run at once; the
     rows come straight from calamine's iterator (no Python step per row).
     """
+    return _rows_of(pkg, name, _laid_out(pkg, wb, name))
+
+
+def _laid_out(
+    pkg: Package, wb: calamine.CalamineWorkbook, name: str
+) -> list[list[Any]] | calamine.CalamineSheet:
+    """The sheet measured (see :func:`sheet_rows`), then laid out by calamine.
+
+    This is the slow part of a read, and calamine does it without holding Python's
+    lock, so :class:`SheetReader` runs it beside the Python work on other sheets.
+    """
     narrow = _narrowed(pkg, name)
     if narrow is not None:
-        return iter(narrow)
+        return narrow
     try:
-        sheet = wb.get_sheet_by_name(name)
+        return wb.get_sheet_by_name(name)
+    except Exception as e:
+        raise SheetCRMError(_unreadable(pkg, e, name)) from e
+
+
+def _rows_of(
+    pkg: Package, name: str, sheet: list[list[Any]] | calamine.CalamineSheet
+) -> Iterator[list[Any]]:
+    if isinstance(sheet, list):
+        return iter(sheet)
+    try:
         start = sheet.start
         rows: Iterator[list[Any]] = sheet.iter_rows()
     except Exception as e:
@@ -484,32 +509,127 @@ def read_book(path: str | Path, sheets: Sequence[Sheet] = SHEETS) -> RawBook:
     >>> raw.sheets["Interactions"].cell("customer_id", 2)
     'C2'
     """
-    path = Path(path)
-    pkg, wb = open_package(path, from_file=True)
-    # calamine hands back millions of small lists at once; the cyclic garbage
-    # collector would scan them over and over while nothing here makes cycles
-    # (bench: the load of 1,048,575 interactions went from 45 s to 36 s without it).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        metadata = wb.sheets_metadata
-        names = [m.name for m in metadata if m.typ == calamine.SheetTypeEnum.WorkSheet]
-        book = RawBook(path=path, sheet_names=[m.name for m in metadata])
-        wanted = {s.name for s in sheets}
-        for name in names:
-            spec = find_sheet(name)
-            if spec is None or spec.name not in wanted or spec.name in book.sheets:
-                continue
-            try:
-                book.sheets[spec.name] = raw_sheet(name, spec, sheet_stream(pkg, wb, name))
-            except calamine.CalamineError as e:  # from calamine's iterator, mid-sheet
-                raise SheetCRMError(_unreadable(pkg, e, name)) from e
-        return book
-    finally:
-        wb.close()
-        pkg.close()
-        if collecting:
+    with SheetReader(path, sheets) as reading:
+        got = {sheet.spec.name: sheet for sheet in reading}
+        book = RawBook(path=reading.path, sheet_names=reading.sheet_names)
+    for spec in sheets:  # the contract's order, whatever order they were read in
+        if spec.name in got:
+            book.sheets[spec.name] = got[spec.name]
+    return book
+
+
+class SheetReader:
+    """The contract sheets of a workbook, each handed over as soon as it is read.
+
+    calamine lays out the sheets one at a time in a background thread, in the order
+    of ``sheets``, the next one while the caller works on the one handed over
+    (calamine's work does not hold Python's lock, so on a machine with two cores
+    the two run side by side), unless together they are large enough to matter for
+    memory (``_AHEAD_BYTES``). Iterate once, inside the ``with``; ``sheet_names`` is
+    every sheet the workbook has. A sheet that cannot be read raises when its
+    turn comes, the first such sheet of the workbook's order first.
+    """
+
+    def __init__(self, path: str | Path, sheets: Sequence[Sheet] = SHEETS) -> None:
+        self.path = Path(path)
+        self._asked = list(sheets)
+        self.pkg, self.wb = open_package(self.path, from_file=True)
+        try:
+            metadata = self.wb.sheets_metadata
+            self.sheet_names = [m.name for m in metadata]
+            wanted = {s.name for s in sheets}
+            self._todo: list[tuple[str, Sheet]] = []
+            for m in metadata:
+                spec = find_sheet(m.name)
+                if m.typ != calamine.SheetTypeEnum.WorkSheet or spec is None:
+                    continue
+                if spec.name in wanted and spec.name not in {s.name for _n, s in self._todo}:
+                    self._todo.append((m.name, spec))
+        except BaseException:
+            self.close()
+            raise
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> SheetReader:
+        # calamine hands back millions of small lists at once; the cyclic garbage
+        # collector would scan them over and over while nothing here makes cycles
+        # (bench: the load of 1,048,575 interactions went from 45 s to 36 s without it).
+        self._collecting = gc.isenabled()
+        gc.disable()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+        if self._collecting:
             gc.enable()
+
+    def close(self) -> None:
+        self._stop()
+        self.wb.close()
+        self.pkg.close()
+
+    def _size(self, name: str) -> int:
+        try:
+            return self.pkg.part_size(self.pkg.sheet_part(name))
+        except SheetCRMError:
+            return 0
+
+    def __iter__(self) -> Iterator[RawSheet]:
+        # In the order asked for; the workbook's own order only decides which failure is told.
+        rank = {spec.name: i for i, spec in enumerate(self._asked)}
+        waiting = sorted(self._todo, key=lambda t: rank[t[1].name])
+        # One thread: calamine lays out one sheet of a workbook at a time.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sheetcrm-read")
+        held: dict[str, tuple[Future[Any], int]] = {}  # laid out (or being), not yet handed over
+
+        def ahead() -> None:
+            # The next sheet is laid out while this one is read, unless the two together
+            # are large: calamine's copy of a sheet is most of a read's peak memory.
+            while waiting:
+                name, _spec = waiting[0]
+                size = self._size(name)
+                if held and sum(n for _f, n in held.values()) + size > _AHEAD_BYTES:
+                    return
+                assert self._pool is not None
+                held[name] = (self._pool.submit(_laid_out, self.pkg, self.wb, name), size)
+                del waiting[0]
+
+        for name, spec in [*waiting]:
+            ahead()
+            try:
+                sheet = self._read(name, spec, held[name][0].result())
+            except SheetCRMError as e:
+                raise self._first_failure(name, e) from e.__cause__
+            del held[name]
+            yield sheet
+
+    def _read(
+        self, name: str, spec: Sheet, laid: list[list[Any]] | calamine.CalamineSheet
+    ) -> RawSheet:
+        try:
+            return raw_sheet(name, spec, _rows_of(self.pkg, name, laid))
+        except calamine.CalamineError as e:  # from calamine's iterator, mid-sheet
+            self._stop()  # the message looks into the file: nothing else may read it meanwhile
+            raise SheetCRMError(_unreadable(self.pkg, e, name)) from e
+
+    def _stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _first_failure(self, name: str, error: SheetCRMError) -> SheetCRMError:
+        """The failure a reader going through the sheets in the workbook's order meets first:
+        sheets before ``name`` not read yet are read now, and the first of them that fails
+        is the one told (the same message whatever order they were read in)."""
+        self._stop()
+        for earlier, spec in self._todo:
+            if earlier == name:
+                break
+            try:
+                self._read(earlier, spec, _laid_out(self.pkg, self.wb, earlier))
+            except SheetCRMError as e:
+                return e
+        return error
 
 
 def _find_header(spec: Sheet, rows: list[list[Any]]) -> int | None:

@@ -33,7 +33,7 @@ from sheetcrm.workbook import cells
 from sheetcrm.workbook.book import Book
 from sheetcrm.workbook.matching import closest_ids
 from sheetcrm.workbook.naming import CONTRACT
-from sheetcrm.workbook.reader import RawBook, RawSheet, read_book
+from sheetcrm.workbook.reader import RawBook, RawSheet, SheetReader, read_book  # noqa: F401 (doctest)
 from sheetcrm.workbook.settings import parse_settings, parse_sla
 from sheetcrm.workbook.table import Sheets, Table
 from sheetcrm.xlsx import package as parts
@@ -70,7 +70,27 @@ def validate(
     >>> report.flatten("sheet", "cell", "code")[:1]
     []
     """
-    report = Report(workbook=str(raw.path))
+    return _validate(
+        raw,
+        Report(workbook=str(raw.path)),
+        {},
+        as_of=as_of,
+        only=only,
+        likely_duplicates=likely_duplicates,
+    )
+
+
+def _validate(
+    raw: RawBook,
+    report: Report,
+    typed: Mapping[str, Table],
+    *,
+    as_of: datetime | None,
+    only: Collection[str] | None,
+    likely_duplicates: bool,
+    pairs: Sequence[Likely] | None = None,
+) -> tuple[Book, Report]:
+    """:func:`validate`, given sheets already typed (``typed``, their problems in ``report``)."""
     tables: dict[str, Table] = {}
     letters: dict[str, dict[str, str]] = {}
     sheet_names: dict[str, str] = {}
@@ -101,7 +121,8 @@ def validate(
             tables[spec.name] = Table.empty(spec)
             continue
         letters[spec.name] = dict(sheet.letters)
-        tables[spec.name] = _typed_table(sheet, report, raw.path)
+        done = typed.get(spec.name)
+        tables[spec.name] = done if done is not None else _typed_table(sheet, report, raw.path)
 
     book = Book(
         path=raw.path,
@@ -124,7 +145,7 @@ def validate(
         checker.future_dates(as_of)
     checker.warnings()
     if likely_duplicates:
-        checker.likely_duplicates()
+        checker.likely_duplicates(pairs)
     report.problems.sort(key=_order())
     return book, report
 
@@ -174,11 +195,31 @@ def load(
     sheets its checks look at (``sheets=["Customers", "Complaints"]``).
     ``likely_duplicates`` also warns about customers typed in twice (see :func:`validate`).
     """
-    if sheets is None:
-        return validate(read_book(path), as_of=as_of, likely_duplicates=likely_duplicates)
-    wanted = set(sheets) | set(ALWAYS_READ)
-    raw = read_book(path, [s for s in SHEETS if s.name in wanted])
-    return validate(raw, as_of=as_of, only=wanted, likely_duplicates=likely_duplicates)
+    wanted = None if sheets is None else set(sheets) | set(ALWAYS_READ)
+    specs = SHEETS if wanted is None else [s for s in SHEETS if s.name in wanted]
+    report = Report(workbook=str(Path(path)))
+    typed: dict[str, Table] = {}
+    pairs = None
+    # Each sheet is judged as soon as it is read, while calamine lays out the next one
+    # (Customers comes first: the search for duplicates needs only it).
+    with SheetReader(path, specs) as reading:
+        got = {}
+        for sheet in reading:
+            got[sheet.spec.name] = sheet
+            table = typed[sheet.spec.name] = _typed_table(sheet, report, reading.path)
+            if likely_duplicates and sheet.spec.name == "Customers":
+                pairs = likely_pairs(table)
+        raw = RawBook(reading.path, reading.sheet_names)
+    raw.sheets.update((s.name, got[s.name]) for s in specs if s.name in got)
+    return _validate(
+        raw,
+        report,
+        typed,
+        as_of=as_of,
+        only=wanted,
+        likely_duplicates=likely_duplicates,
+        pairs=pairs,
+    )
 
 
 def check_new_rows(
@@ -677,24 +718,18 @@ class _Checker:
                     severity="warning",
                 )
 
-    def likely_duplicates(self) -> None:
-        """One warning per likely pair, on the later row's name: the one to merge away."""
-        from sheetcrm.workbook.duplicates import THRESHOLD, find_duplicates, merged_into
+    def likely_duplicates(self, pairs: Sequence[Likely] | None = None) -> None:
+        """One warning per likely pair, on the later row's name: the one to merge away.
 
+        ``pairs``: found already (see :func:`likely_pairs`), else searched for now."""
         customers = self.book.table("Customers")
         if "Customers" not in self.checked or not len(customers):
             return
-        columns = customers.columns
-        ids, notes = columns["customer_id"], columns["notes"]
-        live = [i for i, key in enumerate(ids) if key is not None and merged_into(notes[i]) is None]
-        rows = {str(columns["customer_id"][i]): customers.excel_rows[i] for i in live}
-        candidates = {name: [values[i] for i in live] for name, values in columns.items()}
-        for pair in find_duplicates(candidates, THRESHOLD):
-            first, second = sorted((pair.first, pair.second), key=lambda c: rows[c])
+        for first, second, row, pair in likely_pairs(customers) if pairs is None else pairs:
             self._add(
                 "Customers",
                 "name",
-                int(rows[second]),
+                row,
                 "likely_duplicate",
                 f"{second} is probably the same person as {first} "
                 f"(score {pair.score:.0f}: {', '.join(pair.reasons)})",
@@ -703,6 +738,27 @@ class _Checker:
                 remedy="merge_customers",
                 remedy_args=(first, second),
             )
+
+
+# (first id, second id, the second's Excel row, the pair as scored)
+Likely = tuple[str, str, int, Any]
+
+
+def likely_pairs(customers: Table) -> list[Likely]:
+    """The customers probably typed in twice (merged-away rows left out), the later row
+    second: a search that needs nothing but the Customers sheet."""
+    from sheetcrm.workbook.duplicates import THRESHOLD, find_duplicates, merged_into
+
+    columns = customers.columns
+    ids, notes = columns["customer_id"], columns["notes"]
+    live = [i for i, key in enumerate(ids) if key is not None and merged_into(notes[i]) is None]
+    rows = {str(ids[i]): customers.excel_rows[i] for i in live}
+    candidates = {name: [values[i] for i in live] for name, values in columns.items()}
+    found = []
+    for pair in find_duplicates(candidates, THRESHOLD):
+        first, second = sorted((pair.first, pair.second), key=lambda c: rows[c])
+        found.append((first, second, int(rows[second]), pair))
+    return found
 
 
 __all__ = ["load", "validate"]

@@ -184,24 +184,43 @@ def _cell_count(data: bytes, p: bytes) -> int:
 _CHUNK = 16 * 1024**2
 
 
-def _chunks(stream: IO[bytes], cut: bytes) -> Iterator[bytes]:
-    """The stream in pieces of about 16 MB, each ending just after ``cut``: no element
-    the scans look for is split between two pieces, and memory stays bounded."""
+def _pieces(stream: IO[bytes], cut: bytes) -> Iterator[tuple[bytes, int]]:
+    """The stream in blocks of about 16 MB, each with the end of its piece: the piece
+    ``block[:end]`` ends just after ``cut``, so no element the scans look for is split
+    between two pieces, and memory stays bounded. (Searching up to ``end`` spares a copy.)"""
     carry = b""
     while True:
         block = stream.read(_CHUNK)
         if not block:
             if carry:
-                yield carry
+                yield carry, len(carry)
             return
-        block = carry + block
+        block = carry + block if carry else block
         end = block.rfind(cut)
         if end < 0:
             carry = block
             continue
         end += len(cut)
         carry = block[end:]
-        yield block[:end]
+        yield block, end
+
+
+def _chunks(stream: IO[bytes], cut: bytes) -> Iterator[bytes]:
+    """:func:`_pieces`, each piece a bytes of its own."""
+    for block, end in _pieces(stream, cut):
+        yield block if end == len(block) else block[:end]
+
+
+# A cell start tag that is not the usual <c r="A1" (letter, digit): a reference of two
+# or more letters, another attribute first, or none. One pass finds whether a sheet has
+# any; only then is it measured cell by cell. (By namespace prefix.)
+_UNUSUAL_CELL: dict[bytes, re.Pattern[bytes]] = {}
+
+
+def _unusual_cell(p: bytes) -> re.Pattern[bytes]:
+    if p not in _UNUSUAL_CELL:
+        _UNUSUAL_CELL[p] = re.compile(b"<" + re.escape(p) + rb'c(?! r="[A-Z][0-9])[\s>/]')
+    return _UNUSUAL_CELL[p]
 
 
 def sheet_extent(open_part: Callable[[], IO[bytes]]) -> Extent:
@@ -209,11 +228,34 @@ def sheet_extent(open_part: Callable[[], IO[bytes]]) -> Extent:
 
     ``open_part`` opens the part as a stream (a zip member unpacking as it is read),
     so a sheet of any size is scanned in bounded memory. The ``dimension`` element
-    is a claim any tool may get wrong, so the rows and cell references themselves
-    are scanned: the number of every row, and only those cell references with two
-    or more letters (a fast scan: a cell in columns A to Z cannot widen a sheet
-    beyond 26 columns). Cells written without a reference are placed by a reader
-    one after another, so when there are any, the longest row decides the width.
+    is a claim any tool may get wrong, so the rows and cells themselves are scanned.
+    Nearly every sheet is written the usual way (each cell's reference first, in
+    columns A to Z), which one pass confirms while it finds the last row; any other
+    sheet is measured cell by cell (:func:`_measured`).
+    """
+    rows = 0
+    p: bytes | None = None  # the sheet's namespace prefix, once its sheetData is seen
+    with open_part() as stream:
+        for piece, end in _pieces(stream, b">"):
+            if p is None:
+                m = _SHEET_DATA.search(piece, 0, end)
+                p = (m.group(1) or b"") if m else b""
+            if _unusual_cell(p).search(piece, 0, end):
+                return _measured(open_part)
+            # Rows are written in order, so the last row of a piece is its longest reach.
+            at = piece.rfind(b"<" + p + b"row ", 0, end)
+            last = ROW_TAG.match(piece, at, end) if at >= 0 else None
+            if last is not None and last.group(1):
+                rows = max(rows, int(last.group(1)))
+    return Extent(rows, 26, f"Z{max(rows, 1)}")
+
+
+def _measured(open_part: Callable[[], IO[bytes]]) -> Extent:
+    """:func:`sheet_extent` of a sheet not written the usual way: the number of every
+    row, and those cell references with two or more letters (a cell in columns A to Z
+    cannot widen a sheet beyond 26 columns). Cells written without a reference are
+    placed by a reader one after another, so when there are any, the longest row
+    decides the width.
     """
     rows = 0
     widest, far = b"", ""

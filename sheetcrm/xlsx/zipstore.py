@@ -220,6 +220,13 @@ class ZipStore:
                 Problem("not_a_workbook", f"{self.name} has no part {part}")
             ) from None
 
+    def part_size(self, part: str) -> int:
+        """How many bytes the part holds unpacked (without unpacking it)."""
+        part = self._real(part)
+        if isinstance(self._parts, _LazyParts) and not self._parts.is_read(part):
+            return self._source_infos[part].file_size
+        return len(self.read(part))
+
     def source_bytes(self) -> bytes:
         """The package as it was read (a copy)."""
         if isinstance(self._source, io.BytesIO):
