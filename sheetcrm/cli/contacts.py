@@ -20,6 +20,7 @@ from sheetcrm.cli.app import (
     as_of_option,
     cli,
     cli_problem,
+    import_meanwhile,
     load_book,
     now_or,
     owner_option,
@@ -64,12 +65,14 @@ def followups(
     import json
 
     from sheetcrm.cli import views as console
-    from sheetcrm.report import fits
-    from sheetcrm.rules import followups as rules
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
+    import_meanwhile("pandas")
     book = load_book(path, when, sheets=STORY_SHEETS)
+    from sheetcrm.report import fits
+    from sheetcrm.rules import followups as rules
+
     # The fit kept beside the workbook, if any; the list shows no expected orders.
     worth = fits.estimate(book, when.date(), orders=False)
     found = rules.due(book, when, owner=owner, include_suppressed=show_all, worth=worth)
@@ -124,13 +127,15 @@ def customer_show(
     import json
 
     from sheetcrm.cli import views as console
-    from sheetcrm.report import fits
-    from sheetcrm.rules import history
     from sheetcrm.workbook import find
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
+    import_meanwhile("pandas", "scipy.special")  # expected orders: scipy.special.hyp2f1
     book = load_book(path, when, sheets=STORY_SHEETS)
+    from sheetcrm.report import fits
+    from sheetcrm.rules import history
+
     if book.customers["customer_id"].isna().all():
         # A new workbook: nobody to look up yet is an empty state, not a mistake in WHO.
         click.echo("null" if fmt == "json" else _NO_CUSTOMERS_YET)
