@@ -338,6 +338,7 @@ def test_big_parts_are_unpacked_in_one_buffer_and_read_again(
     from sheetcrm.xlsx import zipstore
 
     monkeypatch.setattr(zipstore, "_BIG_MEMBER", 64)  # every sheet part counts as big
+    monkeypatch.setattr(zipstore, "_KEEP_ORIGINAL", 64)  # and is read again for the proof
     with writer.edit(book) as tx:
         tx.append("Interactions", [ROW])
     assert _ids(book)[-1] == "I-0004"

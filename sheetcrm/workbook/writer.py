@@ -34,6 +34,7 @@ import secrets
 import sys
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -626,7 +627,7 @@ def _verify(tmp: Path | bytes, tx: Transaction) -> None:
                 if stored is not None:
                     if raw_member(fp, info) != stored:
                         raise _fail(f"the part {info.filename} was not copied intact")
-                elif not _unpacks_to(zf, info, pkg.read(info.filename)):
+                elif not _unpacks_to(zf, fp, info, pkg.read(info.filename), pkg):
                     raise _fail(f"the part {info.filename} differs from what was meant")
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise _fail(f"a broken zip ({exc})") from None
@@ -642,13 +643,24 @@ def _verify(tmp: Path | bytes, tx: Transaction) -> None:
             _verify_big(pkg, sheet, rows, old)
 
 
-def _unpacks_to(zf: Any, info: Any, meant: bytes) -> bool:
+def _unpacks_to(zf: Any, fp: Any, info: Any, meant: bytes, pkg: Package) -> bool:
     """Whether a member unpacks (its CRC checked) to ``meant``, compared a piece at a
-    time: a sheet of a million rows is not unpacked into a second copy to compare."""
-    view, at = memoryview(meant), 0
+    time: a sheet of a million rows is not unpacked into a second copy to compare.
+    A member deflated in pieces is unpacked piece by piece on every core."""
+    from sheetcrm.xlsx import deflate
+    from sheetcrm.xlsx.zipstore import raw_member
+
+    packed = pkg.deflated(info.filename)
+    if packed is not None:
+        return (
+            info.CRC == packed.crc == zlib.crc32(meant)
+            and info.file_size == len(meant)
+            and deflate.unpacks_to(raw_member(fp, info), packed.sizes, packed.raw_sizes, meant)
+        )
+    at = 0
     with zf.open(info) as member:
         while piece := member.read(_COMPARE_PIECE):
-            if view[at : at + len(piece)] != piece:
+            if not meant.startswith(piece, at):
                 return False
             at += len(piece)
     return at == len(meant)
@@ -744,14 +756,14 @@ def _verify_big(
     first = min(rows)
     new_start = pkg.row_span(sheet, first, new)[0]
     if old is not None:
-        # views, not slices: comparing a million rows must not copy them twice
-        a, b = memoryview(old), memoryview(new)
+        # A view compared by startswith: memcmp, where slices would copy a million rows
+        # twice and memoryview's own == compares byte by byte in Python's slow way.
+        b = memoryview(new)
         da, db = _DIMENSION.search(old, 0, 8192), _DIMENSION.search(new, 0, 8192)
         a_skip = (da.start(), da.end()) if da else (0, 0)
         b_skip = (db.start(), db.end()) if db else (0, 0)
-        same = a[: a_skip[0]] == b[: b_skip[0]]
-        length = new_start - b_skip[1]
-        same = same and a[a_skip[1] : a_skip[1] + length] == b[b_skip[1] : new_start]
+        same = a_skip[0] == b_skip[0] and old.startswith(b[: b_skip[0]])
+        same = same and old.startswith(b[b_skip[1] : new_start], a_skip[1])
         if not same:
             raise _fail(f"rows of {sheet} above row {first} changed")
     # The stretch of rows from the first touched row to the last, read back by calamine

@@ -7,6 +7,7 @@ member, unchanged members copied raw (see :meth:`ZipStore.to_bytes`).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import IO, Self
 
 from sheetcrm.errors import Problem, SheetCRMError
-from sheetcrm.xlsx import safety
+from sheetcrm.xlsx import deflate, safety
 from sheetcrm.xlsx.fragments import _SheetLayout
 from sheetcrm.xlsx.naming import PLAIN, Naming
 
@@ -73,6 +74,10 @@ class _LazyParts(dict):
 
 # Members bigger than this are unpacked in one step into a buffer of their own size.
 _BIG_MEMBER = 16 * 1024**2
+# An original bigger than this is unpacked again when the proof asks for it, rather than
+# kept beside its new version (a million rows are 570 MB; 100,000 are 56 MB, kept: the
+# second unpacking would cost more than the memory).
+_KEEP_ORIGINAL = 128 * 1024**2
 
 
 def _unpack(zf: zipfile.ZipFile, name: str) -> bytes:
@@ -123,6 +128,7 @@ class ZipStore:
         self.changed: set[str] = set()
         self._layouts: dict[str, _SheetLayout] = {}
         self._originals: dict[str, bytes] = {}
+        self._deflated: dict[str, deflate.Deflated] = {}
         self._aliases: dict[str, str] | None = None
         self._load(data)
         # caches by part, dropped here when a part is written or removed
@@ -256,9 +262,8 @@ class ZipStore:
         if self._parts.get(part) != data:
             if part in self._parts and part not in self._originals:
                 old = self._parts[part]
-                # A big part read from the file is read again when asked for, rather
-                # than kept beside its new version (a million rows are 570 MB).
-                big = len(old) >= _BIG_MEMBER and part in self._source_infos
+                # A huge part read from the file is read again when asked for.
+                big = len(old) > _KEEP_ORIGINAL and part in self._source_infos
                 self._originals[part] = _IN_SOURCE if big else old
             self._parts[part] = data
             self.changed.add(part)
@@ -321,9 +326,26 @@ class ZipStore:
                 if self.raw(old.filename) is not None:
                     self._copy_raw(zf, old)
                     continue
-                level = 1 if old.filename in self.changed else None
-                zf.writestr(info, self._parts[old.filename], compresslevel=level)
+                data = self._parts[old.filename]
+                changed = old.filename in self.changed
+                big = len(data) >= deflate.IN_PIECES_FROM
+                if changed and big and info.compress_type == zipfile.ZIP_DEFLATED:
+                    self._write_deflated(zf, info, data)
+                    continue
+                zf.writestr(info, data, compresslevel=1 if changed else None)
         return out.getvalue()
+
+    def deflated(self, name: str) -> deflate.Deflated | None:
+        """How a member was deflated in pieces by the last :meth:`to_bytes` (None: by zipfile)."""
+        return self._deflated.get(name)
+
+    def _write_deflated(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> None:
+        """Write a big changed member deflated on every core (see :mod:`deflate`)."""
+        packed = deflate.deflate(data)
+        info.CRC, info.file_size = packed.crc, len(data)
+        info.compress_size = sum(packed.sizes)
+        self._write_stored_bytes(zf, info, packed.pieces)
+        self._deflated[info.filename] = dataclasses.replace(packed, pieces=[])
 
     def raw(self, name: str) -> bytes | None:
         """The stored bytes of a member left as it was read (None once it was changed)."""
@@ -335,12 +357,18 @@ class ZipStore:
     def _copy_raw(self, zf: zipfile.ZipFile, old: zipfile.ZipInfo) -> None:
         """Copy a member without unpacking it: same stored bytes, same CRC."""
         raw = self.raw(old.filename)
-        assert raw is not None and zf.fp is not None
-        info = copy.copy(old)
+        assert raw is not None
+        self._write_stored_bytes(zf, copy.copy(old), [raw])
+
+    @staticmethod
+    def _write_stored_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: list[bytes]) -> None:
+        """A member whose stored bytes (``data``, in pieces), CRC and sizes are known."""
+        assert zf.fp is not None
         info.flag_bits &= ~0x08  # sizes are known: no data descriptor after the data
         info.header_offset = zf.fp.tell()
         zf.fp.write(info.FileHeader())
-        zf.fp.write(raw)
+        for piece in data:
+            zf.fp.write(piece)
         zf.start_dir = zf.fp.tell()  # where the central directory will go
         zf.filelist.append(info)
         zf.NameToInfo[info.filename] = info

@@ -1,0 +1,94 @@
+"""Deflating a big zip member on every core, and proving what was written, as pigz does.
+
+Packing the sheet of 100,000 interactions (56 MB of XML) is a fifth of a second
+on one core, and unpacking it again for the proof a tenth. zlib works without
+holding Python's lock, so the member is cut into pieces deflated side by side:
+each piece a deflate stream of its own that ends on a byte boundary (a full
+flush), the last one final. Laid end to end they are one ordinary deflate stream
+that any unzip reads, and since no piece refers back into the one before, each
+can also be unpacked on its own: the proof unpacks the pieces read back from the
+disk side by side too.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+# Raw bytes per piece: big enough that the restart of each piece costs no ratio to speak
+# of (under 0.1 %), small enough that two or more cores share the work evenly.
+PIECE = 8 * 1024**2
+# Members smaller than this are deflated by zipfile, in one go.
+IN_PIECES_FROM = 24 * 1024**2
+
+
+@dataclass(frozen=True, slots=True)
+class Deflated:
+    """A member deflated in pieces: the stored bytes, their CRC and where the pieces are."""
+
+    pieces: list[bytes]  # let go of once written
+    crc: int
+    sizes: list[int]  # the stored size of each piece, in order
+    raw_sizes: list[int]  # and its unpacked size
+
+
+def _workers(n: int) -> int:
+    return max(1, min(n, os.cpu_count() or 1))
+
+
+def deflate(data: bytes, level: int = 1) -> Deflated:
+    """``data`` deflated in pieces of :data:`PIECE` bytes, on every core."""
+    view = memoryview(data)
+    spans = [(lo, min(lo + PIECE, len(data))) for lo in range(0, len(data), PIECE)] or [(0, 0)]
+
+    def one(span: tuple[int, int]) -> bytes:
+        lo, hi = span
+        packer = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        body = packer.compress(view[lo:hi])
+        return body + packer.flush(zlib.Z_FINISH if hi == len(data) else zlib.Z_FULL_FLUSH)
+
+    with ThreadPoolExecutor(_workers(len(spans) + 1), thread_name_prefix="sheetcrm-zip") as pool:
+        crc = pool.submit(zlib.crc32, data)
+        pieces = list(pool.map(one, spans))
+        return Deflated(
+            pieces, crc.result(), [len(p) for p in pieces], [hi - lo for lo, hi in spans]
+        )
+
+
+def unpacks_to(stored: bytes, sizes: Sequence[int], raw_sizes: Sequence[int], meant: bytes) -> bool:
+    """Whether ``stored``, a member written by :func:`deflate` with pieces of ``sizes``
+    (stored) and ``raw_sizes`` (unpacked), unpacks to exactly ``meant``.
+
+    Every piece is unpacked on its own and compared with its stretch of ``meant``;
+    only the last may end the stream, and each must be used up to its last byte. So
+    a reader unpacking the stream from the start meets the same bytes, in order.
+    """
+    if sum(sizes) != len(stored) or sum(raw_sizes) != len(meant) or len(sizes) != len(raw_sizes):
+        return False
+    view = memoryview(stored)
+    starts, raw_starts = [0], [0]
+    for n, r in zip(sizes, raw_sizes, strict=True):
+        starts.append(starts[-1] + n)
+        raw_starts.append(raw_starts[-1] + r)
+    last = len(sizes) - 1
+
+    def one(k: int) -> bool:
+        unpacker = zlib.decompressobj(-zlib.MAX_WBITS)
+        try:
+            # One byte more than meant: a piece that unpacks to more is caught, not cut.
+            out = unpacker.decompress(view[starts[k] : starts[k + 1]], raw_sizes[k] + 1)
+        except zlib.error:
+            return False
+        return (
+            len(out) == raw_sizes[k]
+            and meant.startswith(out, raw_starts[k])
+            and unpacker.eof == (k == last)
+            and not unpacker.unused_data
+            and not unpacker.unconsumed_tail
+        )
+
+    with ThreadPoolExecutor(_workers(len(sizes)), thread_name_prefix="sheetcrm-zip") as pool:
+        return all(pool.map(one, range(len(sizes))))
