@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -27,9 +27,8 @@ IN_PIECES_FROM = 24 * 1024**2
 
 @dataclass(frozen=True, slots=True)
 class Deflated:
-    """A member deflated in pieces: the stored bytes, their CRC and where the pieces are."""
+    """A member deflated in pieces: its CRC and where the pieces are."""
 
-    pieces: list[bytes]  # let go of once written
     crc: int
     sizes: list[int]  # the stored size of each piece, in order
     raw_sizes: list[int]  # and its unpacked size
@@ -39,8 +38,9 @@ def _workers(n: int) -> int:
     return max(1, min(n, os.cpu_count() or 1))
 
 
-def deflate(data: bytes, level: int = 1) -> Deflated:
-    """``data`` deflated in pieces of :data:`PIECE` bytes, on every core."""
+def deflate(data: bytes, write: Callable[[bytes], object], level: int = 1) -> Deflated:
+    """``data`` deflated in pieces of :data:`PIECE` bytes, on every core, each piece
+    handed to ``write`` in order as soon as it is ready (not all held at once)."""
     view = memoryview(data)
     spans = [(lo, min(lo + PIECE, len(data))) for lo in range(0, len(data), PIECE)] or [(0, 0)]
 
@@ -52,23 +52,36 @@ def deflate(data: bytes, level: int = 1) -> Deflated:
 
     with ThreadPoolExecutor(_workers(len(spans) + 1), thread_name_prefix="sheetcrm-zip") as pool:
         crc = pool.submit(zlib.crc32, data)
-        pieces = list(pool.map(one, spans))
-        return Deflated(
-            pieces, crc.result(), [len(p) for p in pieces], [hi - lo for lo, hi in spans]
-        )
+        sizes = []
+        for piece in pool.map(one, spans):
+            write(piece)
+            sizes.append(len(piece))
+        return Deflated(crc.result(), sizes, [hi - lo for lo, hi in spans])
 
 
-def unpacks_to(stored: bytes, sizes: Sequence[int], raw_sizes: Sequence[int], meant: bytes) -> bool:
+def unpacks_to(
+    stored: bytes | Callable[[int, int], bytes],
+    sizes: Sequence[int],
+    raw_sizes: Sequence[int],
+    meant: bytes,
+) -> bool:
     """Whether ``stored``, a member written by :func:`deflate` with pieces of ``sizes``
     (stored) and ``raw_sizes`` (unpacked), unpacks to exactly ``meant``.
 
     Every piece is unpacked on its own and compared with its stretch of ``meant``;
     only the last may end the stream, and each must be used up to its last byte. So
     a reader unpacking the stream from the start meets the same bytes, in order.
+    ``stored`` may be a function ``(offset, size) -> bytes`` reading the stored bytes
+    from the file a piece at a time (a million rows store 60 MB: read as needed).
     """
-    if sum(sizes) != len(stored) or sum(raw_sizes) != len(meant) or len(sizes) != len(raw_sizes):
+    if isinstance(stored, bytes):
+        if sum(sizes) != len(stored):
+            return False
+        read: Callable[[int, int], bytes] = lambda at, n: stored[at : at + n]  # noqa: E731
+    else:
+        read = stored
+    if sum(raw_sizes) != len(meant) or len(sizes) != len(raw_sizes):
         return False
-    view = memoryview(stored)
     starts, raw_starts = [0], [0]
     for n, r in zip(sizes, raw_sizes, strict=True):
         starts.append(starts[-1] + n)
@@ -79,7 +92,10 @@ def unpacks_to(stored: bytes, sizes: Sequence[int], raw_sizes: Sequence[int], me
         unpacker = zlib.decompressobj(-zlib.MAX_WBITS)
         try:
             # One byte more than meant: a piece that unpacks to more is caught, not cut.
-            out = unpacker.decompress(view[starts[k] : starts[k + 1]], raw_sizes[k] + 1)
+            piece = read(starts[k], sizes[k])
+            if len(piece) != sizes[k]:
+                return False
+            out = unpacker.decompress(piece, raw_sizes[k] + 1)
         except zlib.error:
             return False
         return (

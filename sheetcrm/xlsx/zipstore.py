@@ -7,7 +7,6 @@ member, unchanged members copied raw (see :meth:`ZipStore.to_bytes`).
 from __future__ import annotations
 
 import copy
-import dataclasses
 import datetime as dt
 import io
 import re
@@ -98,14 +97,19 @@ def _unpack(zf: zipfile.ZipFile, name: str) -> bytes:
     return data
 
 
-def raw_member(fp: IO[bytes], info: zipfile.ZipInfo) -> bytes:
-    """A zip member's stored (compressed) bytes, exactly as they are in the archive."""
+def member_start(fp: IO[bytes], info: zipfile.ZipInfo) -> int:
+    """Where a zip member's stored (compressed) bytes begin in the archive."""
     fp.seek(info.header_offset)
     header = fp.read(30)
     if len(header) < 30 or header[:4] != b"PK\x03\x04":
         raise zipfile.BadZipFile(f"no local header for {info.filename}")
     name_len, extra_len = struct.unpack("<HH", header[26:30])
-    fp.seek(info.header_offset + 30 + name_len + extra_len)
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def raw_member(fp: IO[bytes], info: zipfile.ZipInfo) -> bytes:
+    """A zip member's stored (compressed) bytes, exactly as they are in the archive."""
+    fp.seek(member_start(fp, info))
     data = fp.read(info.compress_size)
     if len(data) != info.compress_size:
         raise zipfile.BadZipFile(f"{info.filename} is cut short")
@@ -340,12 +344,25 @@ class ZipStore:
         return self._deflated.get(name)
 
     def _write_deflated(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> None:
-        """Write a big changed member deflated on every core (see :mod:`deflate`)."""
-        packed = deflate.deflate(data)
-        info.CRC, info.file_size = packed.crc, len(data)
-        info.compress_size = sum(packed.sizes)
-        self._write_stored_bytes(zf, info, packed.pieces)
-        self._deflated[info.filename] = dataclasses.replace(packed, pieces=[])
+        """Write a big changed member deflated on every core (see :mod:`deflate`): the
+        pieces go out as they are ready, then the header gets the CRC and sizes."""
+        assert zf.fp is not None
+        info.flag_bits &= ~0x08  # sizes in the header: no data descriptor after the data
+        info.CRC, info.file_size = 0, len(data)  # the header's length depends on the sizes
+        info.compress_size = len(data)
+        info.header_offset = zf.fp.tell()
+        zf.fp.write(info.FileHeader())
+        packed = deflate.deflate(data, zf.fp.write)
+        info.CRC, info.compress_size = packed.crc, sum(packed.sizes)
+        end = zf.fp.tell()
+        zf.fp.seek(info.header_offset)
+        header = info.FileHeader()
+        if zf.fp.tell() + len(header) + info.compress_size != end:  # pragma: no cover
+            raise AssertionError("a zip header changed length")  # sizes never cross zip64
+        zf.fp.write(header)
+        zf.fp.seek(end)
+        self._finish_member(zf, info)
+        self._deflated[info.filename] = packed
 
     def raw(self, name: str) -> bytes | None:
         """The stored bytes of a member left as it was read (None once it was changed)."""
@@ -358,17 +375,21 @@ class ZipStore:
         """Copy a member without unpacking it: same stored bytes, same CRC."""
         raw = self.raw(old.filename)
         assert raw is not None
-        self._write_stored_bytes(zf, copy.copy(old), [raw])
+        self._write_stored_bytes(zf, copy.copy(old), raw)
 
-    @staticmethod
-    def _write_stored_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: list[bytes]) -> None:
-        """A member whose stored bytes (``data``, in pieces), CRC and sizes are known."""
+    @classmethod
+    def _write_stored_bytes(cls, zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> None:
+        """A member whose stored bytes, CRC and sizes are known."""
         assert zf.fp is not None
         info.flag_bits &= ~0x08  # sizes are known: no data descriptor after the data
         info.header_offset = zf.fp.tell()
         zf.fp.write(info.FileHeader())
-        for piece in data:
-            zf.fp.write(piece)
+        zf.fp.write(data)
+        cls._finish_member(zf, info)
+
+    @staticmethod
+    def _finish_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+        assert zf.fp is not None
         zf.start_dir = zf.fp.tell()  # where the central directory will go
         zf.filelist.append(info)
         zf.NameToInfo[info.filename] = info
