@@ -380,3 +380,21 @@ def test_of_two_damaged_sheets_the_first_in_the_workbook_is_named(runner, book):
     with pytest.raises(SheetCRMError) as info, SheetReader(book, asked) as reading:
         list(reading)
     assert first in str(info.value) and later not in str(info.value)
+
+
+def test_a_part_unpacked_in_a_thread_reads_the_same_and_damage_is_told_on_reading(book):
+    """Transaction.unpack_soon: the read waits for the thread and gets the same bytes; a
+    damaged member raises when it is read, in the usual words, not in the thread."""
+    part = _part(book)
+    with zipfile.ZipFile(book) as zf:
+        expected = zf.read(part)
+    pkg = package_from_path(book)
+    pkg.unpack_soon(part)
+    assert pkg.read(part) == expected
+    _rewrite(book, part, lambda d: d + b"<!-- " + os.urandom(4000).hex().encode() + b" -->")
+    _damage(book, part)
+    pkg = package_from_path(book)
+    pkg.unpack_soon(part)
+    with pytest.raises(Exception, match="damaged") as info:
+        pkg.read(part)
+    assert info.value.problems[0].code == "damaged_part"  # type: ignore[attr-defined]

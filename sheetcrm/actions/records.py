@@ -199,6 +199,7 @@ def log_interaction(
     if sale is not None:
         sheets.append("Sales")
     with writer.edit(path) as tx:
+        tx.unpack_soon("Interactions", *(["Sales"] if sale is not None else []))
         book, _ = load(path, sheets=sheets)
         _settings_backups(tx, book)
         customer = find_one_customer(book, str(fields["customer"]))
@@ -316,6 +317,7 @@ def record_sale(
         return log_interaction(path, contact, when=when, sale=fields, channel_default="in_person")
     result = Written()
     with writer.edit(path) as tx:
+        tx.unpack_soon("Sales")
         book, _ = load(path, sheets=["Sales", "Customers"])
         _settings_backups(tx, book)
         customer = find_one_customer(book, str(fields["customer"]))
@@ -346,6 +348,7 @@ def add_customer(
     """
     result = Written()
     with writer.edit(path) as tx:
+        tx.unpack_soon("Customers")
         book, _ = load(path, sheets=_sheets_for("Customers"))
         _settings_backups(tx, book)
         owner = str(fields.get("owner") or "").strip()
@@ -426,6 +429,7 @@ def open_complaint(
     """
     result = Written()
     with writer.edit(path) as tx:
+        tx.unpack_soon("Complaints", "Interactions")
         book, _ = load(path, sheets=_sheets_for("Complaints"))
         _settings_backups(tx, book)
         customer = find_one_customer(book, str(fields["customer"]))
@@ -1235,6 +1239,7 @@ def edit_customer(
     wanted = {_customer_column(k): v for k, v in sets.items()}
     result = Written()
     with writer.edit(path) as tx:
+        tx.unpack_soon("Customers")
         book, _ = load(path, sheets=_sheets_for("Customers"))
         _settings_backups(tx, book)
         customer = find_one_customer(book, who)

@@ -6,13 +6,16 @@ member, unchanged members copied raw (see :meth:`ZipStore.to_bytes`).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import io
 import re
 import struct
+import threading
 import zipfile
 import zlib
+from concurrent.futures import Future
 from pathlib import Path
 from typing import IO, Self
 
@@ -47,16 +50,36 @@ class _LazyParts(dict):
     def __init__(self, zf: zipfile.ZipFile, workbook: str) -> None:
         super().__init__()
         self._zf, self._workbook = zf, workbook
+        self._soon: dict[str, Future[bytes]] = {}
 
     def __getitem__(self, name: str) -> bytes:
         value = super().__getitem__(name)
         if value is _UNREAD:
-            try:
-                value = _unpack(self._zf, name)
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
-                raise SheetCRMError(safety.damaged_part(self._workbook, name, e)) from None
+            soon = self._soon.pop(name, None)
+            value = soon.result() if soon is not None else self._unpacked(name)
             super().__setitem__(name, value)
         return value
+
+    def _unpacked(self, name: str) -> bytes:
+        try:
+            return _unpack(self._zf, name)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
+            raise SheetCRMError(safety.damaged_part(self._workbook, name, e)) from None
+
+    def unpack_soon(self, name: str) -> None:
+        """Start unpacking a member in a thread (zlib lets Python go on meanwhile); the
+        first read waits for it, and a damaged member is told by that read."""
+        if name in self and not self.is_read(name) and name not in self._soon:
+            soon: Future[bytes] = Future()
+
+            def run() -> None:
+                try:
+                    soon.set_result(self._unpacked(name))
+                except BaseException as e:
+                    soon.set_exception(e)
+
+            self._soon[name] = soon
+            threading.Thread(target=run, name="sheetcrm-unpack", daemon=True).start()
 
     def get(self, name: str, default: object = None) -> object:
         return self[name] if name in self else default  # noqa: SIM401 (self.get recurses)
@@ -89,7 +112,9 @@ def _unpack(zf: zipfile.ZipFile, name: str) -> bytes:
     info = zf.getinfo(name)
     if info.file_size < _BIG_MEMBER or info.compress_type != zipfile.ZIP_DEFLATED or zf.fp is None:
         return zf.read(name)
-    raw = raw_member(zf.fp, info)
+    # zipfile's own lock on the shared file: another thread may be reading a member.
+    with zf._lock:  # type: ignore[attr-defined]
+        raw = raw_member(zf.fp, info)
     data = zlib.decompress(raw, -zlib.MAX_WBITS, info.file_size)
     del raw
     if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
@@ -241,13 +266,19 @@ class ZipStore:
         """The package as it was read (a copy)."""
         if isinstance(self._source, io.BytesIO):
             return self._source.getvalue()
-        self._source.seek(0)
-        return self._source.read()
+        with self._reading():
+            self._source.seek(0)
+            return self._source.read()
 
     def close(self) -> None:
         """Let go of the file the package was read from (when it was given one)."""
         if not isinstance(self._source, io.BytesIO):
             self._source.close()
+
+    def unpack_soon(self, part: str) -> None:
+        """Unpack a part in a thread while the caller does other work (see _LazyParts)."""
+        if isinstance(self._parts, _LazyParts):
+            self._parts.unpack_soon(self._real(part))
 
     def open_part(self, part: str) -> IO[bytes]:
         """A part as a stream: a member not read yet is unpacked as it is read, so even a
@@ -369,7 +400,15 @@ class ZipStore:
         info = self._source_infos.get(name)
         if info is None or name in self.changed:
             return None
-        return raw_member(self._source, info)
+        with self._reading():
+            return raw_member(self._source, info)
+
+    def _reading(self) -> contextlib.AbstractContextManager[object]:
+        """Hold this while seeking in the file read from: a part may be unpacking in a
+        thread (see unpack_soon), through zipfile, which takes this same lock."""
+        if isinstance(self._parts, _LazyParts):
+            return self._parts._zf._lock  # type: ignore[attr-defined]
+        return contextlib.nullcontext()
 
     def _copy_raw(self, zf: zipfile.ZipFile, old: zipfile.ZipInfo) -> None:
         """Copy a member without unpacking it: same stored bytes, same CRC."""
