@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,9 @@ DEFAULT = "en"
 
 
 def locales_dir() -> Path:
-    return Path(str(files("sheetcrm"))) / "locales"
+    # Beside this module (importlib.resources would cost every command 6 ms to import,
+    # and a path on disk is what the catalogues are read from anyway).
+    return Path(__file__).resolve().parent / "locales"
 
 
 def available() -> list[str]:

@@ -47,7 +47,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 __all__ = [
     "MAX_BUSINESS_HOURS",
@@ -68,6 +71,8 @@ MAX_BUSINESS_HOURS = 100_000
 
 def _zone(name: str) -> ZoneInfo:
     """The ZoneInfo for an IANA name, or a ValueError an owner understands."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only a shop with a time zone set
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:

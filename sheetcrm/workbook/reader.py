@@ -210,12 +210,12 @@ def open_package(
     instead of holding the whole file in memory; close it with ``Package.close``.
     """
     check_file(path)
-    from sheetcrm.xlsx import encryption
-
     try:
         if from_file and not _is_ole(path):
             source: bytes | IO[bytes] = path.open("rb")
         else:
+            from sheetcrm.xlsx import encryption  # (hashlib and the cipher: only when needed)
+
             source = encryption.plain_bytes(path)  # decrypted in memory, never on disk
     except OSError as e:
         raise SheetCRMError(
