@@ -168,17 +168,19 @@ def test_the_xlsx_layers_own_escape_is_xml_sax_saxutils_escape(text: str, entiti
 
 def test_a_library_imported_meanwhile_is_there_after_and_a_failure_is_silent() -> None:
     """import_meanwhile: the command finds the library imported; one that cannot be
-    imported leaves no trace (the command's own import reports it, in words)."""
+    imported leaves no trace (the command's own import reports it, in words); settle()
+    leaves no import thread running (before a fork)."""
     code = (
-        "import sys\n"
-        "from sheetcrm.cli.app import import_meanwhile\n"
+        "import sys, threading\n"
+        "from sheetcrm.background import import_meanwhile, settle\n"
         "import_meanwhile('sheetcrm_there_is_no_such_module', 'wave')\n"
         "import_meanwhile('colorsys')\n"
-        "import colorsys, threading\n"
-        "[t.join() for t in threading.enumerate() if t.name == 'sheetcrm-import']\n"
-        "print('colorsys' in sys.modules, 'wave' in sys.modules)\n"
+        "import colorsys\n"
+        "settle()\n"
+        "left = [t for t in threading.enumerate() if t.name == 'sheetcrm-import']\n"
+        "print('colorsys' in sys.modules, 'wave' in sys.modules, left)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
     )
-    assert (done.returncode, done.stdout, done.stderr) == (0, "True True\n", "")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "True True []\n", "")

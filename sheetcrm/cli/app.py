@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import os
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -249,19 +247,6 @@ def now_or(as_of: datetime | None) -> datetime:
 # -------------------------------------------------------------------------- helpers
 
 
-def import_meanwhile(*modules: str) -> None:
-    """Import ``modules`` in a thread while the command goes on to read the workbook.
-
-    For the libraries a command computes with after reading (pandas alone takes a
-    quarter of a second to import): reading mostly waits on calamine, which does
-    not hold Python's lock, so on a second core the import costs no time. Only
-    libraries that never import sheetcrm: two threads importing each other's
-    modules in opposite orders could deadlock. A failed import is left for the
-    command's own import to report, in words; the others are still imported.
-    """
-    threading.Thread(target=_import_all, args=modules, name="sheetcrm-import").start()
-
-
 def load_book(  # type: ignore[no-untyped-def]
     path: Path, as_of: datetime | None = None, sheets: Sequence[str] | None = None
 ):
@@ -277,14 +262,6 @@ def load_book(  # type: ignore[no-untyped-def]
     if report.errors:
         _errors_note(path, len(report.errors), read_all=sheets is None)
     return book
-
-
-def _import_all(*modules: str) -> None:
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except BaseException:
-            continue
 
 
 def _errors_note(path: Path, n: int, *, read_all: bool = True) -> None:

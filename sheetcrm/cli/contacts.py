@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from sheetcrm.background import import_meanwhile
 from sheetcrm.cli.app import (
     CHOICE,
     DAY,
@@ -20,7 +21,6 @@ from sheetcrm.cli.app import (
     as_of_option,
     cli,
     cli_problem,
-    import_meanwhile,
     load_book,
     now_or,
     owner_option,

@@ -2,8 +2,8 @@
 
 matplotlib and docxtpl take about a second to import and the charts and the
 Word file another half; none of it needs the main process. The worker starts
-first, imports them while the main process reads the workbook (python-calamine
-holds the GIL, so a thread would not help), then draws the charts while the
+first, imports them while the main process reads the workbook (a thread would
+share one core's worth of Python with the reading), then draws the charts while the
 figures are computed and renders the .docx while the page and Markdown are
 written. Anything that goes wrong in the worker makes the caller do the work
 itself, so the result never depends on it; only the time does.
@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
+from sheetcrm.background import settle
+
 
 class RenderWorker:
     """``with RenderWorker(tasks) as worker: ...``; ``submit(task, *args)`` then ``result()``.
@@ -27,6 +29,7 @@ class RenderWorker:
     """
 
     def __init__(self, tasks: Mapping[str, Callable[..., Any]]) -> None:
+        settle()  # no import thread may be running when this process is copied
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self._conn, child = ctx.Pipe()
@@ -100,6 +103,7 @@ class Forked:
         self._fn, self._args = fn, args
         self._proc: Any = None
         if "fork" in multiprocessing.get_all_start_methods():
+            settle()  # no import thread may be running when this process is copied
             ctx = multiprocessing.get_context("fork")
             self._conn, child = ctx.Pipe(duplex=False)
             self._proc = ctx.Process(target=_call_and_send, args=(child, fn, args), daemon=True)
