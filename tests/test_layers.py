@@ -18,7 +18,14 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "sheetcrm"
 
 # Lowest first. The base modules are used by every layer.
-BASE = {"sheetcrm", "sheetcrm.errors", "sheetcrm.contract", "sheetcrm.i18n", "sheetcrm.files"}
+BASE = {
+    "sheetcrm",
+    "sheetcrm.errors",
+    "sheetcrm.contract",
+    "sheetcrm.i18n",
+    "sheetcrm.files",
+    "sheetcrm.background",
+}
 LAYERS = ("xlsx", "workbook", "rules", "report", "delivery", "actions", "cli")
 # The file format knows nothing of the domain: of the base it may use only the errors.
 XLSX_MAY_IMPORT = {"sheetcrm.errors"}

@@ -35,7 +35,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
-from sheetcrm.report.render import _stable_zip
+from sheetcrm.report.documents import _stable_zip
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "templates" / "weekly.docx"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from sheetcrm.background import import_meanwhile
 from sheetcrm.cli.app import (
     EXIT_FINDINGS,
     F,
@@ -24,6 +25,9 @@ from sheetcrm.cli.inbox import imap_url_option, run_inbox
 from sheetcrm.errors import Problem, SheetCRMError, WorkbookOpenError
 
 # --------------------------------------------------------------------------- report
+
+# What the report's figures are computed with (scipy.special: expected orders).
+FIGURE_LIBRARIES = ("pandas", "scipy.special")
 
 
 def _week_option(f: F) -> F:
@@ -86,8 +90,8 @@ def report(
         sheetcrm report -w crm.xlsx --week 2026-W46 --format html --out ~/Desktop
         sheetcrm report -w crm.xlsx --format json --out -
     """
-    from sheetcrm.report import render as reports
-    from sheetcrm.report.templates import owner_templates
+    from sheetcrm.report.documents import WORKER_TASKS
+    from sheetcrm.report.worker import RenderWorker
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
@@ -98,11 +102,16 @@ def report(
     to_screen = out_dir is not None and str(out_dir) == "-"
     if to_screen and _formats(formats) != ("json",):
         raise click.UsageError("--out - prints only --format json; give a folder for the rest", ctx)
-    # Started first: it imports the chart and Word libraries while the workbook is read.
+    # Started first: it imports the chart and Word libraries while the workbook is read,
+    # and this process the libraries of the figures (after the fork: sheetcrm.background).
     needs_worker = not set(_formats(formats)) <= {"md", "json"}
-    worker = reports.start_worker() if needs_worker else None
+    worker = RenderWorker(WORKER_TASKS) if needs_worker else None
+    import_meanwhile(*FIGURE_LIBRARIES)
     try:
         book = load_book(path, when)
+        from sheetcrm.report import render as reports
+        from sheetcrm.report.templates import owner_templates
+
         if start and end:
             period = reports.custom_period(start.date(), end.date())
         else:

@@ -12,6 +12,7 @@ itself, so the result never depends on it; only the time does.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import multiprocessing
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
@@ -28,7 +29,9 @@ class RenderWorker:
     module knows nothing of reports (see :func:`sheetcrm.report.render.start_worker`).
     """
 
-    def __init__(self, tasks: Mapping[str, Callable[..., Any]]) -> None:
+    def __init__(self, tasks: Mapping[str, Callable[..., Any] | str]) -> None:
+        """``tasks``: task name -> function, or its name as ``"package.module:function"``
+        (imported by the worker itself: it can then start before that module is)."""
         settle()  # no import thread may be running when this process is copied
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
@@ -71,11 +74,13 @@ class RenderWorker:
         self.close()
 
 
-def _serve(conn: Connection, tasks: dict[str, Callable[..., Any]]) -> None:
+def _serve(conn: Connection, named: dict[str, Callable[..., Any] | str]) -> None:
     # The slow imports, done while the main process is still reading the workbook.
     import docxtpl  # noqa: F401
     from matplotlib.backends import backend_agg  # noqa: F401
     from matplotlib.figure import Figure  # noqa: F401
+
+    tasks = {task: _function(fn) for task, fn in named.items()}
 
     while True:
         try:
@@ -89,6 +94,14 @@ def _serve(conn: Connection, tasks: dict[str, Callable[..., Any]]) -> None:
             conn.send(("ok", tasks[task](*args)))
         except BaseException as e:  # the caller redoes the work and reports it properly
             conn.send(("error", f"{type(e).__name__}: {e}"))
+
+
+def _function(fn: Callable[..., Any] | str) -> Callable[..., Any]:
+    if callable(fn):
+        return fn
+    module, _, name = fn.partition(":")
+    found: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return found
 
 
 class Forked:

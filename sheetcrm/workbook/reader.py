@@ -6,6 +6,12 @@ contract sheets and columns by loose header matching, drops rows that hold no
 record, and keeps each record's Excel row number and each column's letter so
 that validation can say ``Interactions!C14``. Files that are not workbooks we
 can read safely become one :class:`SheetCRMError` with a clear message.
+
+Why one module (~700 lines): it is one pipeline, file to columns, whose steps
+share the package and calamine's workbook and hand each other the same errors:
+the refusals of a file that is no workbook, the used-area check before calamine
+lays a sheet out, :class:`SheetReader` laying out one sheet while the caller
+checks the one before, and the gathering of the contract columns.
 """
 
 from __future__ import annotations
