@@ -8,6 +8,7 @@ the default is used, so one typo never stops the weekly report.
 from __future__ import annotations
 
 import re
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time
@@ -67,8 +68,6 @@ def _locale(text: str) -> str:
 
 
 def _timezone(text: str) -> str:
-    import zoneinfo  # only for a workbook that sets a time zone
-
     try:
         zoneinfo.ZoneInfo(text.strip())
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
