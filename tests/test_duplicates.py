@@ -315,3 +315,18 @@ def test_merge_keeps_a_do_not_contact_wish_given_under_the_other_row(sample_book
     rows = _cells(sample_book, "Customers")
     kept = dict(zip(rows[0], rows[1], strict=True))
     assert kept["do_not_contact"] == "yes" and kept["notes"] == "No calls, please"
+
+
+def test_the_search_finds_the_same_pairs_during_the_read_or_after_it(
+    twice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Searched while Interactions is laid out, or after the reading when the next sheet is
+    too big to lay out beside (a million rows): the same warnings, on the same cells."""
+    from sheetcrm.workbook import reader
+    from sheetcrm.workbook.validation import load
+
+    _, during = load(twice, likely_duplicates=True)
+    monkeypatch.setattr(reader, "_AHEAD_BYTES", 0)
+    _, after = load(twice, likely_duplicates=True)
+    found = [p for p in during.problems if p.code == "likely_duplicate"]
+    assert found and found == [p for p in after.problems if p.code == "likely_duplicate"]

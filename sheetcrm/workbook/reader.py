@@ -555,6 +555,9 @@ class SheetReader:
             self.close()
             raise
         self._pool: ThreadPoolExecutor | None = None
+        # Whether calamine is laying out the next sheet while the caller has this one:
+        # work done now costs no time (and, when not, it may as well wait for memory).
+        self.next_underway = False
 
     def __enter__(self) -> SheetReader:
         # calamine hands back millions of small lists at once; the cyclic garbage
@@ -607,6 +610,7 @@ class SheetReader:
             except SheetCRMError as e:
                 raise self._first_failure(name, e) from e.__cause__
             del held[name]
+            self.next_underway = bool(held)
             yield sheet
 
     def _read(

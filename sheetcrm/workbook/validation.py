@@ -200,14 +200,19 @@ def load(
     report = Report(workbook=str(Path(path)))
     typed: dict[str, Table] = {}
     pairs = None
-    # Each sheet is judged as soon as it is read, while calamine lays out the next one
-    # (Customers comes first: the search for duplicates needs only it).
+    # Each sheet is judged as soon as it is read, while calamine lays out the next one.
     with SheetReader(path, specs) as reading:
         got = {}
         for sheet in reading:
-            got[sheet.spec.name] = sheet
             table = typed[sheet.spec.name] = _typed_table(sheet, report, reading.path)
-            if likely_duplicates and sheet.spec.name == "Customers":
+            # Typed now: the cells as read are let go of before the next sheet is (at a
+            # million rows, while the interactions are laid out, that is memory that counts).
+            got[sheet.spec.name] = replace(sheet, columns={})
+            del sheet
+            # The duplicate search needs only Customers: done while the next sheet is laid
+            # out, it costs no time; otherwise (a huge next sheet) after the reading, when
+            # calamine's copy of that sheet is no longer held.
+            if likely_duplicates and table.spec.name == "Customers" and reading.next_underway:
                 pairs = likely_pairs(table)
         raw = RawBook(reading.path, reading.sheet_names)
     raw.sheets.update((s.name, got[s.name]) for s in specs if s.name in got)
