@@ -266,11 +266,11 @@ def sheet_rows(pkg: Package, wb: calamine.CalamineWorkbook, name: str) -> list[l
     right); if even that is too large it is refused by name, with the far cell to
     delete, before calamine sees it.
     """
-    narrow = _narrowed(pkg, name)
-    if narrow is not None:
-        return narrow
+    laid = _laid_out(pkg, wb, name)
+    if isinstance(laid, list):
+        return laid
     try:
-        return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        return laid.to_python(skip_empty_area=False)
     except Exception as e:
         raise SheetCRMError(_unreadable(pkg, e, name)) from e
 
@@ -516,12 +516,7 @@ def read_book(path: str | Path, sheets: Sequence[Sheet] = SHEETS) -> RawBook:
     'C2'
     """
     with SheetReader(path, sheets) as reading:
-        got = {sheet.spec.name: sheet for sheet in reading}
-        book = RawBook(path=reading.path, sheet_names=reading.sheet_names)
-    for spec in sheets:  # the contract's order, whatever order they were read in
-        if spec.name in got:
-            book.sheets[spec.name] = got[spec.name]
-    return book
+        return reading.book(list(reading))
 
 
 class SheetReader:
@@ -576,6 +571,13 @@ class SheetReader:
         self._stop()
         self.wb.close()
         self.pkg.close()
+
+    def book(self, read: Iterable[RawSheet]) -> RawBook:
+        """The sheets handed over, as a RawBook in the order asked for (whatever order
+        they were read in)."""
+        got = {sheet.spec.name: sheet for sheet in read}
+        sheets = {spec.name: got[spec.name] for spec in self._asked if spec.name in got}
+        return RawBook(self.path, self.sheet_names, sheets)
 
     def _size(self, name: str) -> int:
         try:

@@ -202,20 +202,16 @@ def load(
     pairs = None
     # Each sheet is judged as soon as it is read, while calamine lays out the next one.
     with SheetReader(path, specs) as reading:
-        got = {}
+        read = []
         for sheet in reading:
+            read.append(sheet)
             table = typed[sheet.spec.name] = _typed_table(sheet, report, reading.path)
-            # Typed now: the cells as read are let go of before the next sheet is (at a
-            # million rows, while the interactions are laid out, that is memory that counts).
-            got[sheet.spec.name] = replace(sheet, columns={})
-            del sheet
             # The duplicate search needs only Customers: done while the next sheet is laid
             # out, it costs no time; otherwise (a huge next sheet) after the reading, when
             # calamine's copy of that sheet is no longer held.
             if likely_duplicates and table.spec.name == "Customers" and reading.next_underway:
                 pairs = likely_pairs(table)
-        raw = RawBook(reading.path, reading.sheet_names)
-    raw.sheets.update((s.name, got[s.name]) for s in specs if s.name in got)
+        raw = reading.book(read)
     return _validate(
         raw,
         report,
