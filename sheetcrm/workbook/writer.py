@@ -666,7 +666,7 @@ def _unpacks_to(zf: Any, fp: Any, info: Any, meant: bytes, pkg: Package) -> bool
     time: a sheet of a million rows is not unpacked into a second copy to compare.
     A member deflated in pieces is unpacked piece by piece on every core."""
     from sheetcrm.xlsx import deflate
-    from sheetcrm.xlsx.zipstore import member_start, raw_member
+    from sheetcrm.xlsx.zipstore import member_start
 
     packed = pkg.deflated(info.filename)
     if packed is not None:
@@ -674,15 +674,14 @@ def _unpacks_to(zf: Any, fp: Any, info: Any, meant: bytes, pkg: Package) -> bool
             return False
         if info.file_size != len(meant) or info.compress_size != sum(packed.sizes):
             return False
-        if isinstance(fp, io.BytesIO):
-            stored: bytes | Callable[[int, int], bytes] = raw_member(fp, info)
-        else:  # read from the file a piece at a time, one thread at a time
-            start, lock = member_start(fp, info), threading.Lock()
+        # read back a piece at a time, one thread at a time
+        start, lock = member_start(fp, info), threading.Lock()
 
-            def stored(at: int, n: int) -> bytes:
-                with lock:
-                    fp.seek(start + at)
-                    return fp.read(n)
+        def stored(at: int, n: int) -> bytes:
+            with lock:
+                fp.seek(start + at)
+                data: bytes = fp.read(n)
+                return data
 
         return deflate.unpacks_to(stored, packed.sizes, packed.raw_sizes, meant)
     at = 0
