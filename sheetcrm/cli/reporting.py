@@ -90,8 +90,7 @@ def report(
         sheetcrm report -w crm.xlsx --week 2026-W46 --format html --out ~/Desktop
         sheetcrm report -w crm.xlsx --format json --out -
     """
-    from sheetcrm.report.documents import WORKER_TASKS
-    from sheetcrm.report.worker import RenderWorker
+    from sheetcrm.report import documents
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
@@ -105,7 +104,7 @@ def report(
     # Started first: it imports the chart and Word libraries while the workbook is read,
     # and this process the libraries of the figures (after the fork: sheetcrm.background).
     needs_worker = not set(_formats(formats)) <= {"md", "json"}
-    worker = RenderWorker(WORKER_TASKS) if needs_worker else None
+    worker = documents.start_worker() if needs_worker else None
     import_meanwhile(*FIGURE_LIBRARIES)
     try:
         book = load_book(path, when)

@@ -22,12 +22,21 @@ from sheetcrm import i18n
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.report import charts
 from sheetcrm.report.templates import environment, find_template
+from sheetcrm.report.worker import RenderWorker
 
 # What the worker does, by name: it imports this module itself.
 WORKER_TASKS = {
     "charts": "sheetcrm.report.documents:draw_charts",
     "render": "sheetcrm.report.documents:render",
 }
+
+
+def start_worker() -> RenderWorker:
+    """The second process that draws the charts and renders the Word document; it can
+    start before the report's figures (and pandas) are imported."""
+    return RenderWorker(WORKER_TASKS)
+
+
 DOCX_CHART_WIDTH_MM = {"interactions": 170, "complaints": 120, "sla": 120, "satisfaction": 110}
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _CHANGE_COLOURS = {True: "15803D", False: "B91C1C", None: "52606D"}  # good, bad, neither

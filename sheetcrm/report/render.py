@@ -30,10 +30,10 @@ from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.files import write_atomic
 from sheetcrm.report import fits
 from sheetcrm.report.documents import (
-    WORKER_TASKS,
     chart_bytes,
     draw_charts,
     render,
+    start_worker,
     with_cid,
 )
 from sheetcrm.report.templates import templates_dir
@@ -53,6 +53,7 @@ __all__ = [
     "export_templates",
     "figures_json",
     "render",
+    "start_worker",
     "value_estimate",
     "week_period",
     "with_cid",
@@ -215,11 +216,6 @@ def _forked(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
     # With a worker the report is made in two processes anyway; the follow-ups, the
     # slowest figures, go to a third (a fork sharing the workbook already read).
     return Forked(fn, *args).result
-
-
-def start_worker() -> RenderWorker:
-    """The second process that draws the charts and renders the Word document."""
-    return RenderWorker(WORKER_TASKS)
 
 
 def figures_json(context: Mapping[str, Any]) -> str:

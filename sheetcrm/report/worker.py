@@ -26,7 +26,7 @@ class RenderWorker:
 
     ``tasks`` names the functions the worker may run (module-level functions: where
     processes cannot fork they are sent by name). The caller chooses them, so this
-    module knows nothing of reports (see :func:`sheetcrm.report.render.start_worker`).
+    module knows nothing of reports (see :func:`sheetcrm.report.documents.start_worker`).
     """
 
     def __init__(self, tasks: Mapping[str, Callable[..., Any] | str]) -> None:
