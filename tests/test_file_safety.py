@@ -362,6 +362,35 @@ def test_sheets_read_side_by_side_are_the_sheets_read_one_by_one(book, monkeypat
         wb.close()
 
 
+def test_a_read_started_before_the_checks_is_the_same_read(book, monkeypatch):
+    """start_reading lays out the first sheet before anyone iterates (the command imports
+    its checks meanwhile); load then takes it over and finds exactly what it finds alone."""
+    import threading
+
+    from sheetcrm.workbook import reader
+    from sheetcrm.workbook.validation import load
+
+    begun = threading.Event()
+    laid_out = reader._laid_out
+
+    def watched(*args):  # type: ignore[no-untyped-def]
+        begun.set()
+        return laid_out(*args)
+
+    monkeypatch.setattr(reader, "_laid_out", watched)
+    for sheets in (None, ["Customers", "Complaints"]):
+        begun.clear()
+        early = reader.start_reading(book, sheets)
+        assert begun.wait(10), "nothing was laid out before the caller iterated"
+        got, got_report = load(book, sheets=sheets, reading=early, likely_duplicates=True)
+        alone, report = load(book, sheets=sheets, likely_duplicates=True)
+        assert got.loaded == alone.loaded
+        for name in alone.loaded:
+            a, b = got.table(name), alone.table(name)
+            assert (a.columns, a.excel_rows) == (b.columns, b.excel_rows), name
+        assert got_report.problems == report.problems
+
+
 def test_of_two_damaged_sheets_the_first_in_the_workbook_is_named(runner, book):
     """Sheets are read in the order a command asks for, but the message is the same as
     reading them one after another: the first damaged sheet of the workbook."""

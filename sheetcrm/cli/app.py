@@ -248,16 +248,29 @@ def now_or(as_of: datetime | None) -> datetime:
 
 
 def load_book(  # type: ignore[no-untyped-def]
-    path: Path, as_of: datetime | None = None, sheets: Sequence[str] | None = None
+    path: Path,
+    as_of: datetime | None = None,
+    sheets: Sequence[str] | None = None,
+    *,
+    meanwhile: Sequence[str] = (),
 ):
     """Read and validate; refuse to compute on a workbook whose errors would skew the answer.
 
     With ``sheets``, only those and the small ones (Settings, SLA, Staff, Holidays)
     are read and judged: what the command computes from, not every interaction.
+    ``meanwhile``: libraries the command computes with (pandas, say), imported
+    beside the read (see :mod:`sheetcrm.background`).
     """
+    from sheetcrm.background import import_meanwhile
+    from sheetcrm.workbook.reader import start_reading
+
+    # calamine starts on the workbook first; the checks and the command's libraries
+    # are imported beside it.
+    reading = start_reading(path, sheets)
+    import_meanwhile(*meanwhile)
     from sheetcrm.workbook.validation import load, refuse_unusable
 
-    book, report = load(str(path), as_of=as_of, sheets=sheets)
+    book, report = load(str(path), as_of=as_of, sheets=sheets, reading=reading)
     refuse_unusable(path, report)
     if report.errors:
         _errors_note(path, len(report.errors), read_all=sheets is None)

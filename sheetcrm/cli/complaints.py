@@ -61,12 +61,13 @@ def overdue(
     import json
 
     from sheetcrm.cli import views as console
-    from sheetcrm.rules import sla
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
     # The complaints, and the customers to name: not the interactions or the sales.
-    book = load_book(path, when, sheets=["Complaints", "Customers"])
+    book = load_book(path, when, sheets=["Complaints", "Customers"], meanwhile=["pandas"])
+    from sheetcrm.rules import sla
+
     breaches = sla.overdue(book, when, owner=owner)
     if fmt == "json":
         click.echo(json.dumps([b.to_json() for b in breaches], ensure_ascii=False, indent=2))

@@ -11,7 +11,6 @@ from typing import Any
 
 import click
 
-from sheetcrm.background import import_meanwhile
 from sheetcrm.cli.app import (
     CHOICE,
     DAY,
@@ -68,8 +67,7 @@ def followups(
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
-    import_meanwhile("pandas")
-    book = load_book(path, when, sheets=STORY_SHEETS)
+    book = load_book(path, when, sheets=STORY_SHEETS, meanwhile=["pandas"])
     from sheetcrm.report import fits
     from sheetcrm.rules import followups as rules
 
@@ -131,8 +129,8 @@ def customer_show(
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
-    import_meanwhile("pandas", "scipy.special")  # expected orders: scipy.special.hyp2f1
-    book = load_book(path, when, sheets=STORY_SHEETS)
+    # expected orders: scipy.special.hyp2f1
+    book = load_book(path, when, sheets=STORY_SHEETS, meanwhile=["pandas", "scipy.special"])
     from sheetcrm.report import fits
     from sheetcrm.rules import history
 

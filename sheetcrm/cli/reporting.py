@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from sheetcrm.background import import_meanwhile
 from sheetcrm.cli.app import (
     EXIT_FINDINGS,
     F,
@@ -105,9 +104,8 @@ def report(
     # and this process the libraries of the figures (after the fork: sheetcrm.background).
     needs_worker = not set(_formats(formats)) <= {"md", "json"}
     worker = documents.start_worker() if needs_worker else None
-    import_meanwhile(*FIGURE_LIBRARIES)
     try:
-        book = load_book(path, when)
+        book = load_book(path, when, meanwhile=FIGURE_LIBRARIES)
         from sheetcrm.report import render as reports
         from sheetcrm.report.templates import owner_templates
 

@@ -149,8 +149,6 @@ def validate(
         sheetcrm validate -w crm.xlsx --format json > problems.json
         sheetcrm validate -w crm.xlsx --mark
     """
-    from sheetcrm.workbook.validation import load
-
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
     done = None
@@ -159,7 +157,16 @@ def validate(
 
         book, report, done = mark_problems(path, when, explain=cli_problem)
     else:
-        book, report = load(str(path), as_of=when, likely_duplicates=True)
+        from sheetcrm.background import import_meanwhile
+        from sheetcrm.workbook.reader import start_reading
+
+        # calamine starts on the workbook before the checks (and the duplicate search's
+        # rapidfuzz) are imported: they load beside it.
+        reading = start_reading(path)
+        import_meanwhile("rapidfuzz")
+        from sheetcrm.workbook.validation import load
+
+        book, report = load(str(path), as_of=when, likely_duplicates=True, reading=reading)
         # the hints as the command line says them: its commands and options (issue 15)
         report = Report(report.workbook, [cli_problem(p) for p in report.problems])
     if fmt == "json":

@@ -23,7 +23,7 @@ import os
 import re
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -508,6 +508,29 @@ def _short(e: BaseException) -> str:
     return text if len(text) < 160 else text[:157] + "..."
 
 
+# Small sheets every command may need (settings, service levels, who works here).
+ALWAYS_READ = ("Staff", "SLA", "Holidays", "Settings")
+
+
+def contract_sheets(names: Collection[str] | None = None) -> list[Sheet]:
+    """The contract sheets a command reads: every one, or ``names`` and the small ones
+    (``ALWAYS_READ``), in the contract's order."""
+    if names is None:
+        return list(SHEETS)
+    wanted = set(names) | set(ALWAYS_READ)
+    return [s for s in SHEETS if s.name in wanted]
+
+
+def start_reading(path: str | Path, names: Collection[str] | None = None) -> SheetReader:
+    """A :class:`SheetReader` of ``contract_sheets(names)``, already laying out the first.
+
+    A command calls this before importing what it checks and computes with, so those
+    imports run beside calamine's work; :func:`sheetcrm.workbook.validation.load`
+    then takes it over (``reading=``).
+    """
+    return SheetReader(path, contract_sheets(names)).start()
+
+
 def read_book(path: str | Path, sheets: Sequence[Sheet] = SHEETS) -> RawBook:
     """Read every contract sheet of the workbook at ``path``.
 
@@ -550,6 +573,10 @@ class SheetReader:
             self.close()
             raise
         self._pool: ThreadPoolExecutor | None = None
+        self._order: list[tuple[str, Sheet]] = []  # the sheets to read, in the order asked for
+        self._waiting: list[tuple[str, Sheet]] = []  # of those, the ones not laid out yet
+        # laid out (or being), not yet handed over: the future and the part's size
+        self._held: dict[str, tuple[Future[Any], int]] = {}
         # Whether calamine is laying out the next sheet while the caller has this one:
         # work done now costs no time (and, when not, it may as well wait for memory).
         self.next_underway = False
@@ -585,28 +612,39 @@ class SheetReader:
         except SheetCRMError:
             return 0
 
+    def start(self) -> SheetReader:
+        """Begin laying out the first sheets now, before the caller iterates (which
+        starts them itself when this was not called): the caller's own imports then
+        run beside calamine's work."""
+        if self._pool is None:
+            # In the order asked for; the workbook's own order only decides which failure
+            # is told.
+            rank = {spec.name: i for i, spec in enumerate(self._asked)}
+            self._order = sorted(self._todo, key=lambda t: rank[t[1].name])
+            self._waiting = list(self._order)
+            # One thread: calamine lays out one sheet of a workbook at a time.
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sheetcrm-read")
+            self._ahead()
+        return self
+
+    def _ahead(self) -> None:
+        # The next sheet is laid out while this one is read, unless the two together are
+        # large: calamine's copy of a sheet is most of a read's peak memory.
+        held = self._held
+        while self._waiting:
+            name, _spec = self._waiting[0]
+            size = self._size(name)
+            if held and sum(n for _f, n in held.values()) + size > _AHEAD_BYTES:
+                return
+            assert self._pool is not None
+            held[name] = (self._pool.submit(_laid_out, self.pkg, self.wb, name), size)
+            del self._waiting[0]
+
     def __iter__(self) -> Iterator[RawSheet]:
-        # In the order asked for; the workbook's own order only decides which failure is told.
-        rank = {spec.name: i for i, spec in enumerate(self._asked)}
-        waiting = sorted(self._todo, key=lambda t: rank[t[1].name])
-        # One thread: calamine lays out one sheet of a workbook at a time.
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sheetcrm-read")
-        held: dict[str, tuple[Future[Any], int]] = {}  # laid out (or being), not yet handed over
-
-        def ahead() -> None:
-            # The next sheet is laid out while this one is read, unless the two together
-            # are large: calamine's copy of a sheet is most of a read's peak memory.
-            while waiting:
-                name, _spec = waiting[0]
-                size = self._size(name)
-                if held and sum(n for _f, n in held.values()) + size > _AHEAD_BYTES:
-                    return
-                assert self._pool is not None
-                held[name] = (self._pool.submit(_laid_out, self.pkg, self.wb, name), size)
-                del waiting[0]
-
-        for name, spec in [*waiting]:
-            ahead()
+        self.start()
+        held = self._held
+        for name, spec in self._order:
+            self._ahead()
             try:
                 sheet = self._read(name, spec, held[name][0].result())
             except SheetCRMError as e:

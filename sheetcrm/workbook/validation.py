@@ -33,7 +33,14 @@ from sheetcrm.workbook import cells
 from sheetcrm.workbook.book import Book
 from sheetcrm.workbook.matching import closest_ids
 from sheetcrm.workbook.naming import CONTRACT
-from sheetcrm.workbook.reader import RawBook, RawSheet, SheetReader, read_book  # noqa: F401 (doctest)
+from sheetcrm.workbook.reader import (  # noqa: F401 (read_book: doctest)
+    ALWAYS_READ,
+    RawBook,
+    RawSheet,
+    SheetReader,
+    contract_sheets,
+    read_book,
+)
 from sheetcrm.workbook.settings import parse_settings, parse_sla
 from sheetcrm.workbook.table import Sheets, Table
 from sheetcrm.xlsx import package as parts
@@ -150,10 +157,6 @@ def _validate(
     return book, report
 
 
-# Small sheets every command may need (settings, service levels, who works here).
-ALWAYS_READ = ("Staff", "SLA", "Holidays", "Settings")
-
-
 # A workbook missing a contract sheet or a required column is refused by every
 # command: the figures would be wrong and a write would paper over it.
 UNUSABLE = ("missing_sheet", "missing_column")
@@ -188,20 +191,22 @@ def load(
     as_of: datetime | None = None,
     sheets: Collection[str] | None = None,
     likely_duplicates: bool = False,
+    reading: SheetReader | None = None,
 ) -> tuple[Book, Report]:
     """Read and validate the workbook at ``path``: every sheet, or ``sheets`` and the small ones.
 
     A write that adds one interaction need not read 100,000 of them; it names the
     sheets its checks look at (``sheets=["Customers", "Complaints"]``).
     ``likely_duplicates`` also warns about customers typed in twice (see :func:`validate`).
+    ``reading``: the same workbook and sheets already being read
+    (:func:`~sheetcrm.workbook.reader.start_reading`), taken over and closed here.
     """
     wanted = None if sheets is None else set(sheets) | set(ALWAYS_READ)
-    specs = SHEETS if wanted is None else [s for s in SHEETS if s.name in wanted]
     report = Report(workbook=str(Path(path)))
     typed: dict[str, Table] = {}
     pairs = None
     # Each sheet is judged as soon as it is read, while calamine lays out the next one.
-    with SheetReader(path, specs) as reading:
+    with reading or SheetReader(path, contract_sheets(sheets)) as reading:
         read = []
         for sheet in reading:
             read.append(sheet)
