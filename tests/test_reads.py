@@ -139,6 +139,22 @@ def test_a_kept_fit_gives_the_same_figures_to_the_last_digit(sample_book: Path) 
         {"key": fresh.fit_key},
     ):
         assert not value.estimate(book.sales, day, known=broken).reused, broken
+    # The expected orders are kept with the fit and given back as kept (for this horizon
+    # and this many buyers), else worked out again.
+    assert kept["orders"]["horizon_days"] == value.HORIZON_DAYS
+    doubled = {
+        **kept,
+        "orders": {**kept["orders"], "values": [2 * v for v in kept["orders"]["values"]]},
+    }
+    twice = value.estimate(book.sales, day, known=doubled).customers["expected_orders"]
+    assert list(twice) == [2 * v for v in fresh.customers["expected_orders"]]
+    for stale in (
+        {**kept["orders"], "horizon_days": 30},
+        {**kept["orders"], "values": kept["orders"]["values"][1:]},
+        {**kept["orders"], "values": [-1.0] * len(kept["orders"]["values"])},
+    ):
+        shown = value.estimate(book.sales, day, known={**kept, "orders": stale})
+        pd.testing.assert_frame_equal(shown.customers, fresh.customers, check_exact=True)
     # A fit that did not settle is kept as such: no spend model without a purchase model.
     unsettled = {"key": fresh.fit_key, "purchases": None, "spend": None}
     shown = value.estimate(book.sales, day, known=unsettled)
@@ -227,6 +243,18 @@ def test_the_second_run_reads_the_fit_and_prints_the_same(sample_book: Path) -> 
     assert second.stdout == first.stdout and json.loads(second.stdout)
     assert not any(m.split(".")[0] == "scipy" for m in _imports(second))
     assert json.loads(kept.read_text()) == record
+    # customer show works out the expected orders (followups did not) and keeps them too:
+    # the next show needs no scipy at all, and prints the same.
+    with_orders = _sheetcrm(*show, cwd=cwd)
+    assert with_orders.returncode == 0, with_orders.stderr[-2000:]
+    assert "scipy.optimize" not in _imports(with_orders)
+    kept_now = json.loads(kept.read_text())
+    assert set(kept_now) == {*record, "orders"}
+    assert {k: kept_now[k] for k in record} == record
+    again = _sheetcrm(*show, cwd=cwd)
+    assert not any(m.split(".")[0] == "scipy" for m in _imports(again))
+    assert again.stdout == with_orders.stdout
+    assert json.loads(kept.read_text()) == kept_now
     outputs = {}
     for argv in (show, report):
         warm = _sheetcrm(*argv, cwd=cwd)

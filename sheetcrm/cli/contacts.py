@@ -129,9 +129,11 @@ def customer_show(
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
-    # expected orders: scipy.special.hyp2f1
-    book = load_book(path, when, sheets=STORY_SHEETS, meanwhile=["pandas", "scipy.special"])
     from sheetcrm.report import fits
+
+    # The expected orders need scipy.special (hyp2f1), unless the kept fit holds them.
+    meanwhile = ["pandas"] if fits.kept_orders(path, when.date()) else ["pandas", "scipy.special"]
+    book = load_book(path, when, sheets=STORY_SHEETS, meanwhile=meanwhile)
     from sheetcrm.rules import history
 
     if book.customers["customer_id"].isna().all():

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sheetcrm.files import write_atomic
-from sheetcrm.rules import value
 from sheetcrm.xlsx import encryption
 
 if TYPE_CHECKING:
+    from sheetcrm.rules import value
     from sheetcrm.workbook.book import Book
 
 
@@ -39,13 +39,25 @@ def estimate(book: Book, day: date, *, orders: bool = True) -> value.Estimate:
 
     ``orders=False``: without the expected orders and value (``followups`` shows neither).
     """
+    from sheetcrm.rules import value  # pandas: not for kept_orders, asked before the read
+
     if book.path is None or encryption.file_is_encrypted(Path(book.path)):
         return value.estimate(book.sales, day, orders=orders)
     path = cache_path(Path(book.path))
-    est = value.estimate(book.sales, day, known=_read(path), orders=orders)
-    if est.fit_key is not None and not est.reused:
-        _write(path, {"key": est.fit_key, "as_of": day.isoformat(), **(est.fits or {})})
+    known = _read(path)
+    est = value.estimate(book.sales, day, known=known, orders=orders)
+    # Written when it holds more than the file: a new fit, or expected orders now worked out.
+    record = {"key": est.fit_key, "as_of": day.isoformat(), **(est.fits or {})}
+    if est.fit_key is not None and record != known:
+        _write(path, record)
     return est
+
+
+def kept_orders(workbook: Path, day: date) -> bool:
+    """Whether the fit kept beside ``workbook`` holds expected orders as of ``day``: a
+    guess, before the workbook is read, that ``customer show`` will need no scipy."""
+    known = _read(cache_path(workbook))
+    return bool(known and known.get("as_of") == day.isoformat() and known.get("orders"))
 
 
 def _read(path: Path) -> dict[str, Any] | None:

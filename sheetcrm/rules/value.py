@@ -77,6 +77,10 @@ carries ``fit_key`` (a hash of exactly those inputs and of the fitting settings)
 and ``fits`` (what the optimiser found). Given back as ``known``, a record with the
 same key replaces the optimiser and gives the same figures, to the last digit;
 whoever keeps it (:mod:`sheetcrm.report.fits`, beside the workbook) decides where.
+The expected orders worked out with a fit (``hyp2f1``, the one use of
+scipy.special once fitted) are a function of the same inputs and the horizon, so
+``fits`` carries them too once computed, and a record holding them for this
+horizon gives them back without scipy.
 
 Pure: the Sales frame (or a Book) and a day in, plain data out. scipy is
 imported inside the functions that need it, so commands that never fit stay fast.
@@ -541,8 +545,13 @@ def _estimate(
     alive = p_alive(params, x, t_x, age)
     table["p_alive"] = alive
     table["band"] = [band(float(p)) for p in alive]
+    kept = _known_orders(known if reused else None, horizon_days, len(table))
+    if orders and kept is None:
+        kept = expected_purchases(params, horizon_days, x, t_x, age)
+    if kept is not None:
+        fits = {**fits, "orders": _orders_record(kept, horizon_days)}
     if orders:
-        table["expected_orders"] = expected_purchases(params, horizon_days, x, t_x, age)
+        table["expected_orders"] = kept
 
     spend_fit: dict[str, float] | None = fits["spend"]
     spend_reason: str | None = None
@@ -614,6 +623,29 @@ def _known_fits(known: Mapping[str, Any] | None, key: str) -> dict[str, Any] | N
     if fits["purchases"] is None and fits["spend"] is not None:
         return None  # the spend model is only fitted after the purchase model settled
     return fits
+
+
+def _orders_record(expected: np.ndarray, horizon_days: int) -> dict[str, Any]:
+    """The expected orders as ``fits`` keeps them: JSON has no NaN, so a missing one is None."""
+    floats = np.asarray(expected, dtype="float64").tolist()
+    values = [v if math.isfinite(v) else None for v in floats]
+    return {"horizon_days": horizon_days, "values": values}
+
+
+def _known_orders(
+    known: Mapping[str, Any] | None, horizon_days: int, buyers: int
+) -> np.ndarray | None:
+    """The expected orders kept in ``known`` (already matched to this fit's key) for this
+    horizon and this many buyers, else None: worked out again."""
+    record = known.get("orders") if isinstance(known, Mapping) else None
+    if not isinstance(record, Mapping) or record.get("horizon_days") != horizon_days:
+        return None
+    values = record.get("values")
+    if not isinstance(values, list) or len(values) != buyers:
+        return None
+    if not all(v is None or (isinstance(v, float) and math.isfinite(v) and v >= 0) for v in values):
+        return None
+    return np.array([math.nan if v is None else v for v in values], dtype="float64")
 
 
 # ------------------------------------------------------------------ what the commands show
