@@ -371,13 +371,13 @@ def test_a_read_started_before_the_checks_is_the_same_read(book, monkeypatch):
     from sheetcrm.workbook.validation import load
 
     begun = threading.Event()
-    laid_out = reader._laid_out
+    laid_out = reader._calamine_layout
 
     def watched(*args):  # type: ignore[no-untyped-def]
         begun.set()
         return laid_out(*args)
 
-    monkeypatch.setattr(reader, "_laid_out", watched)
+    monkeypatch.setattr(reader, "_calamine_layout", watched)
     for sheets in (None, ["Customers", "Complaints"]):
         begun.clear()
         early = reader.start_reading(book, sheets)

@@ -65,7 +65,7 @@ def overdue(
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
     # The complaints, and the customers to name: not the interactions or the sales.
-    book = load_book(path, when, sheets=["Complaints", "Customers"], meanwhile=["pandas"])
+    book = load_book(path, when, sheets=["Complaints", "Customers"])
     from sheetcrm.rules import sla
 
     breaches = sla.overdue(book, when, owner=owner)

@@ -157,13 +157,12 @@ def validate(
 
         book, report, done = mark_problems(path, when, explain=cli_problem)
     else:
-        from sheetcrm.background import import_meanwhile
         from sheetcrm.workbook.reader import start_reading
 
-        # calamine starts on the workbook before the checks (and the duplicate search's
-        # rapidfuzz) are imported: they load beside it.
+        # calamine starts on the workbook before the checks are imported: they load beside
+        # it. (Not rapidfuzz in a thread as well: two threads importing at once slowed the
+        # read down by more than the import takes.)
         reading = start_reading(path)
-        import_meanwhile("rapidfuzz")
         from sheetcrm.workbook.validation import load
 
         book, report = load(str(path), as_of=when, likely_duplicates=True, reading=reading)

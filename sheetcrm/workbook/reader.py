@@ -356,6 +356,12 @@ def _laid_out(
     narrow = _narrowed(pkg, name)
     if narrow is not None:
         return narrow
+    return _calamine_layout(pkg, wb, name)
+
+
+def _calamine_layout(
+    pkg: Package, wb: calamine.CalamineWorkbook, name: str
+) -> calamine.CalamineSheet:
     try:
         return wb.get_sheet_by_name(name)
     except Exception as e:
@@ -636,9 +642,27 @@ class SheetReader:
             size = self._size(name)
             if held and sum(n for _f, n in held.values()) + size > _AHEAD_BYTES:
                 return
-            assert self._pool is not None
-            held[name] = (self._pool.submit(_laid_out, self.pkg, self.wb, name), size)
+            held[name] = (self._submit(name), size)
             del self._waiting[0]
+
+    def _submit(self, name: str) -> Future[Any]:
+        """The sheet measured here, then laid out by calamine in the thread (see _laid_out).
+
+        Measuring is Python work (a regex over the XML): done in the thread, it would
+        take turns with the caller's Python for the lock and hold the layout back. A
+        failure waits in the future, to be told in its turn.
+        """
+        assert self._pool is not None
+        done: Future[Any] = Future()
+        try:
+            narrow = _narrowed(self.pkg, name)
+        except SheetCRMError as e:
+            done.set_exception(e)
+            return done
+        if narrow is not None:
+            done.set_result(narrow)
+            return done
+        return self._pool.submit(_calamine_layout, self.pkg, self.wb, name)
 
     def __iter__(self) -> Iterator[RawSheet]:
         self.start()
