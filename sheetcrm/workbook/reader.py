@@ -23,7 +23,7 @@ import os
 import re
 import zipfile
 import zlib
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,7 @@ from sheetcrm.contract import (
     normalize_header,
 )
 from sheetcrm.errors import Problem, SheetCRMError, column_letter
+from sheetcrm.workbook import halves
 from sheetcrm.workbook.cells import is_blank
 from sheetcrm.workbook.naming import CONTRACT
 from sheetcrm.xlsx import safety
@@ -279,13 +280,59 @@ def _narrowed(pkg: Package, name: str) -> list[list[Any]] | None:
     """The sheet's rows read without far columns when its used area is too large for
     calamine to lay out (see :func:`sheet_rows`); None when it can be read as it is."""
     part = pkg.sheet_part(name)
-    try:
-        extent = safety.sheet_extent(lambda: pkg.open_part(part))
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
-        raise SheetCRMError(safety.damaged_part(pkg.name, part, e)) from e
+    extent = _extent(pkg, part, lambda: pkg.open_part(part))
     if extent.cells > safety.LIMITS.cells:
         return _contract_columns_only(pkg, name, part, extent)
     return None
+
+
+def _extent(pkg: Package, part: str, open_part: Callable[[], IO[bytes]]) -> safety.Extent:
+    try:
+        return safety.sheet_extent(open_part)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
+        raise SheetCRMError(safety.damaged_part(pkg.name, part, e)) from e
+
+
+# A sheet with this much XML or more is laid out in two halves side by side
+# (workbook.halves), when the sheets read together are at most _AHEAD_BYTES.
+_HALVES_FROM = 4 * 1024**2
+
+
+def _prepared(
+    pkg: Package, name: str, cut: bool
+) -> list[list[Any]] | tuple[bytes, halves.Cut] | None:
+    """The sheet measured, and what calamine is then given: the rows already read (a
+    sheet too wide, see :func:`_narrowed`), the sheet's XML and where to cut it in two
+    (only when ``cut`` allows), or None (the sheet as it is)."""
+    part = pkg.sheet_part(name)
+    size = pkg.part_size(part)
+    if not (cut and _HALVES_FROM <= size <= _AHEAD_BYTES and halves.usual_names(pkg)):
+        return _narrowed(pkg, name)
+    with pkg.open_part(part) as stream:
+        xml = _unpacked(pkg, part, stream)
+    extent = _extent(pkg, part, lambda: io.BytesIO(xml))
+    if extent.cells > safety.LIMITS.cells:
+        return _contract_columns_only(pkg, name, part, extent)
+    where = halves.cut(xml) if extent.usual else None
+    return None if where is None else (xml, where)
+
+
+def _unpacked(pkg: Package, part: str, stream: IO[bytes]) -> bytes:
+    try:
+        return stream.read()
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
+        raise SheetCRMError(safety.damaged_part(pkg.name, part, e)) from e
+
+
+def _in_halves(
+    pkg: Package, wb: calamine.CalamineWorkbook, name: str, xml: bytes, where: halves.Cut
+) -> halves.Halves | calamine.CalamineSheet:
+    try:
+        return halves.lay_out(pkg, pkg.sheet_part(name), name, xml, where)
+    except Exception:
+        # Two halves are only a faster way to the same rows: whatever calamine made of a
+        # half, the whole sheet is laid out, and its verdict is the one told.
+        return _calamine_layout(pkg, wb, name)
 
 
 # A cell in a column of two or three letters (AA and beyond), whole: <c ...>...</c> or <c .../>.
@@ -373,6 +420,8 @@ def _rows_of(
 ) -> Iterator[list[Any]]:
     if isinstance(sheet, list):
         return iter(sheet)
+    if isinstance(sheet, halves.Halves):
+        return halves.rows(sheet)
     try:
         start = sheet.start
         rows: Iterator[list[Any]] = sheet.iter_rows()
@@ -581,6 +630,10 @@ class SheetReader:
         self._pool: ThreadPoolExecutor | None = None
         self._order: list[tuple[str, Sheet]] = []  # the sheets to read, in the order asked for
         self._waiting: list[tuple[str, Sheet]] = []  # of those, the ones not laid out yet
+        # Halves hold a sheet's XML twice more while laid out, and their threads keep
+        # memory of their own: only for a read whose sheets together are small (not at
+        # a million rows, where the peak is near its bound).
+        self._cut = False
         # laid out (or being), not yet handed over: the future and the part's size
         self._held: dict[str, tuple[Future[Any], int]] = {}
         # Whether calamine is laying out the next sheet while the caller has this one:
@@ -628,6 +681,7 @@ class SheetReader:
             rank = {spec.name: i for i, spec in enumerate(self._asked)}
             self._order = sorted(self._todo, key=lambda t: rank[t[1].name])
             self._waiting = list(self._order)
+            self._cut = sum(self._size(name) for name, _spec in self._order) <= _AHEAD_BYTES
             # One thread: calamine lays out one sheet of a workbook at a time.
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sheetcrm-read")
             self._ahead()
@@ -642,10 +696,10 @@ class SheetReader:
             size = self._size(name)
             if held and sum(n for _f, n in held.values()) + size > _AHEAD_BYTES:
                 return
-            held[name] = (self._submit(name), size)
+            held[name] = (self._submit(name, self._cut), size)
             del self._waiting[0]
 
-    def _submit(self, name: str) -> Future[Any]:
+    def _submit(self, name: str, cut: bool) -> Future[Any]:
         """The sheet measured here, then laid out by calamine in the thread (see _laid_out).
 
         Measuring is Python work (a regex over the XML): done in the thread, it would
@@ -655,14 +709,16 @@ class SheetReader:
         assert self._pool is not None
         done: Future[Any] = Future()
         try:
-            narrow = _narrowed(self.pkg, name)
+            prepared = _prepared(self.pkg, name, cut)
         except SheetCRMError as e:
             done.set_exception(e)
             return done
-        if narrow is not None:
-            done.set_result(narrow)
-            return done
-        return self._pool.submit(_calamine_layout, self.pkg, self.wb, name)
+        if prepared is None:
+            return self._pool.submit(_calamine_layout, self.pkg, self.wb, name)
+        if isinstance(prepared, tuple):
+            return self._pool.submit(_in_halves, self.pkg, self.wb, name, *prepared)
+        done.set_result(prepared)
+        return done
 
     def __iter__(self) -> Iterator[RawSheet]:
         self.start()

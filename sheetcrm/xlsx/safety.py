@@ -168,6 +168,7 @@ class Extent:
     rows: int
     columns: int
     far_cell: str  # the cell that makes it that wide or long, e.g. "XFD1048576"
+    usual: bool = False  # every cell written with its reference first, in columns A to Z
 
     @property
     def cells(self) -> int:
@@ -247,7 +248,7 @@ def sheet_extent(open_part: Callable[[], IO[bytes]]) -> Extent:
             last = ROW_TAG.match(piece, at, end) if at >= 0 else None
             if last is not None and last.group(1):
                 rows = max(rows, int(last.group(1)))
-    return Extent(rows, 26, f"Z{max(rows, 1)}")
+    return Extent(rows, 26, f"Z{max(rows, 1)}", usual=True)
 
 
 def _measured(open_part: Callable[[], IO[bytes]]) -> Extent:
