@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections import Counter
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 import python_calamine
 from click.testing import CliRunner
@@ -330,3 +333,62 @@ def test_the_search_finds_the_same_pairs_during_the_read_or_after_it(
     _, after = load(twice, likely_duplicates=True)
     found = [p for p in during.problems if p.code == "likely_duplicate"]
     assert found and found == [p for p in after.problems if p.code == "likely_duplicate"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_search_finds_every_pair_that_shares_a_block_and_scores_enough(seed: int) -> None:
+    """The search leaves pairs out by what their names cannot make up for (conflicting
+    e-mails and phones, see duplicates._close_names); scoring every pair that shares a
+    block finds the same pairs. Few names, e-mails and phones, so many pairs collide."""
+    import random
+
+    from sheetcrm.workbook import duplicates as d
+
+    rng = random.Random(seed)
+    first = ["Ola", "Kari", "Ole", "Karin", "Jonas", "Jon", "Ida", "Ina", "Berit", "Bert"]
+    last = ["Hansen", "Hanssen", "Olsen", "Olson", "Berg", "Bergh", "Lie", "Lien"]
+    rows = []
+    for n in range(300):
+        name = f"{rng.choice(first)} {rng.choice(last)}"
+        if rng.random() < 0.2:
+            name = ", ".join(reversed(name.split()))
+        rows.append(
+            {
+                "customer_id": f"C-{n:04d}",
+                "name": name,
+                "email": rng.choice([None, f"{name.split()[0].lower()}{rng.randrange(9)}@x.no"]),
+                "phone": rng.choice([None, f"9{rng.randrange(3):07d}", f"4{rng.randrange(50):07}"]),
+                "company": rng.choice([None, None, "Berg AS", "Lie og Sønn"]),
+                "address": rng.choice([None, "Storgata 1", "Storgata 2"]),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    found = {(p.first, p.second, p.score, p.reasons) for p in d.find_duplicates(frame)}
+    plain = [
+        (
+            d.plain_name(r["name"]),
+            d.plain_email(r["email"]),
+            d.plain_phone(r["phone"]),
+            d.plain_address(r["address"]),
+            d.plain_name(r["company"]),
+        )
+        for r in rows
+    ]
+    keys = []
+    for name, email, phone, address, _company in plain:
+        local = d._email_local(email) if email else ""
+        keys.append(set(d._blocks(name, email, local, phone, address)))
+    sizes = Counter(k for ks in keys for k in ks)
+    expected = set()
+    for i, j in itertools.combinations(range(len(rows)), 2):
+        shared = {k for k in keys[i] & keys[j] if k[0] in "elpa" or sizes[k] <= d._MAX_BLOCK}
+        if not shared:
+            continue
+        (ni, ei, pi, ai, ci), (nj, ej, pj, aj, cj) = plain[i], plain[j]
+        locals_ = (d._email_local(ei) if ei else "", d._email_local(ej) if ej else "")
+        score, reasons = d._score((ni, nj), (ei, ej), locals_, (pi, pj), (ai, aj), (ci, cj))
+        if score >= d.THRESHOLD:
+            ids = (rows[i]["customer_id"], rows[j]["customer_id"])
+            expected.add((*ids, round(score, 1), tuple(reasons)))
+    assert len(expected) >= 10  # the test means something: pairs to find
+    assert found == expected

@@ -11,6 +11,7 @@ take a few seconds instead of 50 million comparisons.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import unicodedata
@@ -127,30 +128,56 @@ def _blocks(name: str, email: str, local: str, phone: str, address: str) -> Iter
 def _name_score(a: str, b: str) -> float:
     if not a or not b:
         return 0.0
-    from rapidfuzz import fuzz  # here: reading a workbook needs only merged_into
-
+    fuzz = _fuzz()
     # Sorted words make "Nordmann Ola" equal "Ola Nordmann"; partial credit for a
     # dropped middle name comes from the token-set ratio, held back a little so that
     # "Ola" alone does not equal "Ola Nordmann".
     return max(fuzz.ratio(a, b), 0.9 * fuzz.token_set_ratio(a, b))
 
 
-def _close_names(names: list[str], members: list[int], floor: float) -> Iterable[tuple[int, int]]:
-    """The pairs of ``members`` whose _name_score is ``floor`` or more, found by
-    rapidfuzz's own loop (a block can hold 300 customers, 45,000 pairs)."""
+def _fuzz() -> Any:
+    from rapidfuzz import fuzz  # here: reading a workbook needs only merged_into
+
+    return fuzz
+
+
+def _close_names(
+    names: list[str], members: list[int], floor: float, reach: list[tuple[bool, bool]]
+) -> Iterable[tuple[int, int]]:
+    """The pairs of ``members`` whose _name_score may bring them to the threshold, found
+    by rapidfuzz's own loop (a block can hold 300 customers, 45,000 pairs).
+
+    A pair found here shares no way of reaching them (those pairs come from their own
+    blocks), so each e-mail and each phone both of them have is a conflict (-12, see
+    _score): a pair needs a name ``floor`` + 12 per conflict or more. ``reach[i]``: whether
+    customer i has an e-mail, and a phone.
+    """
     from rapidfuzz import fuzz, process
 
-    block = [names[i] for i in members]
+    # Members by what they have, so each group is searched with its own cut-off.
+    groups: dict[tuple[bool, bool], list[int]] = defaultdict(list)
+    for x, i in enumerate(members):
+        groups[reach[i]].append(x)
     for x, i in enumerate(members[:-1]):
-        if not block[x]:
+        if not names[i]:
             continue
-        rest = block[x + 1 :]
-        for scorer, cutoff in ((fuzz.ratio, floor), (fuzz.token_set_ratio, floor / 0.9)):
-            for _name, _score, y in process.extract(
-                block[x], rest, scorer=scorer, score_cutoff=min(100.0, cutoff), limit=None
-            ):
-                if rest[y]:
-                    yield (i, members[x + 1 + y])
+        email, phone = reach[i]
+        for (has_email, has_phone), xs in groups.items():
+            later = xs[bisect.bisect_right(xs, x) :]
+            if not later:
+                continue
+            need = floor + 12 * ((email and has_email) + (phone and has_phone))
+            if need > 100:
+                continue
+            rest = [names[members[y]] for y in later]
+            for scorer, cutoff in ((fuzz.ratio, need), (fuzz.token_set_ratio, need / 0.9)):
+                if cutoff > 100:
+                    continue
+                for _name, _score, y in process.extract(
+                    names[i], rest, scorer=scorer, score_cutoff=cutoff, limit=None
+                ):
+                    if rest[y]:
+                        yield (i, members[later[y]])
 
 
 # The most that a shared address (+8) and company (+3) add to a pair's name score when
@@ -186,6 +213,7 @@ def find_duplicates(
     companies = [plain_name(v) for v in column("company")]
 
     locals_ = [_email_local(e) if e else "" for e in emails]
+    reach = [(bool(e), bool(p)) for e, p in zip(emails, phones, strict=True)]
     blocks: dict[str, list[int]] = defaultdict(list)
     for i in range(len(ids)):
         for key in set(_blocks(names[i], emails[i], locals_[i], phones[i], addresses[i])):
@@ -201,7 +229,7 @@ def find_duplicates(
         if key[0] in "elp":
             candidates.update(itertools.combinations(members, 2))
         else:
-            candidates.update(_close_names(names, members, floor))
+            candidates.update(_close_names(names, members, floor, reach))
     pairs: list[Pair] = []
     for i, j in candidates:
         score, reasons = _score(
