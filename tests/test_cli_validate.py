@@ -178,6 +178,37 @@ def test_duplicate_ids_flag_the_second_occurrence(runner, make_book, valid_recor
     assert "already used in row 2" in json.loads(result.stdout)["problems"][0]["message"]
 
 
+@pytest.mark.parametrize(
+    "keys, different",
+    [
+        (["C-1", "C-2", None, None], True),
+        (["C-1", "c-1"], False),  # case alone does not make two ids
+        (["STRASSE", "straße"], False),  # nor does it in German
+        ([1.0, "1.0"], False),  # a number and its text
+        ([1.0, 2.0, None], True),
+        (["a\x00b", "a", "b"], False),  # the separator inside a key: the loop decides
+        ([], True),
+    ],
+)
+def test_the_quick_check_for_repeated_keys(keys, different):
+    """validation._all_different answers in C what the key loop then spells out; it may
+    only say "all different" when no two keys fold to one."""
+    from sheetcrm.workbook.validation import _all_different
+
+    assert _all_different(keys) is different
+    present = [str(k).casefold() for k in keys if k is not None]
+    if different:
+        assert len(set(present)) == len(present)
+
+
+def test_a_reference_in_another_case_is_stored_as_on_its_sheet(make_book, valid_records):
+    """Every other reference in the sheet is exact, so only this one needs the loop."""
+    valid_records["Interactions"][1]["staff"] = valid_records["Staff"][0]["name"].upper()
+    book, report = load(str(make_book(valid_records)))
+    assert not report.errors
+    assert book.table("Interactions").columns["staff"][1] == valid_records["Staff"][0]["name"]
+
+
 def test_references_are_checked_with_suggestions(runner, make_book, valid_records):
     valid_records["Interactions"][0]["customer_id"] = "C-0010"
     valid_records["Interactions"][1]["staff"] = "Nina"

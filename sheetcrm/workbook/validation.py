@@ -45,6 +45,20 @@ from sheetcrm.workbook.settings import parse_settings, parse_sla
 from sheetcrm.workbook.table import Sheets, Table
 from sheetcrm.xlsx import package as parts
 
+
+def _all_different(keys: Sequence[Any]) -> bool:
+    """Whether no two keys are one when case is ignored (missing ones left out), found in C:
+    the texts folded as one joined text, and a set. A key holding the separator is left
+    to the caller's own loop (False)."""
+    present = [v for v in keys if v is not None]
+    if not present:
+        return True
+    if set(map(type, present)) - {str}:
+        return len({str(v).casefold() for v in present}) == len(present)
+    folded = "\x00".join(present).casefold().split("\x00")
+    return len(folded) == len(present) and len(set(folded)) == len(present)
+
+
 # Columns holding things that already happened; a date after as-of is a typo to look at.
 _PAST_COLUMNS = {
     ("Interactions", "date"),
@@ -533,8 +547,11 @@ class _Checker:
                 continue
             table = self.book.table(spec.name)
             rows = table.excel_rows
+            keys = table.columns[spec.key]
+            if _all_different(keys):
+                continue  # the loop below names the rows
             first_row: dict[str, int] = {}  # folded key -> the Excel row that has it first
-            for i, value in enumerate(table.columns[spec.key]):
+            for i, value in enumerate(keys):
                 if value is None:
                     continue
                 folded = str(value).casefold()
@@ -566,6 +583,8 @@ class _Checker:
                 exact = set(canonical.values())
                 table = self.book.table(spec.name)
                 values = table.columns[column.name]
+                if exact.issuperset(v for v in set(values) if v is not None):
+                    continue  # every one spelled as on the target sheet (found in C)
                 for i in range(self.start, len(values)):
                     value = values[i]
                     if value is None or value in exact:
