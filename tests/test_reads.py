@@ -416,3 +416,15 @@ def test_an_email_run_fits_the_value_models_once(
     digests = [m for m in run.messages if m.key.startswith("digest:")]
     assert len(digests) >= 3 and any(m.key.startswith("weekly:") for m in run.messages)
     assert len(fitted) == 1
+
+
+def test_overdue_needs_no_pandas(sla_book: Path) -> None:
+    """The scheduled alert runs every few minutes: the service-level rules are plain Python
+    (sla.target_rows), and the report builds its frame from the same rows."""
+    for extra in ([], ["--owner", "kari"], ["--format", "json"]):
+        argv = ["overdue", "-w", str(sla_book), "--as-of", "2026-11-20 15:00", *extra]
+        proc = _sheetcrm(*argv, cwd=sla_book.parent)
+        assert proc.returncode in (0, 1), proc.stderr[-2000:]
+        assert "BREACHED" in proc.stdout or '"state"' in proc.stdout or extra, proc.stdout
+        imported = {m.split(".")[0] for m in _imports(proc)}
+        assert not imported & {"pandas", "numpy"}, extra

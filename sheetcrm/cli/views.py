@@ -31,7 +31,7 @@ def lateness(minutes: float) -> str:
 
 
 def overdue_lines(breaches: Sequence[Breach], book: Book) -> Iterator[str]:
-    customers = book.customers_by_id()
+    customers = book.table("Customers")  # a few lookups: no frame (and no pandas) needed
     for owner, group in groupby(breaches, key=lambda b: (b.state, b.owner)):
         items = list(group)
         state, name = owner
@@ -40,8 +40,8 @@ def overdue_lines(breaches: Sequence[Breach], book: Book) -> Iterator[str]:
         yield click.style(f"{name or '(no owner)'}: {len(items)} {label.lower()}", bold=True)
         for b in items:
             who = ""
-            if b.customer_id in customers.index:
-                c = customers.loc[b.customer_id]
+            c = None if b.customer_id is None else customers.first("customer_id", b.customer_id)
+            if c is not None:
                 contact = " · ".join(
                     str(v) for v in (c["phone"], c["email"]) if not is_missing(v) and str(v)
                 )

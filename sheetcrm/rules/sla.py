@@ -28,13 +28,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from sheetcrm.contract import OPEN_STATUSES
 from sheetcrm.errors import Problem, SheetCRMError
 from sheetcrm.workbook.book import Book
+from sheetcrm.workbook.table import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TargetName = Literal["first_response", "resolution"]
 State = Literal["breached", "due_soon", "on_track", "met", "met_late", "closed_unmet"]
@@ -120,30 +122,50 @@ def targets(
     early (negative) a met one was; it is missing where a complaint lacks a date.
     ``complaints``: only these rows of the book's Complaints (one customer's, say).
     """
+    import pandas as pd
+
+    table = book.table("Complaints")
+    if complaints is not None:
+        table = Table.from_frame(table.spec, complaints)
+    frame = pd.DataFrame(target_rows(book, as_of, table, since=since), columns=TARGET_COLUMNS)
+    for column in ("opened", "due", "met_at"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def target_rows(
+    book: Book, as_of: datetime, complaints: Table, *, since: datetime | None = None
+) -> list[dict[str, Any]]:
+    """:func:`targets` as plain rows (``TARGET_COLUMNS``), from the Complaints ``complaints``
+    (the book's, or some of them): all the rules, in plain Python, so ``overdue`` needs no
+    pandas."""
     cal = book.calendar()
     due_soon = book.settings.due_soon_hours
     as_of_utc = cal.to_utc(as_of)
-    rows: list[dict[str, object]] = []
-    complaints = book.complaints if complaints is None else complaints
-    if since is not None:
-        # Only what can matter from ``since`` on: complaints still open, and closed ones
-        # whose last event is within the longest target's reach of it.
-        cutoff = pd.Timestamp(since - horizon(book))
-        last = complaints[["opened", "first_response", "resolved"]].max(axis=1)
-        keep = complaints["status"].isin(OPEN_STATUSES) | last.isna() | (last >= cutoff)
-        complaints = complaints[keep]
-    for rec in complaints.itertuples(index=False):
-        if pd.isna(rec.opened) or rec.severity is None:
+    # Only what can matter from ``since`` on: complaints still open, and closed ones
+    # whose last event is within the longest target's reach of it.
+    cutoff = None if since is None else since - horizon(book)
+    rows: list[dict[str, Any]] = []
+    for i in range(len(complaints)):
+        rec = complaints.record(i)
+        if cutoff is not None and rec["status"] not in OPEN_STATUSES:
+            events = [rec[c] for c in ("opened", "first_response", "resolved")]
+            known = [d for d in events if d is not None]
+            if known and max(known) < cutoff:
+                continue
+        opened = rec["opened"]
+        if opened is None or rec["severity"] is None:
             continue  # validation reported it; there is no clock to run
-        opened = rec.opened.to_pydatetime()
         if opened > as_of:
             continue  # not opened yet as of then
-        sla = book.sla[rec.severity]
+        sla = book.sla[rec["severity"]]
         # Seen from as-of: what happened later had not happened yet, so --as-of in the
         # past shows the complaint as it stood then.
-        resolved = _until(rec.resolved, as_of)
-        responded = _until(rec.first_response, as_of)
-        is_open = rec.status in OPEN_STATUSES or (not pd.isna(rec.resolved) and resolved is None)
+        resolved = _until(rec["resolved"], as_of)
+        responded = _until(rec["first_response"], as_of)
+        is_open = rec["status"] in OPEN_STATUSES or (
+            rec["resolved"] is not None and resolved is None
+        )
         if resolved is not None and (responded is None or resolved < responded):
             responded = resolved
         for target, hours, met_at in (
@@ -168,12 +190,12 @@ def targets(
                     state = "on_track"
             rows.append(
                 {
-                    "complaint_id": rec.complaint_id,
-                    "customer_id": rec.customer_id,
-                    "owner": rec.owner,
-                    "severity": rec.severity,
-                    "status": rec.status,
-                    "category": rec.category,
+                    "complaint_id": rec["complaint_id"],
+                    "customer_id": rec["customer_id"],
+                    "owner": rec["owner"],
+                    "severity": rec["severity"],
+                    "status": rec["status"],
+                    "category": rec["category"],
                     "opened": opened,
                     "target": target,
                     "hours": hours,
@@ -182,13 +204,10 @@ def targets(
                     "met_at": met_at,
                     "state": state,
                     "minutes": minutes,
-                    "excel_row": rec.excel_row,
+                    "excel_row": complaints.excel_rows[i],
                 }
             )
-    frame = pd.DataFrame(rows, columns=TARGET_COLUMNS)
-    for column in ("opened", "due", "met_at"):
-        frame[column] = pd.to_datetime(frame[column])
-    return frame
+    return rows
 
 
 def known_owner(book: Book, owner: str) -> str:
@@ -198,11 +217,8 @@ def known_owner(book: Book, owner: str) -> str:
     that goes quiet on a typo is worse than one that fails.
     """
     names: list[str] = []
-    for frame, column in ((book.staff, "name"), (book.customers, "owner")):
-        if column in frame.columns:
-            names += [str(n) for n in frame[column].dropna().unique()]
-    if "owner" in book.complaints.columns:
-        names += [str(n) for n in book.complaints["owner"].dropna().unique()]
+    for sheet, column in (("Staff", "name"), ("Customers", "owner"), ("Complaints", "owner")):
+        names += [str(n) for n in book.table(sheet).columns.get(column, ()) if n is not None]
     names = list(dict.fromkeys(n for n in names if n.strip()))
     for name in names:
         if name.casefold() == owner.strip().casefold():
@@ -227,11 +243,8 @@ def known_owner(book: Book, owner: str) -> str:
     )
 
 
-def _until(value: object, as_of: datetime) -> datetime | None:
-    if pd.isna(value):
-        return None
-    when = pd.Timestamp(value).to_pydatetime()
-    return when if when <= as_of else None
+def _until(value: datetime | None, as_of: datetime) -> datetime | None:
+    return value if value is not None and value <= as_of else None
 
 
 def overdue(book: Book, as_of: datetime, *, owner: str | None = None) -> list[Breach]:
@@ -244,24 +257,36 @@ def overdue(book: Book, as_of: datetime, *, owner: str | None = None) -> list[Br
         owner = known_owner(book, owner)
     # A target still pending at as-of belongs to a complaint open then, or closed later
     # (``since`` keeps those): years of complaints closed long ago need no due times.
-    frame = targets(book, as_of, since=as_of)
-    frame = frame[frame["state"].isin(["breached", "due_soon"])]
+    rows = [
+        r
+        for r in target_rows(book, as_of, book.table("Complaints"), since=as_of)
+        if r["state"] in ("breached", "due_soon")
+    ]
     if owner is not None:
-        frame = frame[frame["owner"].fillna("").str.casefold() == owner.casefold()]
-    frame = frame.assign(_rank=(frame["state"] != "breached").astype(int)).sort_values(
-        ["_rank", "owner", "due", "complaint_id"], kind="stable"
-    )
+        rows = [r for r in rows if (r["owner"] or "").casefold() == owner.casefold()]
+
+    def order(r: dict[str, Any]) -> tuple[Any, ...]:
+        # breached first, then by owner, due and id; a missing one last (as pandas sorts)
+        return (
+            r["state"] != "breached",
+            r["owner"] is None,
+            r["owner"] or "",
+            r["due"],
+            r["complaint_id"] is None,
+            r["complaint_id"] or "",
+        )
+
     return [
         Breach(
-            complaint_id=r.complaint_id,
-            customer_id=r.customer_id,
-            owner=r.owner or "",
-            severity=r.severity,
-            target=r.target,
-            state=r.state,
-            due=r.due.to_pydatetime(),
-            minutes=round(r.minutes),
-            excel_row=int(r.excel_row),
+            complaint_id=r["complaint_id"],
+            customer_id=r["customer_id"],
+            owner=r["owner"] or "",
+            severity=r["severity"],
+            target=r["target"],
+            state=r["state"],
+            due=r["due"],
+            minutes=round(r["minutes"]),
+            excel_row=int(r["excel_row"]),
         )
-        for r in frame.itertuples(index=False)
+        for r in sorted(rows, key=order)
     ]
