@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import statistics
-import time as clock
 from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
@@ -86,9 +85,7 @@ def test_same_arguments_same_records() -> None:
 
 def test_two_files_hold_equal_cells(tmp_path: Path) -> None:
     first, second = tmp_path / "one.xlsx", tmp_path / "two.xlsx"
-    started = clock.perf_counter()
     write_sample_workbook(first)
-    assert clock.perf_counter() - started < 2.0
     write_sample_workbook(second)
     assert first.read_bytes() == second.read_bytes()
     a, b = CalamineWorkbook.from_path(str(first)), CalamineWorkbook.from_path(str(second))
