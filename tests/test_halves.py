@@ -207,3 +207,26 @@ def test_a_read_of_large_sheets_together_is_not_cut(sample_book, monkeypatch):
     monkeypatch.setattr(halves, "lay_out", not_cut)
     whole = reader.read_book(sample_book)
     assert whole.sheets["Interactions"].excel_rows
+
+
+def test_beside_imports_only_large_sheets_are_cut(sample_book, monkeypatch):
+    """A command importing pandas beside the read keeps the second core busy: there the
+    halves of a small sheet only take turns with the import, so only large ones are cut."""
+    from sheetcrm.workbook.validation import load
+
+    monkeypatch.setattr(reader, "_HALVES_FROM", 0)
+    monkeypatch.setattr(reader, "_HALVES_BESIDE_IMPORTS_FROM", 10**9)
+    cut = []
+    laid_out = halves.lay_out
+
+    def counted(*args):  # type: ignore[no-untyped-def]
+        cut.append(args[2])
+        return laid_out(*args)
+
+    monkeypatch.setattr(halves, "lay_out", counted)
+    for importing in (True, False):
+        cut.clear()
+        reading = reader.start_reading(sample_book, ["Interactions"], importing=importing)
+        book, _ = load(sample_book, sheets=["Interactions"], reading=reading)
+        assert book.table("Interactions").excel_rows
+        assert ("Interactions" in cut) is not importing

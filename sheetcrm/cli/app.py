@@ -266,7 +266,7 @@ def load_book(  # type: ignore[no-untyped-def]
 
     # calamine starts on the workbook first; the checks and the command's libraries
     # are imported beside it.
-    reading = start_reading(path, sheets)
+    reading = start_reading(path, sheets, importing=bool(meanwhile))
     import_meanwhile(*meanwhile)
     from sheetcrm.workbook.validation import load, refuse_unusable
 
