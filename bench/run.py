@@ -1354,12 +1354,105 @@ class Commands(Case):
         return Goal(name, "PASS" if t.seconds <= limit else "FAIL", detail)
 
 
+ADOPT_CUSTOMERS = 20_000
+
+
+class Adopt(Case):
+    """``sheetcrm init --into`` of a customer list without ids, against openpyxl's round trip.
+
+    The guard a timed test used to be (issue 19: speed is the benchmark's to prove):
+    adopting 20,000 customers once took minutes, row by row. Adopting reads the sheet
+    and writes it back once, as a round trip does, so its goal is a guard against that
+    regression, not a target: at most twice the round trip (informational). The list
+    is the same at every size, so the case runs once, at the smallest size measured.
+    """
+
+    name = "adopt"
+    description = (
+        f"sheetcrm init --into of {ADOPT_CUSTOMERS:,} customers without ids vs an openpyxl "
+        "load + save of the same file"
+    )
+    limit = 2.0
+
+    def applies(self, size: int, opts: Options) -> bool:
+        return size == min(opts.sizes)
+
+    @staticmethod
+    def write_list(path: Path) -> None:
+        import xlsxwriter
+
+        book = xlsxwriter.Workbook(str(path))
+        sheet = book.add_worksheet("Customers")
+        sheet.write_row(0, 0, ["Name", "Email", "Owner"])
+        for i in range(1, ADOPT_CUSTOMERS + 1):
+            sheet.write_row(i, 0, [f"Person {i}", f"p{i}@example.com", "Kari"])
+        book.close()
+
+    def measure(self, size: int, book: Path, opts: Options) -> dict[str, Timing]:
+        with tempfile.TemporaryDirectory(prefix="sheetcrm-bench-adopt-") as tmp:
+            source = Path(tmp) / "customers.xlsx"
+            self.write_list(source)
+
+            def argv(folder: Path) -> list[str]:
+                target = str(folder / Scratch.WORKBOOK)
+                return sheetcrm_argv("init", "--into", target, "--default", "stage=customer")
+
+            def check(folder: Path, run: Run) -> str | None:
+                col, rows = _sheet(folder / Scratch.WORKBOOK, "Customers")
+                ids = [r[col["customer_id"]] for r in rows if r[col["customer_id"]]]
+                if len(ids) != ADOPT_CUSTOMERS or len(set(ids)) != ADOPT_CUSTOMERS:
+                    return f"{len(set(ids)):,} distinct ids, expected {ADOPT_CUSTOMERS:,}"
+                return None
+
+            commands: dict[str, list[str] | Job] = {
+                "adopt": Scratch(argv, check, copy_of=source),
+                "openpyxl": round_trip(source),
+            }
+            return self.best_of(commands, opts)
+
+    def table(self) -> Table:
+        t = Table(
+            f"adopt: sheetcrm init --into of {ADOPT_CUSTOMERS:,} customers without ids vs an "
+            "openpyxl load + save of the same file (best seconds; ratio: median of per-round "
+            "ratios)",
+            ["customers", "adopt s", "openpyxl s", "adopt/openpyxl", "adopt MB", "openpyxl MB"],
+        )
+        for _size, r in sorted(self.results.items()):
+            a, o = r.get("adopt"), r.get("openpyxl")
+            t.rows.append(
+                [
+                    f"{ADOPT_CUSTOMERS:,}",
+                    fmt_s(a),
+                    fmt_s(o),
+                    fmt_ratio(ratio(a, o)),
+                    fmt_mb(a),
+                    fmt_mb(o),
+                ]
+            )
+        t.notes = [
+            "The list is written with XlsxWriter (Name, Email, Owner; no ids), a fresh copy "
+            "per run, untimed; each run is checked: every customer has an id, all different, "
+            "read back with python-calamine. `openpyxl` is a load + save of the same list.",
+        ]
+        return t
+
+    def goals(self) -> list[Goal]:
+        r = next(iter(self.results.values()), {})
+        name = (
+            f"init --into of {ADOPT_CUSTOMERS:,} customers ≤ {self.limit:g}× an openpyxl "
+            "load + save of the list"
+        )
+        goal = ratio_goal(name, r.get("adopt"), r.get("openpyxl"), self.limit, gating=False)
+        return [*failed_commands(self), goal]
+
+
 register(Validate())
 register(Commands())
 register(Append())
 register(Import())
 register(Report())
 register(CustomerValue())
+register(Adopt())
 
 
 # --------------------------------------------------------------------------- report
