@@ -326,7 +326,8 @@ def test_a_list_that_formulas_name_is_not_renamed_but_explained(runner, tmp_path
 @pytest.mark.slow
 def test_a_big_customer_list_is_adopted(runner, tmp_path):
     """20,000 customers without ids are adopted, every one given an id. (It once took
-    minutes, row by row; how long it takes is for a benchmark, not a timed test.)"""
+    minutes, row by row; how long it takes is bench/run.py's ``adopt`` case, not a timed
+    test.)"""
     path = tmp_path / "big.xlsx"
     book = xlsxwriter.Workbook(str(path))
     ws = book.add_worksheet("Customers")
