@@ -144,17 +144,23 @@ def test_a_sheet_that_cannot_be_cut_safely_is_not(rows_xml):
     assert halves.cut(prefixed) is None
 
 
-def test_read_book_with_every_sheet_cut_reads_what_it_reads_whole(sample_book, monkeypatch):
-    whole = reader.read_book(sample_book)
-    monkeypatch.setattr(reader, "_HALVES_FROM", 0)
-    cut = []
+@pytest.fixture
+def cut(monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
+    """The names of the sheets laid out in halves, as they are."""
+    names: list[str] = []
     laid_out = halves.lay_out
 
     def counted(*args):  # type: ignore[no-untyped-def]
-        cut.append(args[2])
+        names.append(args[2])
         return laid_out(*args)
 
     monkeypatch.setattr(halves, "lay_out", counted)
+    return names
+
+
+def test_read_book_with_every_sheet_cut_reads_what_it_reads_whole(sample_book, monkeypatch, cut):
+    whole = reader.read_book(sample_book)
+    monkeypatch.setattr(reader, "_HALVES_FROM", 0)
     again = reader.read_book(sample_book)
     assert {"Customers", "Interactions", "Sales"} <= set(cut)
     assert list(again.sheets) == list(whole.sheets)
@@ -209,21 +215,13 @@ def test_a_read_of_large_sheets_together_is_not_cut(sample_book, monkeypatch):
     assert whole.sheets["Interactions"].excel_rows
 
 
-def test_beside_imports_only_large_sheets_are_cut(sample_book, monkeypatch):
+def test_beside_imports_only_large_sheets_are_cut(sample_book, monkeypatch, cut):
     """A command importing pandas beside the read keeps the second core busy: there the
     halves of a small sheet only take turns with the import, so only large ones are cut."""
     from sheetcrm.workbook.validation import load
 
     monkeypatch.setattr(reader, "_HALVES_FROM", 0)
     monkeypatch.setattr(reader, "_HALVES_BESIDE_IMPORTS_FROM", 10**9)
-    cut = []
-    laid_out = halves.lay_out
-
-    def counted(*args):  # type: ignore[no-untyped-def]
-        cut.append(args[2])
-        return laid_out(*args)
-
-    monkeypatch.setattr(halves, "lay_out", counted)
     for importing in (True, False):
         cut.clear()
         reading = reader.start_reading(sample_book, ["Interactions"], importing=importing)
