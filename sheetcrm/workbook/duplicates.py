@@ -128,17 +128,12 @@ def _blocks(name: str, email: str, local: str, phone: str, address: str) -> Iter
 def _name_score(a: str, b: str) -> float:
     if not a or not b:
         return 0.0
-    fuzz = _fuzz()
+    from rapidfuzz import fuzz  # here: reading a workbook needs only merged_into
+
     # Sorted words make "Nordmann Ola" equal "Ola Nordmann"; partial credit for a
     # dropped middle name comes from the token-set ratio, held back a little so that
     # "Ola" alone does not equal "Ola Nordmann".
     return max(fuzz.ratio(a, b), 0.9 * fuzz.token_set_ratio(a, b))
-
-
-def _fuzz() -> Any:
-    from rapidfuzz import fuzz  # here: reading a workbook needs only merged_into
-
-    return fuzz
 
 
 def _close_names(
