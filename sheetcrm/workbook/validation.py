@@ -34,7 +34,6 @@ from sheetcrm.workbook.book import Book
 from sheetcrm.workbook.matching import closest_ids
 from sheetcrm.workbook.naming import CONTRACT
 from sheetcrm.workbook.reader import (  # noqa: F401 (read_book: doctest)
-    ALWAYS_READ,
     RawBook,
     RawSheet,
     SheetReader,
@@ -215,12 +214,13 @@ def load(
     ``reading``: the same workbook and sheets already being read
     (:func:`~sheetcrm.workbook.reader.start_reading`), taken over and closed here.
     """
-    wanted = None if sheets is None else set(sheets) | set(ALWAYS_READ)
+    specs = contract_sheets(sheets)
+    wanted = None if sheets is None else {spec.name for spec in specs}
     report = Report(workbook=str(Path(path)))
     typed: dict[str, Table] = {}
     pairs = None
     # Each sheet is judged as soon as it is read, while calamine lays out the next one.
-    with reading or SheetReader(path, contract_sheets(sheets)) as reading:
+    with reading or SheetReader(path, specs) as reading:
         read = []
         for sheet in reading:
             read.append(sheet)
