@@ -25,6 +25,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -287,8 +288,15 @@ def _narrowed(pkg: Package, name: str) -> list[list[Any]] | None:
 
 
 def _extent(pkg: Package, part: str, open_part: Callable[[], IO[bytes]]) -> safety.Extent:
-    try:
+    with _damage_told(pkg, part):
         return safety.sheet_extent(open_part)
+
+
+@contextmanager
+def _damage_told(pkg: Package, part: str) -> Iterator[None]:
+    """A part that cannot be unpacked is the file's damage, told with the part's name."""
+    try:
+        yield
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
         raise SheetCRMError(safety.damaged_part(pkg.name, part, e)) from e
 
@@ -314,20 +322,13 @@ def _prepared(
     cut = cut_from is not None and cut_from <= size <= _AHEAD_BYTES
     if not (cut and halves.usual_names(pkg)):
         return _narrowed(pkg, name)
-    with pkg.open_part(part) as stream:
-        xml = _unpacked(pkg, part, stream)
+    with _damage_told(pkg, part), pkg.open_part(part) as stream:
+        xml = stream.read()
     extent = _extent(pkg, part, lambda: io.BytesIO(xml))
     if extent.cells > safety.LIMITS.cells:
         return _contract_columns_only(pkg, name, part, extent)
     where = halves.cut(xml) if extent.usual else None
     return None if where is None else (xml, where)
-
-
-def _unpacked(pkg: Package, part: str, stream: IO[bytes]) -> bytes:
-    try:
-        return stream.read()
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
-        raise SheetCRMError(safety.damaged_part(pkg.name, part, e)) from e
 
 
 def _in_halves(
@@ -592,10 +593,8 @@ def start_reading(
     then takes it over (``reading=``). ``importing``: the command also imports large
     libraries beside the read (only large sheets are then cut in halves).
     """
-    reading = SheetReader(path, contract_sheets(names))
-    if importing:
-        reading.halves_from = _HALVES_BESIDE_IMPORTS_FROM
-    return reading.start()
+    most = _HALVES_BESIDE_IMPORTS_FROM if importing else None
+    return SheetReader(path, contract_sheets(names), halves_from=most).start()
 
 
 def read_book(path: str | Path, sheets: Sequence[Sheet] = SHEETS) -> RawBook:
@@ -618,10 +617,14 @@ class SheetReader:
     the two run side by side), unless together they are large enough to matter for
     memory (``_AHEAD_BYTES``). Iterate once, inside the ``with``; ``sheet_names`` is
     every sheet the workbook has. A sheet that cannot be read raises when its
-    turn comes, the first such sheet of the workbook's order first.
+    turn comes, the first such sheet of the workbook's order first. A sheet of
+    ``halves_from`` bytes of XML or more (default ``_HALVES_FROM``) is laid out in two
+    halves side by side (:mod:`sheetcrm.workbook.halves`).
     """
 
-    def __init__(self, path: str | Path, sheets: Sequence[Sheet] = SHEETS) -> None:
+    def __init__(
+        self, path: str | Path, sheets: Sequence[Sheet] = SHEETS, *, halves_from: int | None = None
+    ) -> None:
         self.path = Path(path)
         self._asked = list(sheets)
         self.pkg, self.wb = open_package(self.path, from_file=True)
@@ -646,7 +649,7 @@ class SheetReader:
         # memory of their own: only for a read whose sheets together are small (not at
         # a million rows, where the peak is near its bound).
         self._cut = False
-        self.halves_from: int | None = None  # None: _HALVES_FROM
+        self._halves_from = halves_from
         # laid out (or being), not yet handed over: the future and the part's size
         self._held: dict[str, tuple[Future[Any], int]] = {}
         # Whether calamine is laying out the next sheet while the caller has this one:
@@ -709,7 +712,7 @@ class SheetReader:
             size = self._size(name)
             if held and sum(n for _f, n in held.values()) + size > _AHEAD_BYTES:
                 return
-            most = _HALVES_FROM if self.halves_from is None else self.halves_from
+            most = _HALVES_FROM if self._halves_from is None else self._halves_from
             cut_from = most if self._cut else None
             held[name] = (self._submit(name, cut_from), size)
             del self._waiting[0]
