@@ -131,8 +131,7 @@ def customer_show(
     when = now_or(as_of)
     from sheetcrm.report import fits
 
-    # The expected orders need scipy.special (hyp2f1), unless the kept fit holds them.
-    meanwhile = ["pandas"] if fits.kept_orders(path, when.date()) else ["pandas", "scipy.special"]
+    meanwhile = fits.libraries(path, when.date())
     book = load_book(path, when, sheets=STORY_SHEETS, meanwhile=meanwhile)
     from sheetcrm.rules import history
 

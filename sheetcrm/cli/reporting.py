@@ -25,9 +25,6 @@ from sheetcrm.errors import Problem, SheetCRMError, WorkbookOpenError
 
 # --------------------------------------------------------------------------- report
 
-# What the report's figures are computed with (scipy.special: expected orders).
-FIGURE_LIBRARIES = ("pandas", "scipy.special")
-
 
 def _week_option(f: F) -> F:
     return click.option(
@@ -89,7 +86,7 @@ def report(
         sheetcrm report -w crm.xlsx --week 2026-W46 --format html --out ~/Desktop
         sheetcrm report -w crm.xlsx --format json --out -
     """
-    from sheetcrm.report import documents
+    from sheetcrm.report import documents, fits
 
     path = resolve_workbook(ctx, workbook)
     when = now_or(as_of)
@@ -105,7 +102,7 @@ def report(
     needs_worker = not set(_formats(formats)) <= {"md", "json"}
     worker = documents.start_worker() if needs_worker else None
     try:
-        book = load_book(path, when, meanwhile=FIGURE_LIBRARIES)
+        book = load_book(path, when, meanwhile=fits.libraries(path, when.date()))
         from sheetcrm.report import render as reports
         from sheetcrm.report.templates import owner_templates
 

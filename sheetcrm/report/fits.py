@@ -55,9 +55,15 @@ def estimate(book: Book, day: date, *, orders: bool = True) -> value.Estimate:
 
 def kept_orders(workbook: Path, day: date) -> bool:
     """Whether the fit kept beside ``workbook`` holds expected orders as of ``day``: a
-    guess, before the workbook is read, that ``customer show`` will need no scipy."""
+    guess, before the workbook is read, that the value figures will need no scipy."""
     known = _read(cache_path(workbook))
     return bool(known and known.get("as_of") == day.isoformat() and known.get("orders"))
+
+
+def libraries(workbook: Path, day: date) -> tuple[str, ...]:
+    """What the value figures as of ``day`` compute with, to import beside the read:
+    pandas, and scipy.special (the expected orders) unless the kept fit holds them."""
+    return ("pandas",) if kept_orders(workbook, day) else ("pandas", "scipy.special")
 
 
 def _read(path: Path) -> dict[str, Any] | None:
