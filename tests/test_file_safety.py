@@ -342,15 +342,24 @@ def test_the_extent_of_usual_and_unusual_sheets(monkeypatch, odd, expected, chun
 @pytest.mark.parametrize("ahead", [0, 128 * 1024**2])
 def test_sheets_read_side_by_side_are_the_sheets_read_one_by_one(book, monkeypatch, ahead):
     """Laying out the next sheet while this one is read (or not, for large sheets) changes
-    nothing read; sheets come in the order asked for, the book in the contract's."""
+    nothing read. Sheets too large to read ahead together come in the order asked for;
+    otherwise the smallest first (the largest is laid out while the rest are checked).
+    The book is in the contract's order either way."""
     from sheetcrm.contract import SHEETS
     from sheetcrm.workbook import reader
 
     monkeypatch.setattr(reader, "_AHEAD_BYTES", ahead)
     asked = [SHEETS[3], SHEETS[0], SHEETS[1]]  # Sales, Customers, Interactions
+    pkg = package_from_path(book)
+    size = {s.name: pkg.part_size(pkg.sheet_part(s.name)) for s in asked}
+    # Sales padded to be the largest, so the two orders differ.
+    _rewrite(book, _part(book, "Sales"), lambda d: d + b" " * (max(size.values()) + 1))
     with reader.SheetReader(book, asked) as reading:
         names = [sheet.spec.name for sheet in reading]
-    assert names == ["Sales", "Customers", "Interactions"]
+    if ahead:
+        assert names == [*sorted(["Customers", "Interactions"], key=size.get), "Sales"]
+    else:
+        assert names == ["Sales", "Customers", "Interactions"]
     whole = reader.read_book(book)
     assert list(whole.sheets)[:4] == [s.name for s in SHEETS[:4]]
     pkg, wb = reader.open_package(book)
@@ -360,6 +369,33 @@ def test_sheets_read_side_by_side_are_the_sheets_read_one_by_one(book, monkeypat
             assert (alone.columns, alone.excel_rows) == (sheet.columns, sheet.excel_rows)
     finally:
         wb.close()
+
+
+def test_problems_are_told_in_the_contracts_order_whatever_order_sheets_are_read(
+    sample_book,
+):
+    """Sheets read ahead come smallest first; the owner still sees the problems sheet by
+    sheet in the workbook contract's order, as before."""
+    import openpyxl
+
+    from sheetcrm.contract import SHEETS
+    from sheetcrm.workbook import reader
+    from sheetcrm.workbook.validation import load
+
+    wb = openpyxl.load_workbook(sample_book)
+    for sheet in ("Sales", "Interactions", "Customers"):
+        ws = wb[sheet]
+        column = [c.value for c in ws[1]].index("customer_id" if sheet != "Customers" else "email")
+        ws.cell(row=3, column=column + 1, value="not @ right" if sheet == "Customers" else "")
+    wb.save(sample_book)
+    with reader.SheetReader(sample_book) as reading:
+        read = [sheet.spec.name for sheet in reading]
+    contract = [s.name for s in SHEETS]
+    assert read != [name for name in contract if name in read]  # else this proves nothing
+    _book, report = load(sample_book)
+    told = [p.sheet for p in report.problems if p.sheet in ("Sales", "Interactions", "Customers")]
+    assert told == sorted(told, key=contract.index)
+    assert {"Sales", "Interactions", "Customers"} <= set(told)
 
 
 def test_a_read_started_before_the_checks_is_the_same_read(book, monkeypatch):

