@@ -378,6 +378,37 @@ def test_compiled_templates_are_cached_and_a_bad_cache_is_ignored(
     assert reports.render(context, "weekly.md.j2") == first
 
 
+def test_the_word_templates_xml_is_compiled_once_and_renders_the_same(
+    context: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docxtpl makes the document's XML a template from a string on every run: kept in the
+    bytecode cache like the files, the next run renders without compiling it again."""
+    from sheetcrm.report import templates
+
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    monkeypatch.setattr(
+        templates, "_bytecode_cache", lambda: templates._QuietBytecodeCache(str(folder))
+    )
+    first = reports.render(context, "weekly.docx")
+    assert len(list(folder.iterdir())) > 2  # the files' entries and the XML's
+
+    def no_compiling(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(templates._Environment, "compile", no_compiling)
+    assert reports.render(context, "weekly.docx") == first
+    # Another text, or the same text escaped differently, is compiled afresh.
+    monkeypatch.undo()
+    monkeypatch.setattr(
+        templates, "_bytecode_cache", lambda: templates._QuietBytecodeCache(str(folder))
+    )
+    plain, escaped = environment(autoescape=False), environment(autoescape=True)
+    assert plain.from_string("{{ x }}").render(x="<b>") == "<b>"
+    assert escaped.from_string("{{ x }}").render(x="<b>") == "&lt;b&gt;"
+    assert plain.from_string("{{ x }}!").render(x="<b>") == "<b>!"
+
+
 def test_a_typo_in_a_template_fails_loudly(context: dict[str, Any], tmp_path: Path) -> None:
     (tmp_path / "weekly.md.j2").write_text("{{ contact.interactoins }}")
     with pytest.raises(SheetCRMError) as e:

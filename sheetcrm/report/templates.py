@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+from collections.abc import MutableMapping
 from datetime import date, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -93,6 +95,34 @@ class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
             super().dump_bytecode(bucket)
 
 
+class _Environment(jinja2.Environment):
+    """An environment whose templates made from strings are kept in the bytecode cache too.
+
+    docxtpl makes a Word template's XML into a template with ``from_string`` on every
+    run; compiling it took most of the time the Word document takes to render.
+    """
+
+    def from_string(
+        self,
+        source: str | jinja2.nodes.Template,
+        globals: MutableMapping[str, Any] | None = None,
+        template_class: type[jinja2.Template] | None = None,
+    ) -> jinja2.Template:
+        bcc = self.bytecode_cache
+        plain = isinstance(self.autoescape, bool)
+        if bcc is None or template_class is not None or not isinstance(source, str) or not plain:
+            return super().from_string(source, globals, template_class)
+        # Named by what the code depends on: the text, and whether it escapes (a setting
+        # of the environment, compiled into the code).
+        digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
+        name = f"<string {digest} autoescape={self.autoescape}>"
+        bucket = bcc.get_bucket(self, name, None, source)
+        if bucket.code is None:
+            bucket.code = self.compile(source)
+            bcc.set_bucket(bucket)
+        return self.template_class.from_code(self, bucket.code, self.make_globals(globals), None)
+
+
 @functools.cache
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     try:
@@ -111,7 +141,7 @@ def environment(
     """
     builtin = str(templates_dir())
     folders = [str(user_dir), builtin] if user_dir else [builtin]
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.ChoiceLoader(
             [
                 jinja2.FileSystemLoader(folders),
