@@ -643,8 +643,8 @@ def _breaches(book: Book, data: Data) -> list[dict[str, Any]]:
     ]
 
 
-def _followups(
-    book: Book, data: Data, as_of: datetime, worth: Estimate | None = None
+def followups_due(
+    book: Book, as_of: datetime, worth: Estimate | None = None
 ) -> list[dict[str, Any]]:
     """Follow-ups due now and those scheduled in the coming week: one rule set, that of
     ``sheetcrm followups`` (:func:`followups.due` and :func:`followups.scheduled`)."""
@@ -696,12 +696,19 @@ def standing(book: Book, data: Data, moment: datetime, previous_moment: datetime
     }
 
 
-def to_do(book: Book, data: Data, as_of: datetime, worth: Estimate | None = None) -> dict[str, Any]:
+def to_do(
+    book: Book,
+    data: Data,
+    as_of: datetime,
+    worth: Estimate | None = None,
+    due: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The follow-ups of the coming week, and the complaints breached or due soon.
 
-    ``worth``: the customer-value estimate as of that day, when the caller has it.
+    ``worth``: the customer-value estimate as of that day, when the caller has it;
+    ``due``: :func:`followups_due`, when the caller has worked them out already.
     """
-    due = _followups(book, data, as_of, worth)
+    due = followups_due(book, as_of, worth) if due is None else due
     overdue = _breaches(book, data)
     return {
         "followups": due,
@@ -869,6 +876,9 @@ def weekly(
     >>> m["contact"]["interactions"], m["headlines"][0]["previous"]  # doctest: +SKIP
     (31, 27)
     """
+    # The follow-ups take longest and need only the book: with ``aside`` they are worked
+    # out meanwhile, from the start.
+    pending = aside(followups_due, book, as_of, worth) if aside is not None else None
     previous = period.previous()
     earliest = min(previous.start, weeks_ending(period.end)[0].start)
     data = prepare(book, as_of, since=min(earliest, as_of.date()))
@@ -878,8 +888,6 @@ def weekly(
     # The standing of customers is taken at the end of each period, not today.
     moment = _end_moment(period.end, until).to_pydatetime()
     previous_moment = _end_moment(previous.end, previous_until).to_pydatetime()
-    # The follow-ups take longest; with ``aside`` they are worked out meanwhile.
-    pending = aside(to_do, book, data, as_of, worth) if aside is not None else None
     # What the charts show first, so they can be drawn while the rest is computed.
     week_trends = trends(data, period.end, until)
     daily = daily_by_channel(data, period.start, period.end, until)
@@ -888,8 +896,9 @@ def weekly(
         on_chart_data(chart_data(book.settings.locale, {"satisfaction": happy}, week_trends, daily))
     current = figures(data, period.start, period.end, until)
     before = figures(data, previous.start, previous.end, previous_until)
-    current["relationships"] = standing(book, data, moment, previous_moment) | (
-        pending() if pending is not None else to_do(book, data, as_of, worth)
+    due = pending() if pending is not None else None
+    current["relationships"] = standing(book, data, moment, previous_moment) | to_do(
+        book, data, as_of, worth, due
     )
     before["relationships"] = {"at_risk_count": current["relationships"]["at_risk_previous"]}
     return {
