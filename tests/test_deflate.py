@@ -44,6 +44,52 @@ def test_pieces_laid_end_to_end_are_one_stream_of_the_data(monkeypatch, size):
     assert deflate.unpacks_to(stored, packed.sizes, packed.raw_sizes, data)
 
 
+@pytest.mark.parametrize("size", [0, 1, 70_000, 1_500_000])
+def test_a_stream_zlib_made_unpacks_in_one_step_to_its_bytes_and_crc(size):
+    """deflate.unpack and deflate.crc32 (ISA-L) give exactly what zlib gives, on streams
+    zlib made (what Excel and other tools write)."""
+    data = _text(size)
+    for level in (1, 6, 9):
+        packer = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        stored = packer.compress(data) + packer.flush()
+        assert deflate.unpack(stored, len(data)) == data
+    assert deflate.crc32(data) == zlib.crc32(data)
+
+
+def test_a_member_that_claims_less_than_it_holds_is_not_unpacked_whole():
+    """A crafted zip may record a small size for a member that unpacks to gigabytes: the
+    one-step unpack stops one byte past the size recorded (the caller's length check then
+    refuses the member), and a damaged stream raises zlib.error like zlib's own."""
+    data = b"A" * 50_000_000
+    stored = zlib.compress(data, 9)[2:-4]  # raw deflate: 50 MB in about 50 KB
+    out = deflate.unpack(stored, 1_000_000)
+    assert len(out) == 1_000_001
+    with pytest.raises(zlib.error):
+        deflate.unpack(b"\xff" * 64, 1000)
+    with pytest.raises(zlib.error):
+        deflate.unpack(stored[: len(stored) // 2] + b"\xff" * 64, len(data))
+
+
+def test_a_big_member_claiming_a_smaller_size_is_refused_as_damaged(tmp_path):
+    """Through the package's unpacking: a sheet of a megabyte or more whose recorded size
+    is smaller than what it holds is refused (zipfile.BadZipFile, which every read tells
+    as the file's damage, naming the part)."""
+    from sheetcrm.xlsx import zipstore
+
+    book = tmp_path / "crm.xlsx"
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", _text(3_000_000))
+    data = bytearray(book.read_bytes())
+    with zipfile.ZipFile(book) as zf:
+        info = zf.getinfo("xl/worksheets/sheet1.xml")
+    # the size in the central directory (offset 24 of its entry) made 2 MB smaller
+    entry = data.rindex(b"PK\x01\x02")
+    data[entry + 24 : entry + 28] = (info.file_size - 2_000_000).to_bytes(4, "little")
+    book.write_bytes(bytes(data))
+    with zipfile.ZipFile(book) as zf, pytest.raises(zipfile.BadZipFile):
+        zipstore._unpack(zf, "xl/worksheets/sheet1.xml")
+
+
 def test_the_proof_finds_any_change_to_the_stored_bytes(monkeypatch):
     monkeypatch.setattr(deflate, "PIECE", 4096)
     data = _text(5 * 4096 + 100)

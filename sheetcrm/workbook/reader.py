@@ -322,8 +322,7 @@ def _prepared(
     cut = cut_from is not None and cut_from <= size <= _AHEAD_BYTES
     if not (cut and halves.usual_names(pkg)):
         return _narrowed(pkg, name)
-    with _damage_told(pkg, part), pkg.open_part(part) as stream:
-        xml = stream.read()
+    xml = pkg.unpacked(part)  # in one step (ISA-L): the scan and the halves need it whole
     extent = _extent(pkg, part, lambda: io.BytesIO(xml))
     if extent.cells > safety.LIMITS.cells:
         return _contract_columns_only(pkg, name, part, extent)

@@ -35,7 +35,6 @@ import sys
 import threading
 import time
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -202,7 +201,7 @@ class Transaction:
 
     def unpack_soon(self, *sheets: str) -> None:
         """Start unpacking sheets this write will edit, while the command reads and checks
-        the workbook (unpacking 100,000 interactions is a tenth of a second of zlib, which
+        the workbook (unpacking 100,000 interactions is 40 ms of ISA-L, which
         lets Python go on). Sheets the workbook lacks are left to the edit to report."""
         for sheet in sheets:
             try:
@@ -670,7 +669,7 @@ def _unpacks_to(zf: Any, fp: Any, info: Any, meant: bytes, pkg: Package) -> bool
 
     packed = pkg.deflated(info.filename)
     if packed is not None:
-        if packed.crc != info.CRC or packed.crc != zlib.crc32(meant):
+        if packed.crc != info.CRC or packed.crc != deflate.crc32(meant):
             return False
         if info.file_size != len(meant) or info.compress_size != sum(packed.sizes):
             return False
