@@ -144,6 +144,26 @@ def test_a_sheet_that_cannot_be_cut_safely_is_not(rows_xml):
     assert halves.cut(prefixed) is None
 
 
+@pytest.mark.parametrize("bangs", [0, 3, 5000])
+def test_cdata_is_found_wherever_it_is_among_exclamation_marks(monkeypatch, bangs):
+    """halves._has_cdata says what ``b"<![CDATA[" in xml`` says, with few or many "!"
+    before the marker (the search by "!" gives way to the whole marker after _BANGS)."""
+    monkeypatch.setattr(halves, "_BANGS", 50)
+    filler = b"<c><t>Great!</t></c>" * bangs
+    marker = b"<t><![CDATA[x]]></t>"
+    for xml in (
+        filler,
+        b"!" + filler,
+        marker + filler,
+        filler + marker,
+        filler + marker + filler,
+        filler + b"<!-- note -->" + b"![CDATA[" + b"<![CDATA" + filler,
+        b"!<![CDATA[",
+        b"<![CDATA[",
+    ):
+        assert halves._has_cdata(xml) == (b"<![CDATA[" in xml), xml[:60]
+
+
 @pytest.fixture
 def cut(monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
     """The names of the sheets laid out in halves, as they are."""

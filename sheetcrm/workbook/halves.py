@@ -59,7 +59,7 @@ def cut(xml: bytes) -> Cut | None:
     text that may hold markup (CDATA)."""
     start = xml.find(b"<sheetData>")
     end = xml.rfind(b"</sheetData>")
-    if start < 0 or end < start or b"<![CDATA[" in xml:
+    if start < 0 or end < start or _has_cdata(xml):
         return None
     start += len(b"<sheetData>")
     at = xml.find(b"<row ", start + (end - start) // 2, end)
@@ -69,6 +69,24 @@ def cut(xml: bytes) -> Cut | None:
     if tag is None or not tag.group(1):
         return None
     return Cut(start, at, end)
+
+
+# Occurrences of "!" looked at one by one before searching for the whole marker instead.
+_BANGS = 1000
+
+
+def _has_cdata(xml: bytes) -> bool:
+    """Whether ``xml`` holds ``<![CDATA[``: found by its "!", which a sheet seldom has
+    (a search for it runs at memory speed), not by its "<", which starts every tag (the
+    whole marker took 33 ms in the 56 MB of 100,000 interactions; this, 2 ms)."""
+    at = xml.find(b"!")
+    for _ in range(_BANGS):
+        if at < 0:
+            return False
+        if at and xml.startswith(b"<![CDATA[", at - 1):
+            return True
+        at = xml.find(b"!", at + 1)
+    return at >= 0 and xml.find(b"<![CDATA[", at - 1) >= 0
 
 
 def usual_names(pkg: Package) -> bool:
