@@ -269,6 +269,7 @@ def test_the_extent_scan_does_not_trust_the_dimension_element():
     )
     extent = safety.sheet_extent(lambda: io.BytesIO(xml))
     assert (extent.rows, extent.columns, extent.far_cell) == (300, 731, "ABC300")
+    assert safety.extent_of(xml) == extent
 
 
 def test_cells_without_references_are_counted_per_row():
@@ -334,6 +335,8 @@ def test_the_extent_of_usual_and_unusual_sheets(monkeypatch, odd, expected, chun
     xml = _sheet_xml(rows, prefix)
     extent = safety.sheet_extent(lambda: io.BytesIO(xml))
     assert (extent.rows, extent.columns) == expected
+    # a part already unpacked is scanned where it lies, with the same verdict
+    assert safety.extent_of(xml) == extent
 
 
 # --------------------------------------------------------------------------- reading order

@@ -323,7 +323,7 @@ def _prepared(
     if not (cut and halves.usual_names(pkg)):
         return _narrowed(pkg, name)
     xml = pkg.unpacked(part)  # in one step (ISA-L): the scan and the halves need it whole
-    extent = _extent(pkg, part, lambda: io.BytesIO(xml))
+    extent = safety.extent_of(xml)
     if extent.cells > safety.LIMITS.cells:
         return _contract_columns_only(pkg, name, part, extent)
     where = halves.cut(xml) if extent.usual else None
@@ -374,7 +374,7 @@ def _contract_columns_only(
 
     trimmed = _WIDE_CELL.sub(keep, data)
     del data
-    safety.check_extent(safety.sheet_extent(lambda: io.BytesIO(trimmed)), name)
+    safety.check_extent(safety.extent_of(trimmed), name)
     narrow = Package(pkg.source_bytes(), pkg.name, pkg.naming)
     narrow.write(part, trimmed)
     narrow_bytes = narrow.to_bytes()

@@ -11,6 +11,7 @@ same words, before anything is unpacked.
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -234,21 +235,39 @@ def sheet_extent(open_part: Callable[[], IO[bytes]]) -> Extent:
     columns A to Z), which one pass confirms while it finds the last row; any other
     sheet is measured cell by cell (:func:`_measured`).
     """
+    with open_part() as stream:
+        rows = _usual_rows(_pieces(stream, b">"))
+    if rows is None:
+        return _measured(open_part)
+    return Extent(rows, 26, f"Z{max(rows, 1)}", usual=True)
+
+
+def extent_of(xml: bytes) -> Extent:
+    """:func:`sheet_extent` of a sheet part already unpacked, scanned where it lies (cut
+    into pieces, 56 MB of XML was copied twice over: 30-50 ms more than the scan)."""
+    rows = _usual_rows([(xml, len(xml))])
+    if rows is None:
+        return _measured(lambda: io.BytesIO(xml))
+    return Extent(rows, 26, f"Z{max(rows, 1)}", usual=True)
+
+
+def _usual_rows(pieces: Iterable[tuple[bytes, int]]) -> int | None:
+    """The last row of a sheet written the usual way, from its XML in pieces (each
+    ``piece[:end]``), or None when it is not (see :func:`sheet_extent`)."""
     rows = 0
     p: bytes | None = None  # the sheet's namespace prefix, once its sheetData is seen
-    with open_part() as stream:
-        for piece, end in _pieces(stream, b">"):
-            if p is None:
-                m = _SHEET_DATA.search(piece, 0, end)
-                p = (m.group(1) or b"") if m else b""
-            if _unusual_cell(p).search(piece, 0, end):
-                return _measured(open_part)
-            # Rows are written in order, so the last row of a piece is its longest reach.
-            at = piece.rfind(b"<" + p + b"row ", 0, end)
-            last = ROW_TAG.match(piece, at, end) if at >= 0 else None
-            if last is not None and last.group(1):
-                rows = max(rows, int(last.group(1)))
-    return Extent(rows, 26, f"Z{max(rows, 1)}", usual=True)
+    for piece, end in pieces:
+        if p is None:
+            m = _SHEET_DATA.search(piece, 0, end)
+            p = (m.group(1) or b"") if m else b""
+        if _unusual_cell(p).search(piece, 0, end):
+            return None
+        # Rows are written in order, so the last row of a piece is its longest reach.
+        at = piece.rfind(b"<" + p + b"row ", 0, end)
+        last = ROW_TAG.match(piece, at, end) if at >= 0 else None
+        if last is not None and last.group(1):
+            rows = max(rows, int(last.group(1)))
+    return rows
 
 
 def _measured(open_part: Callable[[], IO[bytes]]) -> Extent:
