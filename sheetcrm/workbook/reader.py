@@ -619,8 +619,8 @@ class SheetReader:
     ``sheets``. Iterate once, inside the ``with``; ``sheet_names`` is every sheet the
     workbook has. A sheet that cannot be read raises when its turn comes, the first
     such sheet of the workbook's order first. A sheet of ``halves_from`` bytes of XML
-    or more (default ``_HALVES_FROM``) is laid out in two
-    halves side by side (:mod:`sheetcrm.workbook.halves`).
+    or more (default ``_HALVES_FROM``) is laid out in two halves side by side
+    (:mod:`sheetcrm.workbook.halves`).
     """
 
     def __init__(

@@ -3,10 +3,9 @@
 The deflate streams are zlib's, made and read by ISA-L (python-isal): the sheet of
 100,000 interactions (56 MB of XML) packs in 48 ms instead of zlib's 186 ms, unpacks
 in 39 ms instead of 70 ms, and its CRC takes 2 ms instead of 25 ms (one core);
-ISA-L's errors are raised as ``zlib.error``, so callers catch one kind.
-Both work without holding Python's lock, so the member is cut into pieces deflated
-side by side:
-each piece a deflate stream of its own that ends on a byte boundary (a full
+ISA-L's errors are raised as ``zlib.error``, so callers catch one kind. It works
+without holding Python's lock, so the member is cut into pieces deflated side by
+side: each piece a deflate stream of its own that ends on a byte boundary (a full
 flush), the last one final. Laid end to end they are one ordinary deflate stream
 that any unzip reads, and since no piece refers back into the one before, each
 can also be unpacked on its own: the proof unpacks the pieces read back from the
