@@ -236,23 +236,18 @@ def sheet_extent(open_part: Callable[[], IO[bytes]]) -> Extent:
     sheet is measured cell by cell (:func:`_measured`).
     """
     with open_part() as stream:
-        rows = _usual_rows(_pieces(stream, b">"))
-    if rows is None:
-        return _measured(open_part)
-    return Extent(rows, 26, f"Z{max(rows, 1)}", usual=True)
+        usual = _usual(_pieces(stream, b">"))
+    return usual or _measured(open_part)
 
 
 def extent_of(xml: bytes) -> Extent:
     """:func:`sheet_extent` of a sheet part already unpacked, scanned where it lies (cut
     into pieces, 56 MB of XML was copied twice over: 30-50 ms more than the scan)."""
-    rows = _usual_rows([(xml, len(xml))])
-    if rows is None:
-        return _measured(lambda: io.BytesIO(xml))
-    return Extent(rows, 26, f"Z{max(rows, 1)}", usual=True)
+    return _usual([(xml, len(xml))]) or _measured(lambda: io.BytesIO(xml))
 
 
-def _usual_rows(pieces: Iterable[tuple[bytes, int]]) -> int | None:
-    """The last row of a sheet written the usual way, from its XML in pieces (each
+def _usual(pieces: Iterable[tuple[bytes, int]]) -> Extent | None:
+    """The extent of a sheet written the usual way, from its XML in pieces (each
     ``piece[:end]``), or None when it is not (see :func:`sheet_extent`)."""
     rows = 0
     p: bytes | None = None  # the sheet's namespace prefix, once its sheetData is seen
@@ -267,7 +262,7 @@ def _usual_rows(pieces: Iterable[tuple[bytes, int]]) -> int | None:
         last = ROW_TAG.match(piece, at, end) if at >= 0 else None
         if last is not None and last.group(1):
             rows = max(rows, int(last.group(1)))
-    return rows
+    return Extent(rows, 26, f"Z{max(rows, 1)}", usual=True)
 
 
 def _measured(open_part: Callable[[], IO[bytes]]) -> Extent:
