@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -170,12 +170,18 @@ def build_context(
             sent.append(True)
 
     hook = draw_elsewhere if worker is not None and with_charts else None
-    aside = _forked if worker is not None else None
     # One customer-value estimate for both of its users, made before the follow-ups may
     # be forked: the fork inherits it instead of fitting the models again.
     worth = value_estimate(book, as_of, worth)
+    # With a worker the report is made in several processes anyway: the follow-ups, the
+    # slowest figures, go to another (a fork sharing the workbook already read), first.
+    followups = (
+        Forked(metrics.followups_due, book, as_of, worth).result if worker is not None else None
+    )
     customer_value = _customer_value(book, period, worth)
-    figures = metrics.weekly(book, period, as_of, on_chart_data=hook, aside=aside, worth=worth)
+    figures = metrics.weekly(
+        book, period, as_of, on_chart_data=hook, followups=followups, worth=worth
+    )
     settings = book.settings
     context: dict[str, Any] = {
         "locale": settings.locale,
@@ -210,12 +216,6 @@ def build_context(
             metrics.chart_data(context["locale"], context, context["trends"], context["daily"])
         )
     return context
-
-
-def _forked(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
-    # With a worker the report is made in two processes anyway; the follow-ups, the
-    # slowest figures, go to a third (a fork sharing the workbook already read).
-    return Forked(fn, *args).result
 
 
 def figures_json(context: Mapping[str, Any]) -> str:

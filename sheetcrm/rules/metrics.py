@@ -50,9 +50,6 @@ TREND_WEEKS = 8
 NOT_SET = "not_set"  # the key for a missing category, staff member or direction
 
 Better = Literal["up", "down"] | None
-# Where a slow, pure part may run: given ``fn`` and its arguments, start it and
-# return what waits for its answer (see report.render, which decides).
-Aside = Callable[..., Callable[[], Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -861,14 +858,14 @@ def weekly(
     as_of: datetime,
     *,
     on_chart_data: Callable[[dict[str, Any]], None] | None = None,
-    aside: Aside | None = None,
+    followups: Callable[[], list[dict[str, Any]]] | None = None,
     worth: Estimate | None = None,
 ) -> dict[str, Any]:
     """Every figure of the report for ``period``, with the previous period's beside it.
 
-    ``aside(fn, *args)`` may start ``fn(*args)`` elsewhere and returns a function
-    that gives its answer: the caller decides where the slowest part (the
-    follow-ups) runs; this module only computes. ``worth`` is the customer-value
+    ``followups``: a function that gives :func:`followups_due`, when the caller has
+    them worked out elsewhere (they take longest): the caller decides where, this
+    module only computes; it is called once the rest is done. ``worth`` is the customer-value
     estimate as of ``as_of``'s day when the caller has it (the follow-ups rank by it).
 
     >>> m = weekly(book, Period(date(2026, 11, 9), date(2026, 11, 15), "2026-W46"),
@@ -876,9 +873,6 @@ def weekly(
     >>> m["contact"]["interactions"], m["headlines"][0]["previous"]  # doctest: +SKIP
     (31, 27)
     """
-    # The follow-ups take longest and need only the book: with ``aside`` they are worked
-    # out meanwhile, from the start.
-    pending = aside(followups_due, book, as_of, worth) if aside is not None else None
     previous = period.previous()
     earliest = min(previous.start, weeks_ending(period.end)[0].start)
     data = prepare(book, as_of, since=min(earliest, as_of.date()))
@@ -896,10 +890,10 @@ def weekly(
         on_chart_data(chart_data(book.settings.locale, {"satisfaction": happy}, week_trends, daily))
     current = figures(data, period.start, period.end, until)
     before = figures(data, previous.start, previous.end, previous_until)
-    due = pending() if pending is not None else None
-    current["relationships"] = standing(book, data, moment, previous_moment) | to_do(
-        book, data, as_of, worth, due
-    )
+    # The standing before waiting for the follow-ups: it needs nothing of theirs.
+    relationships = standing(book, data, moment, previous_moment)
+    due = followups() if followups is not None else None
+    current["relationships"] = relationships | to_do(book, data, as_of, worth, due)
     before["relationships"] = {"at_risk_count": current["relationships"]["at_risk_previous"]}
     return {
         "period": _period_json(period, until),
