@@ -205,3 +205,79 @@ def test_a_failing_worker_is_replaced_by_doing_the_work_here(tmp_path, monkeypat
     )
     worker.close()
     assert zipfile.ZipFile(paths[1]).testzip() is None and "<img" in paths[0].read_text()
+
+
+def _no_drawing(monkeypatch):
+    """Make drawing a chart in this process fail the test."""
+    from sheetcrm.report import charts
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a chart was drawn for a report that shows none")
+
+    for name in ("interactions_by_day", "complaints_trend", "sla_trend"):
+        monkeypatch.setattr(charts, name, refuse)
+
+
+def test_markdown_and_text_reports_draw_no_charts(runner, sample_book, tmp_path, monkeypatch):
+    _no_drawing(monkeypatch)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        cli,
+        [
+            *("report", "-w", str(sample_book), "--format", "md,txt"),
+            *("--out", str(out), "--as-of", AS_OF),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Sykkelverkstedet Bergen" in (out / "weekly-2026-W46.md").read_text()
+    assert (out / "weekly-2026-W46.txt").read_text().strip()
+
+
+def test_an_owners_markdown_that_shows_a_chart_gets_it(runner, sample_book, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    # through a macro in a second template: the check follows imports
+    (mine / "_pictures.md.j2").write_text(
+        "{% macro picture(name) %}![{{ charts[name].alt }}]({{ charts[name].src }}){% endmacro %}",
+        encoding="utf-8",
+    )
+    (mine / "weekly.md.j2").write_text(
+        '{% from "_pictures.md.j2" import picture with context %}# {{ meta.company }}\n'
+        "{{ picture('sla') }}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(
+        cli,
+        [
+            *("report", "-w", str(sample_book), "--templates", str(mine), "--format", "md"),
+            *("--out", str(out), "--as-of", AS_OF),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = (out / "weekly-2026-W46.md").read_text()
+    assert "](data:image/png;base64,iVBOR" in text
+
+
+def test_which_templates_read_a_variable(tmp_path):
+    from sheetcrm.report.templates import uses
+
+    assert uses("weekly.html.j2", "charts")
+    assert not uses("weekly.md.j2", "charts")
+    assert not uses("email.txt.j2", "charts")
+    assert uses("weekly.docx", "charts")  # a Word template is not looked into
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    cases = {
+        "comment.md.j2": ("{# no charts here #}{{ meta.company }}", False),
+        "shadowed.md.j2": ("{% set charts = {} %}{{ charts }}", False),
+        "loop.md.j2": ("{% for c in charts.values() %}{{ c.alt }}{% endfor %}", True),
+        "extends.md.j2": ('{% extends "loop.md.j2" %}', True),
+        "extends_default.md.j2": ('{% extends "default:weekly.html.j2" %}', True),
+        "dynamic.md.j2": ("{% include meta.part %}", True),
+        "broken.md.j2": ("{% if %}", True),
+    }
+    for name, (source, _) in cases.items():
+        (mine / name).write_text(source, encoding="utf-8")
+    for name, (_, expected) in cases.items():
+        assert uses(name, "charts", mine) is expected, name

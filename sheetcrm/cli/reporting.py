@@ -99,7 +99,9 @@ def report(
         raise click.UsageError("--out - prints only --format json; give a folder for the rest", ctx)
     # Started first: it imports the chart and Word libraries while the workbook is read,
     # and this process the libraries of the figures (after the fork: sheetcrm.background).
-    needs_worker = not set(_formats(formats)) <= {"md", "json"}
+    # Only for the page and the Word document: the Markdown and text reports show no
+    # charts unless the owner's own templates do, and then this process draws them.
+    needs_worker = bool({"html", "docx"} & set(_formats(formats)))
     worker = documents.start_worker() if needs_worker else None
     try:
         book = load_book(path, when, meanwhile=fits.libraries(path, when.date()))

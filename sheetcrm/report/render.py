@@ -36,7 +36,7 @@ from sheetcrm.report.documents import (
     start_worker,
     with_cid,
 )
-from sheetcrm.report.templates import templates_dir
+from sheetcrm.report.templates import templates_dir, uses
 from sheetcrm.report.worker import Forked, RenderWorker
 from sheetcrm.rules import metrics, value
 from sheetcrm.rules.metrics import Period, period_label
@@ -380,7 +380,9 @@ def write_reports(
         period,
         as_of,
         worker=None if only_json else worker,
-        with_charts=not only_json,
+        with_charts=any(
+            uses(FORMATS[f][0], "charts", templates_dir) for f in formats if f in FORMATS
+        ),
         shorten=False,
     )
     # the templates show each list's first rows; the JSON keeps every one for a checker

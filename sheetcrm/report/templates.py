@@ -26,6 +26,7 @@ import jinja2
 from babel import Locale
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_currency, format_decimal, format_percent
+from jinja2 import meta
 
 from sheetcrm import i18n
 from sheetcrm.errors import Problem, SheetCRMError
@@ -47,6 +48,40 @@ def find_template(name: str, user_dir: Path | None = None) -> Path:
         if path.is_file():
             return path
     raise jinja2.TemplateNotFound(name)
+
+
+def uses(name: str, variable: str, user_dir: Path | None = None) -> bool:
+    """Whether template ``name``, or one it extends, includes or imports, reads ``variable``.
+
+    The charts take a second of CPU to draw at 100,000 rows, and the built-in Markdown
+    and text reports never show them; an owner's own may. Read from the templates'
+    syntax (jinja2.meta), so a name only in a comment does not count. Answers yes
+    when it cannot tell: a Word template (docxtpl's XML is not parsed here), a
+    template named by a variable, or one that does not parse (its error is reported
+    when it is rendered).
+    """
+    if not name.endswith(".j2"):
+        return True
+    env = environment(user_dir)
+    seen: set[str] = set()
+    waiting = [name]
+    while waiting:
+        current = waiting.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            source = env.loader.get_source(env, current)[0]  # type: ignore[union-attr]
+            tree = env.parse(source)
+        except jinja2.TemplateError:
+            return True
+        if variable in meta.find_undeclared_variables(tree):
+            return True
+        for other in meta.find_referenced_templates(tree):
+            if other is None:  # chosen at run time: it may be any of them
+                return True
+            waiting.append(other)
+    return False
 
 
 def owner_templates(workbook: Path, given: Path | None, book: Book) -> Path | None:
