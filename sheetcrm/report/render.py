@@ -375,14 +375,14 @@ def write_reports(
             )
         )
     only_json = set(formats) <= {JSON_FORMAT}
+    # The Word template first: it answers without parsing anything.
+    names = sorted((FORMATS[f][0] for f in formats if f in FORMATS), key=lambda n: n.endswith("j2"))
     whole = build_context(
         book,
         period,
         as_of,
         worker=None if only_json else worker,
-        with_charts=any(
-            uses(FORMATS[f][0], "charts", templates_dir) for f in formats if f in FORMATS
-        ),
+        with_charts=any(uses(name, "charts", templates_dir) for name in names),
         shorten=False,
     )
     # the templates show each list's first rows; the JSON keeps every one for a checker
