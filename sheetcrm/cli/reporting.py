@@ -266,7 +266,10 @@ def email(
         except WorkbookOpenError as e:  # the mail still goes; the mailbox waits for the next run
             inbox_waits = e
             click.echo(f"Warning: the mailbox was not read: {e.problem.message}", err=True)
-    book = load_book(path, when)
+    from sheetcrm.report import fits
+
+    # The figures' libraries imported beside the read, as for `report`.
+    book = load_book(path, when, meanwhile=fits.libraries(path, when.date()))
     period = reports.week_period(book, when, week)
     folder = owner_templates(path, templates, book)
     recipients = list(to) or list(book.settings.report_recipients)
