@@ -445,10 +445,10 @@ def _leave(code: str | int | None) -> NoReturn:
     Python without ``atexit._run_exitfuncs``) takes the normal way out.
     """
     run_exit_functions = getattr(atexit, "_run_exitfuncs", None)
-    others = [
-        t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon
-    ]
-    if others or run_exit_functions is None or not isinstance(code, int | None):
+    working = any(
+        t is not threading.current_thread() and not t.daemon for t in threading.enumerate()
+    )
+    if working or run_exit_functions is None or not isinstance(code, int | None):
         sys.exit(code)
     try:
         sys.stdout.flush()

@@ -376,7 +376,9 @@ def write_reports(
         )
     only_json = set(formats) <= {JSON_FORMAT}
     # The Word template first: it answers without parsing anything.
-    names = sorted((FORMATS[f][0] for f in formats if f in FORMATS), key=lambda n: n.endswith("j2"))
+    names = sorted(
+        (FORMATS[f][0] for f in formats if f in FORMATS), key=lambda n: n.endswith(".j2")
+    )
     whole = build_context(
         book,
         period,
